@@ -1,0 +1,51 @@
+"""The one command-line entry point: ``osteotwin <command> ...``.
+
+Each command family lives in ``osteotwin.commands.<name>`` and exposes
+``register(subparsers)``; the chosen command's handler returns the exit code.
+Bad input (``InputError``, pydantic ``ValidationError``, malformed JSON/CSV) exits with code 2
+and one line on stderr naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from pydantic import ValidationError
+
+from osteotwin.errors import InputError
+from osteotwin.scenario import format_validation_error
+
+COMMAND_MODULES = (
+    "osteotwin.commands.schema",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="osteotwin", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ValidationError as error:
+        print(f"error: {format_validation_error(error)}", file=sys.stderr)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+    except json.JSONDecodeError as error:
+        print(f"error: input is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}", file=sys.stderr)
+    except FileNotFoundError as error:
+        print(f"error: file not found: {error.filename}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

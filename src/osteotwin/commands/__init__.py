@@ -1,0 +1,1 @@
+"""Command families of the ``osteotwin`` CLI, one module each (see ``osteotwin.cli``)."""
