@@ -56,3 +56,12 @@ class LifestyleDrives:
             gut_barrier_relative=ones.copy(),
             formation_relative=ones.copy(),
         )
+
+
+def inflammation_rankl_relative(estradiol_relative: np.ndarray, gut_barrier_relative: np.ndarray) -> np.ndarray:
+    """Relative RANKL (and precursor) drive from gut-derived inflammation (TNF-alpha).
+
+    Called inside the right-hand side, elementwise; 1.0 at the untreated postmenopausal baseline
+    with no gut intervention. Implemented by the gut-bone-axis module (gut.py).
+    """
+    return np.ones_like(estradiol_relative * gut_barrier_relative)
