@@ -17,7 +17,7 @@ run: install
 	$(BIN)/osteotwin simulate examples/anastrozole_5y.json --plot out/anastrozole_5y.png
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check .
 
 test: install lint
 	eval "$$(scripts/test-postgres.sh start)"; $(BIN)/python -m pytest $(PYTEST_ARGS)
