@@ -14,7 +14,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 run: install
-	$(BIN)/osteotwin simulate examples/anastrozole_5y.json --plot out/anastrozole_5y.png
+	$(BIN)/osteotwin serve
 
 lint: install
 	$(BIN)/ruff check .

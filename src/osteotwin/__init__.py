@@ -1,3 +1,20 @@
 """osteotwin: a digital twin of bone for women on aromatase inhibitors."""
 
+from __future__ import annotations
+
 __version__ = "0.1.0"
+
+__all__ = ["simulate", "simulate_batch", "EngineOptions", "__version__"]
+
+
+def __getattr__(name: str):
+    """Lazy exports so that ``import osteotwin`` stays light (the engine compiles on first use)."""
+    if name in ("simulate", "simulate_batch"):
+        from osteotwin import simulation
+
+        return getattr(simulation, name)
+    if name == "EngineOptions":
+        from osteotwin.physiology.options import EngineOptions
+
+        return EngineOptions
+    raise AttributeError(name)

@@ -20,6 +20,10 @@ from osteotwin.scenario import format_validation_error
 
 COMMAND_MODULES = (
     "osteotwin.commands.schema",
+    "osteotwin.commands.simulate",
+    "osteotwin.commands.lifestyle",
+    "osteotwin.commands.assess",
+    "osteotwin.commands.serve",
 )
 
 

@@ -1,7 +1,21 @@
 """Outputs derived from a simulated trajectory beyond the bone-cell core: muscle, falls and
 fracture risk over time, 25(OH)D and PTH (physiology part 3).
 
-``extra_outputs`` is called by ``osteotwin.simulation`` once per batch, after the core solve.
+``extra_outputs`` is called by ``osteotwin.simulation`` once per batch, after the core solve. It
+reads the core's arrays (T-scores, estradiol, CTX) and the Scenario's lifestyle blocks and
+returns, per patient and month:
+
+| field | unit | model |
+|---|---|---|
+| ``serum_25ohd_ng_ml`` | ng/mL | minerals.py (Ekwaru 2014 dose-response; rises from the habitual level with t1/2 18 d) |
+| ``pth_pct_change`` | % vs reference person | minerals.py (25(OH)D and absorbed calcium) |
+| ``lean_mass_kg``, ``lean_mass_pct_change`` | kg, % | muscle.py (age, estrogen, inflammation, resistance training x protein) |
+| ``strength_pct_change`` | % | muscle.py |
+| ``falls_per_year`` | falls/y | muscle.py (age, balance training, strength; Sherrington 2019) |
+| ``major_osteoporotic_fracture_10y_pct``, ``hip_fracture_10y_pct`` | % | fracture.py, model named in ``fracture_risk_model`` |
+
+``extra_notes`` returns the text notes (the fracture-risk model name and evidence warnings) that
+the Trajectory carries once per patient.
 """
 
 from __future__ import annotations
@@ -10,15 +24,122 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from osteotwin.lifestyle_inputs import lifestyle_inputs
+from osteotwin.physiology import fracture, gut, minerals, muscle
+from osteotwin.physiology.lifestyle import serum_25ohd_ng_ml
+from osteotwin.physiology.parameters import ParameterTable, registry
 from osteotwin.scenario import Scenario
+
+AROMATASE_INHIBITORS = ("anastrozole", "letrozole", "exemestane")
+
+FRACTURE_RISK_MODEL = fracture.MODEL_NAME
+
+EVIDENCE_NOTES = (
+    "gut-bone axis: rests mainly on animal evidence (Li 2016, mice) and one positive probiotic trial in "
+    "women (Jansson 2019); no trial in women on aromatase inhibitors",
+    "protein, magnesium, vitamin K2, fibre and polyphenol effects on bone: weak evidence, small by design",
+    "fracture risk: our combination of QFracture-2009, the BMD gradient of risk, falls, an AI multiplier and "
+    "turnover; not a validated calculator",
+)
+
+
+def ai_exposure(scenario: Scenario, months: np.ndarray) -> np.ndarray:
+    """Fraction of each month on an aromatase inhibitor, times adherence (0..1)."""
+    months = np.asarray(months, dtype=float)
+    exposure = np.zeros(months.shape)
+    for course in scenario.endocrine_therapy:
+        if course.drug not in AROMATASE_INHIBITORS:
+            continue
+        stop = course.stop_month if course.stop_month is not None else np.inf
+        on = (months >= course.start_month) & (months < stop)
+        exposure = np.maximum(exposure, on * course.adherence)
+    return exposure
 
 
 def extra_outputs(
-    scenarios: Sequence[Scenario], months: np.ndarray, outputs: dict[str, np.ndarray]
+    scenarios: Sequence[Scenario],
+    months: np.ndarray,
+    outputs: dict[str, np.ndarray],
+    options: object | None = None,
+    params: ParameterTable | None = None,
 ) -> dict[str, np.ndarray]:
     """Extra Trajectory fields, each an array shaped (patients, len(months)).
 
     ``outputs`` holds the core's arrays (same shape) under the Trajectory field names, e.g.
-    ``lumbar_spine_t_score``, ``total_hip_t_score``, ``estradiol_pg_ml``, ``ctx_pct_change``.
+    ``lumbar_spine_t_score``, ``total_hip_t_score``, ``estradiol_pg_ml``, ``ctx_pct_change``; an
+    ``estrogen_ratio`` array (bone-effective estradiol relative to untreated postmenopausal) is
+    used when present, otherwise serum estradiol / the postmenopausal reference.
     """
-    return {}
+    if not scenarios:
+        return {}
+    months = np.asarray(months, dtype=float)
+    params = registry() if params is None else params
+    inputs = lifestyle_inputs(scenarios)
+    patients = len(scenarios)
+    shape = (patients, months.size)
+
+    # 25(OH)D and PTH over time.
+    start_25ohd, steady_25ohd = serum_25ohd_ng_ml(inputs, params)
+    d_trajectory = minerals.serum_25ohd_trajectory_ng_ml(start_25ohd, steady_25ohd, months * 30.4375, params)
+    calcium = np.broadcast_to(np.asarray(inputs.calcium_mg_per_day)[:, None], shape)
+    minerals_on = bool(getattr(options, "minerals", True)) if options is not None else True
+    pth = minerals.pth_relative(calcium, d_trajectory, params) if minerals_on else np.ones(shape)
+
+    # Estradiol and gut-derived inflammation.
+    if "estrogen_ratio" in outputs:
+        estrogen_ratio = np.asarray(outputs["estrogen_ratio"], dtype=float)
+    else:
+        e_pm = params.value("estradiol_postmenopausal_pg_ml")
+        estrogen_ratio = np.asarray(outputs["estradiol_pg_ml"], dtype=float) / e_pm
+    gut_on = bool(getattr(options, "gut_axis", True)) if options is not None else True
+    if gut_on:
+        from osteotwin.physiology.lifestyle import lifestyle_drives
+
+        barrier = lifestyle_drives(inputs, options, params).gut_barrier_relative
+        tnf = 1.0 + (gut.inflammation_rankl_relative(estrogen_ratio, barrier[:, None]) - 1.0) / gut.PHI_TNF
+    else:
+        tnf = np.ones(shape)
+
+    # Muscle and falls.
+    age = np.array([s.patient.age_years for s in scenarios])
+    muscle_out = muscle.muscle_trajectories(
+        age, months, estrogen_ratio, tnf,
+        inputs.resistance_sessions_per_week, inputs.resistance_intensity_code, inputs.protein_g_per_kg_per_day,
+        parameters=params,
+    )
+    lean0 = muscle.lean_body_mass_kg(
+        np.array([s.patient.weight_kg for s in scenarios]), np.array([s.patient.height_cm for s in scenarios])
+    )
+    falls = muscle.falls_per_year(
+        age, months, inputs.balance_sessions_per_week,
+        muscle_out["strength_relative"], muscle_out["strength_reference_relative"], params,
+    )
+
+    # Fracture risk at every month.
+    age_t = age[:, None] + months[None, :] / 12.0
+    bmi = np.array([s.patient.bmi_kg_m2 for s in scenarios])[:, None]
+    z_ls = np.asarray(outputs["lumbar_spine_t_score"], dtype=float) - fracture.expected_t_score(
+        age_t, 0, params.value("lumbar_spine_reference_mean_g_cm2"), params.value("lumbar_spine_reference_sd_g_cm2")
+    )
+    z_th = np.asarray(outputs["total_hip_t_score"], dtype=float) - fracture.expected_t_score(
+        age_t, 1, params.value("total_hip_reference_mean_g_cm2"), params.value("total_hip_reference_sd_g_cm2")
+    )
+    exposure = np.vstack([ai_exposure(s, months) for s in scenarios])
+    ctx_relative = 1.0 + np.asarray(outputs["ctx_pct_change"], dtype=float) / 100.0
+    risk = fracture.ten_year_fracture_probability(age_t, bmi, z_ls, z_th, falls, exposure, ctx_relative, params)
+
+    return {
+        "serum_25ohd_ng_ml": d_trajectory,
+        "pth_pct_change": 100.0 * (pth - 1.0),
+        "lean_mass_kg": lean0[:, None] * muscle_out["lean_mass_relative"],
+        "lean_mass_pct_change": 100.0 * (muscle_out["lean_mass_relative"] - 1.0),
+        "strength_pct_change": 100.0 * (muscle_out["strength_relative"] - 1.0),
+        "falls_per_year": falls,
+        "major_osteoporotic_fracture_10y_pct": risk["major_osteoporotic_fracture_10y_pct"],
+        "hip_fracture_10y_pct": risk["hip_fracture_10y_pct"],
+    }
+
+
+def extra_notes(scenarios: Sequence[Scenario]) -> dict[str, object]:
+    """Text fields for each Trajectory: the fracture-risk model and the evidence notes."""
+    return {"fracture_risk_model": FRACTURE_RISK_MODEL, "evidence_notes": list(EVIDENCE_NOTES)}

@@ -39,6 +39,9 @@ class Patient(_Model):
         -1.0, ge=-7, le=7, description="Baseline lumbar spine (L1-L4) T-score (ours: -7 to 7)."
     )
     total_hip_t_score: float = Field(-0.8, ge=-7, le=7, description="Baseline total hip T-score (ours: -7 to 7).")
+    serum_25ohd_ng_ml: float | None = Field(
+        None, ge=1, le=200, description="Measured serum 25(OH)D on the habitual diet, ng/mL (optional)."
+    )
 
     @model_validator(mode="after")
     def _menopause_after_adulthood(self) -> Patient:
@@ -124,6 +127,9 @@ class Diet(_Model):
     fiber_g_per_day: float = Field(18, ge=0, le=150)
     magnesium_mg_per_day: float | None = Field(None, ge=0, le=3000)
     vitamin_k_ug_per_day: float | None = Field(None, ge=0, le=5000)
+    polyphenols_mg_per_day: float | None = Field(
+        None, ge=0, le=10000, description="Dietary polyphenols (weak evidence; gut-barrier effect only)."
+    )
 
 
 class Supplements(_Model):

@@ -7,13 +7,33 @@ so the core can be calibrated with lifestyle at baseline and the lifestyle modul
 
 Arrays are per patient, shape ``(patients,)``, or ``(2, patients)`` for per-site quantities in
 the order of :data:`SITES`.
+
+The reference person (every drive exactly 1.0): an untrained postmenopausal woman with habitual
+daily activity (about 5000 steps/day, no structured exercise), total calcium 800 mg/d, vitamin D
+200 IU/d giving 25(OH)D 25 ng/mL, protein 1.0 g/kg/d, magnesium 280 mg/d, fibre 18 g/d, no
+probiotic, no vitamin K2 supplement. These are the Scenario defaults for a Diet block; the
+population defaults used for missing blocks (``osteotwin.lifestyle_inputs``) are the same.
+
+Switches (``EngineOptions``; any object with these boolean attributes, missing ones are on):
+``mechanics`` (exercise), ``minerals`` (calcium/vitamin D/PTH), ``gut_axis`` (probiotic, fibre,
+and the estrogen -> permeability -> TNF -> RANKL route), ``weak_evidence_nutrients`` (protein,
+magnesium, vitamin K2 on formation; fibre and polyphenols on the gut barrier). A module switched
+off returns 1.0.
+
+NOTE FOR THE CORE: with ``gut_axis`` off, the right-hand side must use 1.0 instead of calling
+:func:`inflammation_rankl_relative`, because the estrogen-driven part of the gut route does not
+pass through any drive.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from osteotwin.physiology import gut, mechanics, minerals, nutrients
+from osteotwin.physiology.gut import inflammation_rankl_relative
+from osteotwin.physiology.parameters import ParameterTable
 
 SITES = ("lumbar_spine", "total_hip")
 RESISTANCE_INTENSITY_CODES = {"low": 0, "moderate": 1, "high": 2}
@@ -36,6 +56,36 @@ class LifestyleInputs:
     probiotic: np.ndarray  # 0 or 1
     magnesium_mg_per_day: np.ndarray
     vitamin_k2_ug_per_day: np.ndarray
+    polyphenols_mg_per_day: np.ndarray | None = field(default=None)  # None: reference 500 mg/d
+    measured_25ohd_ng_ml: np.ndarray | None = field(default=None)  # NaN or None: not measured
+    habitual_vitamin_d_iu_per_day: np.ndarray | None = field(default=None)  # diet only; None: total
+
+    @property
+    def patients(self) -> int:
+        return int(np.asarray(self.walking_minutes_per_week).size)
+
+    @staticmethod
+    def reference(patients: int) -> LifestyleInputs:
+        """The reference person (all drives 1.0), repeated ``patients`` times."""
+        def full(value: float) -> np.ndarray:
+            return np.full(patients, float(value))
+
+        return LifestyleInputs(
+            walking_minutes_per_week=full(0.0),
+            impact_sessions_per_week=full(0.0),
+            resistance_sessions_per_week=full(0.0),
+            resistance_intensity_code=np.ones(patients, dtype=int),
+            balance_sessions_per_week=full(0.0),
+            calcium_mg_per_day=full(minerals.PARAMETERS.value("reference_calcium_mg_per_day")),
+            supplemental_calcium_mg_per_day=full(0.0),
+            vitamin_d_iu_per_day=full(minerals.PARAMETERS.value("reference_vitamin_d_iu_per_day")),
+            protein_g_per_kg_per_day=full(nutrients.PARAMETERS.value("reference_protein_g_per_kg_per_day")),
+            fiber_g_per_day=full(gut.PARAMETERS.value("fiber_reference_g_per_day")),
+            probiotic=full(0.0),
+            magnesium_mg_per_day=full(nutrients.PARAMETERS.value("reference_magnesium_mg_per_day")),
+            vitamin_k2_ug_per_day=full(0.0),
+            polyphenols_mg_per_day=full(gut.POLYPHENOL_REFERENCE_MG_PER_DAY),
+        )
 
 
 @dataclass(frozen=True)
@@ -58,10 +108,86 @@ class LifestyleDrives:
         )
 
 
-def inflammation_rankl_relative(estradiol_relative: np.ndarray, gut_barrier_relative: np.ndarray) -> np.ndarray:
-    """Relative RANKL (and precursor) drive from gut-derived inflammation (TNF-alpha).
+def _option(options: object | None, name: str) -> bool:
+    return bool(getattr(options, name, True)) if options is not None else True
 
-    Called inside the right-hand side, elementwise; 1.0 at the untreated postmenopausal baseline
-    with no gut intervention. Implemented by the gut-bone-axis module (gut.py).
+
+def serum_25ohd_ng_ml(inputs: LifestyleInputs, parameters: ParameterTable | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(25(OH)D at month 0 on the habitual intake, steady state on the scenario's intake), ng/mL.
+
+    A measured 25(OH)D (taken on the habitual diet) sets the person's endogenous part; without
+    one, the reference person's endogenous part is used.
     """
-    return np.ones_like(estradiol_relative * gut_barrier_relative)
+    patients = inputs.patients
+    habitual_d = (
+        inputs.vitamin_d_iu_per_day if inputs.habitual_vitamin_d_iu_per_day is None else inputs.habitual_vitamin_d_iu_per_day
+    )
+    endogenous = np.full(patients, minerals.reference_endogenous_25ohd_ng_ml(parameters))
+    if inputs.measured_25ohd_ng_ml is not None:
+        measured = np.asarray(inputs.measured_25ohd_ng_ml, dtype=float)
+        known = np.isfinite(measured)
+        if np.any(known):
+            endogenous[known] = minerals.endogenous_from_measured_ng_ml(
+                measured[known], np.asarray(habitual_d)[known], parameters
+            )
+    start = minerals.serum_25ohd_steady_state_ng_ml(habitual_d, endogenous, parameters)
+    steady = minerals.serum_25ohd_steady_state_ng_ml(inputs.vitamin_d_iu_per_day, endogenous, parameters)
+    return start, steady
+
+
+def lifestyle_drives(
+    inputs: LifestyleInputs, options: object | None = None, parameters: ParameterTable | None = None
+) -> LifestyleDrives:
+    """The drives of the bone-cell core from the lifestyle inputs; 1.0 for a module switched off.
+
+    ``parameters``: a table holding the lifestyle parameters (e.g. ``parameters.registry()`` with
+    calibration values); ``None`` uses each module's defaults.
+    """
+    patients = inputs.patients
+    drives = LifestyleDrives.baseline(patients)
+    loading = drives.loading_stimulus_relative
+    pth = drives.pth_relative
+    barrier = drives.gut_barrier_relative
+    formation = drives.formation_relative
+    weak = _option(options, "weak_evidence_nutrients")
+    if _option(options, "mechanics"):
+        loading = mechanics.loading_stimulus_relative(
+            inputs.walking_minutes_per_week,
+            inputs.impact_sessions_per_week,
+            inputs.resistance_sessions_per_week,
+            inputs.resistance_intensity_code,
+            parameters,
+        )
+    if _option(options, "minerals"):
+        _, steady_25ohd = serum_25ohd_ng_ml(inputs, parameters)
+        pth = minerals.pth_relative(inputs.calcium_mg_per_day, steady_25ohd, parameters)
+    if _option(options, "gut_axis"):
+        polyphenols = (
+            np.full(patients, gut.POLYPHENOL_REFERENCE_MG_PER_DAY)
+            if inputs.polyphenols_mg_per_day is None
+            else inputs.polyphenols_mg_per_day
+        )
+        barrier = gut.gut_barrier_relative(
+            inputs.probiotic, inputs.fiber_g_per_day, polyphenols, weak_evidence=weak, parameters=parameters
+        )
+    if weak:
+        formation = nutrients.formation_relative(
+            inputs.protein_g_per_kg_per_day, inputs.magnesium_mg_per_day, inputs.vitamin_k2_ug_per_day, parameters
+        )
+    return LifestyleDrives(
+        loading_stimulus_relative=np.asarray(loading, dtype=float).reshape(2, patients),
+        pth_relative=np.asarray(pth, dtype=float).reshape(patients),
+        gut_barrier_relative=np.asarray(barrier, dtype=float).reshape(patients),
+        formation_relative=np.asarray(formation, dtype=float).reshape(patients),
+    )
+
+
+__all__ = [
+    "SITES",
+    "RESISTANCE_INTENSITY_CODES",
+    "LifestyleInputs",
+    "LifestyleDrives",
+    "inflammation_rankl_relative",
+    "lifestyle_drives",
+    "serum_25ohd_ng_ml",
+]

@@ -16,14 +16,30 @@ Evidence tags (shared/research/README.md):
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 EvidenceTag = Literal["V", "S", "R", "D", "C", "A"]
 
 # Modules that declare a module-level ``PARAMETERS: ParameterTable``; imported lazily by registry().
-PARAMETER_MODULES: tuple[str, ...] = ()
+PARAMETER_MODULES: tuple[str, ...] = (
+    "osteotwin.physiology.estrogen",
+    "osteotwin.physiology.signalling",
+    "osteotwin.physiology.cells",
+    "osteotwin.physiology.bone",
+    "osteotwin.physiology.mechanostat",
+    "osteotwin.physiology.background",
+    "osteotwin.physiology.drugs",
+    "osteotwin.physiology.mechanics",
+    "osteotwin.physiology.minerals",
+    "osteotwin.physiology.gut",
+    "osteotwin.physiology.nutrients",
+    "osteotwin.physiology.muscle",
+    "osteotwin.physiology.fracture",
+)
 
 
 @dataclass(frozen=True)
@@ -84,9 +100,32 @@ class ParameterTable(Mapping[str, Parameter]):
         return ParameterTable([*self._by_name.values(), *other.values()])
 
 
-def registry() -> ParameterTable:
-    """Every parameter of every engine module, in module order."""
+# Fitted values written by scripts/calibrate.py; applied on top of the module tables by registry().
+CALIBRATED_VALUES_PATH = Path(__file__).resolve().parents[1] / "data" / "calibrated_parameters.json"
+
+
+def calibrated_values() -> dict[str, dict]:
+    """``{name: {"value": float, "targets": str}}`` from the shipped calibration file ({} if absent)."""
+    if not CALIBRATED_VALUES_PATH.exists():
+        return {}
+    return json.loads(CALIBRATED_VALUES_PATH.read_text(encoding="utf-8")).get("values", {})
+
+
+def registry(*, calibrated: bool = True) -> ParameterTable:
+    """Every parameter of every engine module, in module order.
+
+    With ``calibrated`` (default) the fitted values of scripts/calibrate.py replace the module
+    defaults; those parameters carry evidence tag ``C`` and name their targets in ``source``.
+    """
     combined = ParameterTable([])
     for module_name in PARAMETER_MODULES:
         combined = combined | importlib.import_module(module_name).PARAMETERS
-    return combined
+    if not calibrated:
+        return combined
+    fitted = calibrated_values()
+    return ParameterTable(
+        replace(parameter, value=float(fitted[name]["value"]), evidence="C",
+                source=f"calibrated by scripts/calibrate.py to {fitted[name]['targets']} (docs/calibration.md); prior: {parameter.source}")
+        if name in fitted else parameter
+        for name, parameter in combined.items()
+    )

@@ -1,0 +1,141 @@
+"""Fit the lifestyle and fracture-risk parameters to their rows of calibration_targets.csv.
+
+Usage: ``python scripts/calibrate_lifestyle.py [--write]``
+
+Groups of parameters are fitted one after another, each to the rows it governs (the core's
+parameters are fixed; they belong to the core's own calibration):
+
+| group | parameters | rows |
+|---|---|---|
+| exercise | mechanics: stimulus_gain, resistance_relative_stress_{spine,hip}_high | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023) |
+| probiotic | gut: probiotic_permeability_reduction | Jansson difference (S4-045) |
+| calcium / vitamin D | minerals: pth_absorbed_calcium_exponent | Tang (S4-026/027), WHI (S4-029, weight 0.3) |
+| AI fracture | fracture: ai_residual_multiplier | Tseng AI vs no AI (S5-025) |
+| drug fracture | fracture: turnover_exponent_{mof,hip} | Bouxsein (S5-034..037) |
+
+Objective: weighted sum of squared relative errors (population/calibration/lifestyle.py,
+``weighted_error``), bounded Nelder-Mead / bounded scalar search inside each parameter's prior
+range. ``--write`` rewrites the values in the parameter tables (the only place they live).
+Runtime: a few minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import optimize
+
+from osteotwin.physiology import engine, fracture, gut, mechanics, minerals, muscle
+from osteotwin.population.calibration import lifestyle as suite
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GROUPS = [
+    ("exercise", mechanics, ("stimulus_gain", "resistance_relative_stress_spine_high", "resistance_relative_stress_hip_high"),
+     (suite._liftmor, suite._exercise_meta)),
+    ("probiotic", gut, ("probiotic_permeability_reduction",), (suite._probiotics,)),
+    ("calcium / vitamin D", minerals, ("pth_absorbed_calcium_exponent",), (suite._calcium_vitamin_d,)),
+    ("AI fracture", fracture, ("ai_residual_multiplier",), (suite._ai_fracture,)),
+    ("drug fracture", fracture, ("turnover_exponent_mof", "turnover_exponent_hip"), (suite._drug_fracture,)),
+]
+
+
+_ENGINE_RUN = engine.run
+_CACHE: dict[str, dict[str, np.ndarray]] = {}
+_OUTCOME_ONLY = set(fracture.PARAMETERS) | set(muscle.PARAMETERS)
+
+
+def _feed(digest, value) -> None:
+    if dataclasses.is_dataclass(value):
+        for field in dataclasses.fields(value):
+            _feed(digest, getattr(value, field.name))
+    elif isinstance(value, np.ndarray):
+        digest.update(np.ascontiguousarray(value).tobytes())
+        digest.update(str(value.shape).encode())
+    else:
+        digest.update(repr(value).encode())
+
+
+def _cached_engine_run(arrays, *, params=None, options=None, outputs=engine.DEFAULT_OUTPUTS, dtype=np.float64):
+    """engine.run, memoised on its inputs: fitting outcome-only (fracture) parameters reuses the core solve."""
+    digest = hashlib.sha1()
+    _feed(digest, arrays)
+    if params is not None:
+        _feed(digest, sorted((k, v) for k, v in params.values_dict().items() if k not in _OUTCOME_ONLY))
+    _feed(digest, (options, tuple(outputs), str(dtype)))
+    key = digest.hexdigest()
+    if key not in _CACHE:
+        _CACHE[key] = _ENGINE_RUN(arrays, params=params, options=options, outputs=outputs, dtype=dtype)
+    return {name: value.copy() for name, value in _CACHE[key].items()}
+
+
+engine.run = _cached_engine_run
+
+
+def _set(module, names, values) -> None:
+    module.PARAMETERS = module.PARAMETERS.with_values(**dict(zip(names, map(float, values), strict=True)))
+
+
+def fit_group(name, module, names, experiments) -> dict[str, float]:
+    bounds = [module.PARAMETERS[n].prior_range for n in names]
+    start = np.array([module.PARAMETERS.value(n) for n in names])
+
+    def objective(x: np.ndarray) -> float:
+        x = np.clip(x, [b[0] for b in bounds], [b[1] for b in bounds])
+        _set(module, names, x)
+        return suite.weighted_error(suite.evaluate_rows(experiments))
+
+    t0 = time.time()
+    if len(names) == 1:
+        result = optimize.minimize_scalar(lambda v: objective(np.array([v])), bounds=bounds[0], method="bounded",
+                                          options={"xatol": 1e-3 * (bounds[0][1] - bounds[0][0])})
+        best = np.array([result.x])
+    else:
+        result = optimize.minimize(objective, start, method="Nelder-Mead", bounds=bounds,
+                                   options={"maxfev": 150, "xatol": 1e-3, "fatol": 1e-4})
+        best = np.clip(result.x, [b[0] for b in bounds], [b[1] for b in bounds])
+    _set(module, names, best)
+    error = objective(best)
+    print(f"{name}: {dict(zip(names, np.round(best, 4), strict=True))}  error {error:.4f}  ({time.time() - t0:.0f} s)")
+    return dict(zip(names, (float(v) for v in best), strict=True))
+
+
+def write_values(module, values: dict[str, float]) -> None:
+    path = Path(module.__file__)
+    text = path.read_text()
+    for name, value in values.items():
+        pattern = re.compile(rf'("{re.escape(name)}",\s*)([-+0-9.eE]+)(,)')
+        text, count = pattern.subn(lambda m, v=value: f"{m.group(1)}{round(v, 4):g}{m.group(3)}", text, count=1)
+        if count != 1:
+            raise RuntimeError(f"could not find parameter {name} in {path}")
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="write the fitted values into the parameter tables")
+    args = parser.parse_args(argv)
+    fitted = []
+    for name, module, names, experiments in GROUPS:
+        fitted.append((module, fit_group(name, module, names, experiments)))
+    rows = suite.evaluate_rows()
+    print(f"\n{'target':<16}{'model':>10}{'target':>10}  fitted  note")
+    for row in rows:
+        print(f"{row.target_id:<16}{row.model_value:>10.3f}{suite.target_value(row.target_id):>10.3f}  "
+              f"{'yes' if row.fitted else 'no ':<6}  {row.note}")
+    if args.write:
+        for module, values in fitted:
+            write_values(module, values)
+        print("written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Lifestyle planner commands: `nutrients`, `foods search`, `plan`, `exercise library` and `exercise next-week`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from osteotwin.errors import InputError
+from osteotwin.lifestyle import make_plan, nutrient_totals, search_foods
+from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
+from osteotwin.lifestyle.foods import DATA_RELEASE, NUTRIENT_KEYS, NUTRIENT_UNITS
+from osteotwin.lifestyle.intake import read_food_log
+from osteotwin.lifestyle.progression import next_week, read_exercise_log
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    nutrients = subparsers.add_parser("nutrients", help="nutrient totals per day and on average for a food log")
+    nutrients.add_argument("log", help="food log: CSV with date,food_id,grams (or JSON list of the same)")
+    nutrients.add_argument("--json", action="store_true", help="print JSON")
+    nutrients.set_defaults(handler=run_nutrients)
+
+    foods = subparsers.add_parser("foods", help="USDA SR28 food composition")
+    foods_sub = foods.add_subparsers(dest="foods_command", required=True)
+    search = foods_sub.add_parser("search", help="find foods by words, e.g. 'greek yogurt'")
+    search.add_argument("words", nargs="+", help="words to look for")
+    search.add_argument("--limit", type=int, default=20, help="most results to show (default 20)")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(handler=run_search)
+
+    plan = subparsers.add_parser("plan", help="a diet, supplement and exercise plan for a profile")
+    plan.add_argument("profile", help="profile JSON (DESIGN.md)")
+    plan.add_argument("--json", action="store_true", help="print JSON")
+    plan.set_defaults(handler=run_plan)
+
+    exercise = subparsers.add_parser("exercise", help="exercise library and progression from an exercise log")
+    exercise_sub = exercise.add_subparsers(dest="exercise_command", required=True)
+    library = exercise_sub.add_parser("library", help="exercises with the sites they load and their loading class")
+    library.add_argument("--json", action="store_true", help="print JSON")
+    library.set_defaults(handler=run_library)
+    progress = exercise_sub.add_parser("next-week", help="next week's loads and last week's doses from a log")
+    progress.add_argument("log", help="exercise log: CSV date,exercise,sets,reps,load_kg[,minutes,arm_symptoms] or JSON")
+    progress.add_argument("--high-intensity", action="store_true", help="LIFTMOR 5 x 5 plan")
+    progress.add_argument("--arm-caution", action="store_true", help="lymphoedema or axillary surgery (PAL rule)")
+    progress.add_argument("--json", action="store_true", help="print JSON")
+    progress.set_defaults(handler=run_next_week)
+
+
+def _fmt(value: float | None, key: str) -> str:
+    return "n/r" if value is None else f"{value:.1f} {NUTRIENT_UNITS[key]}"
+
+
+def run_nutrients(args: argparse.Namespace) -> int:
+    report = nutrient_totals(read_food_log(args.log))
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2))
+        return 0
+    print(f"Source: {DATA_RELEASE}")
+    header = "date        " + "".join(f"{key:>14}" for key in NUTRIENT_KEYS) + f"{'abs. Ca mg':>14}"
+    print(header)
+    for day in report.per_day:
+        print(f"{day.date}  " + "".join(f"{day.nutrients[k]:14.1f}" for k in NUTRIENT_KEYS) + f"{day.absorbable_calcium_mg:14.1f}")
+    print("average     " + "".join(f"{report.average[k]:14.1f}" for k in NUTRIENT_KEYS)
+          + f"{report.average_absorbable_calcium_mg:14.1f}")
+    print("coverage    " + "".join(f"{report.coverage[k]:14.0%}" for k in NUTRIENT_KEYS))
+    print(f"vitamin D: {report.average_vitamin_d_ug:.2f} ug/day (1 ug = 40 IU)")
+    for note in report.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    words = " ".join(args.words)
+    started = time.perf_counter()
+    foods = search_foods(words, limit=args.limit)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if args.json:
+        print(json.dumps([food.model_dump(mode="json") for food in foods], indent=2))
+        return 0
+    if not foods:
+        print(f"no food matches {words!r}")
+        return 0
+    for food in foods:
+        values = ", ".join(f"{k} {_fmt(food.per_100g[k], k)}" for k in ("calcium_mg", "vitamin_d_iu", "protein_g", "energy_kcal"))
+        print(f"{food.food_id}  {food.name}\n        per 100 g: {values}")
+    print(f"({len(foods)} shown, {elapsed_ms:.1f} ms; n/r = not reported in {DATA_RELEASE})")
+    return 0
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    data = json.loads(Path(args.profile).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise InputError("profile", type(data).__name__, "a JSON object (DESIGN.md profile)")
+    plan = make_plan(data)
+    if args.json:
+        print(json.dumps(plan.model_dump(mode="json"), indent=2))
+        return 0
+    print("Targets (per day):")
+    for target in plan.targets:
+        limit = f"; upper limit {target.upper_limit:g} ({target.upper_limit_scope})" if target.upper_limit else ""
+        print(f"  {target.nutrient:<14} {target.amount:>7g} {target.unit:<8} {target.source} {target.evidence}{limit}")
+    print("Gaps:")
+    for gap in plan.gaps:
+        status = "met" if gap.met_by_food else f"short {gap.gap_after_foods:g}"
+        print(f"  {gap.nutrient:<14} log {gap.from_log:>8.1f}  after foods {gap.after_foods:>8.1f}  {status}  {gap.reason}")
+    print(f"Suggested foods (energy {plan.energy_kcal_after_foods:.0f} of {plan.energy_kcal_budget:.0f} kcal):")
+    for food in plan.suggested_foods:
+        tags = f" [{', '.join(food.tags)}]" if food.tags else ""
+        print(f"  {food.food_id}  {food.portion} ({food.grams:g} g)  {food.name}{tags}")
+    print(f"  absorbable calcium after foods: about {plan.absorbable_calcium_mg_after_foods:.0f} mg/day "
+          "(calcium x fractional absorption, guidelines.md 6.2)")
+    print("Supplements:" if plan.supplements else "Supplements: none needed")
+    for item in plan.supplements:
+        print(f"  {item.product}: {item.amount_per_day:g} {item.unit}, {item.how_to_take}. {item.reason}")
+    print("Exercise (weekly):")
+    for session in plan.exercise.sessions:
+        sup = ", supervised" if session.supervised else ""
+        names = "; ".join(
+            f"{e.name}" + (f" {e.sets}x{e.reps}" if e.sets else "") + f" ({e.intensity})" for e in session.exercises
+        )
+        print(f"  {session.per_week} x {session.minutes:g} min {session.name}{sup}: {names}  [{session.source}]")
+    print(f"  progression: {plan.exercise.progression_rule}")
+    for note in plan.exercise.safety_notes:
+        print(f"  safety: {note}")
+    for warning in plan.warnings:
+        print(f"warning: {warning}")
+    for note in plan.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def run_library(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps([exercise.model_dump(mode="json") for exercise in EXERCISE_LIBRARY], indent=2))
+        return 0
+    for exercise in EXERCISE_LIBRARY:
+        sites = ", ".join(exercise.sites) or "-"
+        print(f"{exercise.id:<30} {exercise.kind:<17} {exercise.loading_class:<9} sites: {sites:<35} {exercise.loading_basis}")
+    return 0
+
+
+def run_next_week(args: argparse.Namespace) -> int:
+    result = next_week(read_exercise_log(args.log), high_intensity=args.high_intensity, arm_caution=args.arm_caution)
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+        return 0
+    print(f"Week from {result.week_start}: weekly doses for the engine: {result.weekly_dose.model_dump()}")
+    for load in result.loads:
+        print(f"  {load.exercise:<22} {load.last_load_kg:g} kg -> {load.next_load_kg:g} kg, {load.sets} x {load.reps}: "
+              f"{load.rule} [{load.source}]")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0

@@ -1,0 +1,50 @@
+"""Bone volume, mean-field mineralisation and areal BMD per site; T-score references.
+
+Two site instances of the same local model: lumbar spine (trabecular-rich, fast turnover) and
+total hip (more cortical, slower turnover). Each has a turnover scale ``theta`` multiplying all
+its cell rate constants, and a baseline bone volume fraction.
+
+Mineralisation (our mean-field reduction of the Martinez-Reina 2019 age queue, model.md 4.6 I):
+``dM/dt = F*v_prim - R*M/BV + kappa*(v_max*BV - M)`` with F, R formation and resorption in %BV/d.
+When turnover falls, bone gets older on average and more mineralised: this carries the long-term
+BMD gains on antiresorptives. Areal BMD is proportional to mineral mass: BMD = BMD_0 * M / M_0
+(bone size constant; ours).
+"""
+
+from __future__ import annotations
+
+from osteotwin.physiology.parameters import Parameter, ParameterTable
+
+MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models (model.md P2, P3)"
+C_BMD = "calibrated by scripts/calibrate.py to ATAC rows S1-001..S1-018 and natural-loss rows (docs/calibration.md)"
+
+PARAMETERS = ParameterTable(
+    [
+        Parameter("resorption_rate_pct_per_pM_day", 200.0, "%/(pM d)", "k_res: bone volume resorbed per osteoclast (k_form is derived for balance)", MR, "S", (10.0, 1000.0)),
+        Parameter("lumbar_spine_turnover_scale", 0.55, "1", "theta_LS: scales every cell rate at the spine", C_BMD, "C", (0.1, 2.0)),
+        Parameter("total_hip_turnover_scale", 0.35, "1", "theta_TH: scales every cell rate at the hip", C_BMD, "C", (0.05, 2.0)),
+        Parameter("lumbar_spine_bone_volume_pct", 15.0, "%", "baseline bone volume fraction, spine (trabecular, MR BV_0)", MR, "S", (5.0, 40.0)),
+        Parameter("total_hip_bone_volume_pct", 30.0, "%", "baseline effective bone volume fraction, hip (mixed cortical/trabecular; model.md prior 50-70 scaled to our turnover)", "ours", "A", (10.0, 80.0)),
+        Parameter("primary_mineral_fraction", 0.121, "1", "v_prim: mineral volume fraction of new bone after primary mineralisation", MR, "S", (0.05, 0.2)),
+        Parameter("max_mineral_fraction", 0.442, "1", "v_max: maximum mineral volume fraction", MR, "S", (0.35, 0.5)),
+        Parameter("secondary_mineralisation_per_day", 0.003, "1/d", "kappa: secondary mineralisation rate (MR 0.007; slowed to carry multi-year gains)", "MR 2019 value 0.007 1/d; calibrated to FREEDOM extension S3-022 (docs/calibration.md)", "C", (0.0005, 0.01)),
+        Parameter("lumbar_spine_reference_mean_g_cm2", 1.065, "g/cm2", "young-adult female lumbar spine reference mean (NHANES 2005-2014, peak, non-Hispanic white women)", "Xue S et al. J Clin Endocrinol Metab 2021 doi:10.1210/clinem/dgab180 (guidelines.md 2.1, abstract)", "V", (0.9, 1.3)),
+        Parameter("lumbar_spine_reference_sd_g_cm2", 0.122, "g/cm2", "young-adult female lumbar spine reference SD", "Xue 2021 (as above)", "V", (0.08, 0.15)),
+        Parameter("total_hip_reference_mean_g_cm2", 0.942, "g/cm2", "NHANES III non-Hispanic white women 20-29, total hip mean", "Looker AC et al. Osteoporos Int 1998;8:468-89 (guidelines.md 2.1), recalled", "R", (0.85, 1.05)),
+        Parameter("total_hip_reference_sd_g_cm2", 0.122, "g/cm2", "NHANES III young-adult total hip SD", "Looker 1998 (as above), recalled", "R", (0.09, 0.15)),
+    ]
+)
+
+SITE_NAMES = ("lumbar_spine", "total_hip")
+
+
+def t_score(bmd_g_cm2, site_index: int, params: ParameterTable):
+    """T-score = (BMD - young-adult mean) / young-adult SD for site 0 (spine) or 1 (hip)."""
+    site = SITE_NAMES[site_index]
+    return (bmd_g_cm2 - params.value(f"{site}_reference_mean_g_cm2")) / params.value(f"{site}_reference_sd_g_cm2")
+
+
+def bmd_from_t_score(t, site_index: int, params: ParameterTable):
+    """Areal BMD (g/cm2) for a T-score at site 0 (spine) or 1 (hip)."""
+    site = SITE_NAMES[site_index]
+    return params.value(f"{site}_reference_mean_g_cm2") + t * params.value(f"{site}_reference_sd_g_cm2")

@@ -1,0 +1,34 @@
+"""Bone cell populations per site (Pivonka 2008 structure, Martinez-Reina 2019 recalibration).
+
+Osteoblast precursors (OBp) and active osteoblasts (OBa); a variable osteoclast-precursor pool
+(OCp) and active osteoclasts (OCa). TGF-beta released by resorption couples the two: it drives
+uncommitted osteoblasts into the precursor pool, represses precursor maturation and promotes
+osteoclast apoptosis (Martinez-Reina normalisation: TGF-beta in pM equals OCa in pM).
+
+The variable OCp pool is what makes denosumab withdrawal overshoot: a fixed pool cannot produce
+the post-denosumab osteoclast spike (Martinez-Reina 2022). While RANKL is sequestered the pool
+fills up to ``(k_diff * pi_L0 + A_OCp) / A_OCp`` times its baseline; when the drug is cleared
+the accumulated precursors differentiate at once.
+"""
+
+from __future__ import annotations
+
+from osteotwin.physiology.parameters import Parameter, ParameterTable
+
+MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (Scheiner 2013 recalibration), cmodiz/Bone-Models (model.md P2)"
+PIV = "Pivonka P et al. Bone 2008;43:249-63 via cmodiz/Bone-Models (model.md P1)"
+
+PARAMETERS = ParameterTable(
+    [
+        Parameter("uncommitted_osteoblast_differentiation_pM_per_day", 7.0e-4, "pM/d", "OBu -> OBp flux, D_OBu", PIV, "S", (1e-4, 1e-2)),
+        Parameter("osteoblast_precursor_differentiation_per_day", 0.1657, "1/d", "OBp -> OBa rate, D_OBp", MR, "S", (0.05, 0.5)),
+        Parameter("osteoblast_apoptosis_per_day", 0.2111, "1/d", "active osteoblast apoptosis, A_OBa", MR, "S", (0.05, 0.5)),
+        Parameter("osteoclast_apoptosis_per_day", 5.649, "1/d", "active osteoclast apoptosis, A_OCa", MR, "S", (0.5, 10.0)),
+        Parameter("tgf_osteoblast_activation_K_pM", 5.633e-4, "pM", "TGF-beta activation of OBu differentiation, K_u", MR, "S", (1e-4, 1e-2)),
+        Parameter("tgf_osteoclast_apoptosis_K_pM", 5.633e-4, "pM", "TGF-beta activation of OCa apoptosis, K_c", MR, "S", (1e-4, 1e-2)),
+        Parameter("tgf_osteoblast_repression_K_pM", 1.754e-4, "pM", "TGF-beta repression of OBp maturation, K_r", MR, "S", (1e-5, 1e-3)),
+        Parameter("osteoclast_baseline_pM", 1.0e-4, "pM", "active osteoclasts at the reference steady state (MR 2019 reproduced, model.md 2.2)", MR, "S", (1e-5, 1e-3)),
+        Parameter("osteoclast_precursor_baseline_pM", 1.0e-3, "pM", "osteoclast precursors at the reference steady state (MR fixed OCp used as OCp_0)", MR, "S", (1e-4, 1e-2)),
+        Parameter("osteoclast_precursor_apoptosis_per_day", 0.05, "1/d", "A_OCp: precursor removal; sets how far the pool fills under denosumab", "model.md 4.6 C prior 0.04-0.08 (ours); calibrated to the denosumab discontinuation rows", "C", (0.01, 0.2)),
+    ]
+)

@@ -1,0 +1,191 @@
+"""The batched engine entry: plain arrays in, monthly arrays out (patients x months).
+
+This is the level that populations and benchmarks use; ``osteotwin.simulation`` translates
+Scenarios into these arrays. Patients are processed in chunks (``EngineOptions.chunk_patients``)
+and only the requested outputs are kept, so 100,000 patients stay well under 2 GB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from osteotwin.physiology import background, bone, drugs, estrogen, lifestyle, solve
+from osteotwin.physiology import drug_kernels as dk
+from osteotwin.physiology import system as sy
+from osteotwin.physiology.lifestyle import LifestyleDrives
+from osteotwin.physiology.options import EngineOptions
+from osteotwin.physiology.parameters import ParameterTable, registry
+
+NO_RULE = solve.NO_RULE
+DRUG_CODES = {name: code for code, name in enumerate(drugs.DRUGS)}
+
+
+def dose_rows_and_amounts(schedule: DoseSchedule, params: ParameterTable) -> tuple[np.ndarray, np.ndarray]:
+    """Drug-state row receiving each item's dose and the absorbed amount (drugs.absorbed_amount)."""
+    values = params.values_dict()
+    rows = np.empty(len(drugs.DRUGS), dtype=np.int64)
+    per_mg = np.empty(len(drugs.DRUGS))
+    for name, code in DRUG_CODES.items():
+        rows[code] = drugs.IDX_DMAB_DEPOT if name == "denosumab" else drugs.bisphosphonate_state_index(name, "plasma")
+        per_mg[code] = drugs.absorbed_amount(name, 1.0, values)
+    return rows[schedule.drug_code], per_mg[schedule.drug_code] * schedule.dose_mg
+
+
+@dataclass(frozen=True)
+class DoseSchedule:
+    """Bone-agent schedule items for all patients in CSR layout (items of patient i are
+    ``item_ptr[i]:item_ptr[i+1]``). An item repeats every ``interval_days`` (0: a single dose)
+    from ``start_day`` while before ``stop_day``; with ``rule_site`` >= 0 it instead starts at
+    the first month end when that site's simulated T-score is below ``rule_t_score``."""
+
+    item_ptr: np.ndarray
+    drug_code: np.ndarray
+    dose_mg: np.ndarray
+    interval_days: np.ndarray
+    start_day: np.ndarray
+    stop_day: np.ndarray
+    rule_site: np.ndarray
+    rule_t_score: np.ndarray
+
+    @staticmethod
+    def empty(patients: int) -> DoseSchedule:
+        return DoseSchedule.from_items([[] for _ in range(patients)])
+
+    @staticmethod
+    def from_items(items_per_patient: Sequence[Sequence[tuple]]) -> DoseSchedule:
+        """Items are tuples (drug, dose_mg, interval_days, start_day, stop_day, rule_site, rule_t_score)."""
+        flat = [item for items in items_per_patient for item in items]
+        counts = [len(items) for items in items_per_patient]
+        ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(counts)
+        columns = list(zip(*flat, strict=True)) if flat else [()] * 7
+        return DoseSchedule(
+            item_ptr=ptr,
+            drug_code=np.array([DRUG_CODES[d] for d in columns[0]], dtype=np.int64),
+            dose_mg=np.array(columns[1], dtype=np.float64),
+            interval_days=np.array(columns[2], dtype=np.float64),
+            start_day=np.array(columns[3], dtype=np.float64),
+            stop_day=np.array(columns[4], dtype=np.float64),
+            rule_site=np.array(columns[5], dtype=np.int64),
+            rule_t_score=np.array(columns[6], dtype=np.float64),
+        )
+
+    def select(self, start: int, stop: int) -> DoseSchedule:
+        a, b = int(self.item_ptr[start]), int(self.item_ptr[stop])
+        return DoseSchedule(self.item_ptr[start : stop + 1] - a, *(getattr(self, n)[a:b] for n in
+                            ("drug_code", "dose_mg", "interval_days", "start_day", "stop_day", "rule_site", "rule_t_score")))
+
+
+@dataclass(frozen=True)
+class PatientArrays:
+    """Everything the engine needs, per patient (last axis) and per month where it varies."""
+
+    months: int
+    age_years: np.ndarray  # (P,)
+    years_since_menopause: np.ndarray  # (P,), may be negative (before the FMP) for calibration
+    baseline_bmd_g_cm2: np.ndarray  # (2, P)
+    endocrine_code: np.ndarray  # (months, P) ints of estrogen.ENDOCRINE_DRUG_CODES
+    adherence: np.ndarray  # (months, P)
+    drives: LifestyleDrives
+    schedule: DoseSchedule = field(default=None)  # type: ignore[assignment]
+
+    @property
+    def patients(self) -> int:
+        return int(self.age_years.shape[0])
+
+
+DEFAULT_OUTPUTS = (
+    "lumbar_spine_bmd_relative", "total_hip_bmd_relative", "lumbar_spine_resorption_relative",
+    "total_hip_resorption_relative", "lumbar_spine_formation_relative", "total_hip_formation_relative",
+)
+
+
+def monthly_inputs(arrays: PatientArrays, params: ParameterTable, options: EngineOptions, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs (N_INPUTS, months, chunk); burn-in inputs (N_INPUTS, chunk): untreated, baseline
+    lifestyle, background drive of month 0; serum estradiol and bone E2 ratio (months, chunk)."""
+    code = arrays.endocrine_code[:, start:stop]
+    adherence = arrays.adherence[:, start:stop]
+    serum = estrogen.serum_estradiol_pg_ml(code, adherence, params)
+    ratio = estrogen.estrogen_ratio(estrogen.bone_estradiol_pg_ml(code, adherence, params), params)
+    multipliers = estrogen.estrogen_multipliers(ratio, params)
+    drives = arrays.drives
+    gut = drives.gut_barrier_relative[start:stop]
+    inflammation = lifestyle.inflammation_rankl_relative(ratio, np.broadcast_to(gut, ratio.shape)) if options.gut_axis else np.ones_like(ratio)
+    months = arrays.months
+    month_years = (np.arange(months) + 0.5) / 12.0
+    bg = background.background_rankl_drive(arrays.years_since_menopause[start:stop][None, :] + month_years[:, None],
+                                           arrays.age_years[start:stop][None, :] + month_years[:, None], params)
+    u = np.empty((sy.N_INPUTS, months, stop - start))
+    burn = np.ones((sy.N_INPUTS, stop - start))
+    burn[sy.IN_BG] = bg[0]
+    u[sy.IN_RANKL] = multipliers["rankl"] * inflammation
+    u[sy.IN_OPG] = multipliers["opg"]
+    u[sy.IN_OCAPOP] = multipliers["osteoclast_apoptosis"]
+    u[sy.IN_SCL] = multipliers["sclerostin"]
+    u[sy.IN_BG] = bg
+    u[sy.IN_PTH] = drives.pth_relative[start:stop][None, :]
+    u[sy.IN_FORM] = drives.formation_relative[start:stop][None, :]
+    u[sy.IN_LOAD0] = drives.loading_stimulus_relative[0, start:stop][None, :]
+    u[sy.IN_LOAD1] = drives.loading_stimulus_relative[1, start:stop][None, :]
+    return u, burn, serum, ratio
+
+
+def run(arrays: PatientArrays, *, params: ParameterTable | None = None, options: EngineOptions | None = None,
+        outputs: Sequence[str] = DEFAULT_OUTPUTS, dtype=np.float64) -> dict[str, np.ndarray]:
+    """Simulate all patients; returns the requested outputs, each shaped (patients, months + 1).
+
+    Output names: those of ``solve.OUTPUT_NAMES`` plus ``estradiol_pg_ml`` and
+    ``estrogen_ratio`` (bone-effective E2 relative to untreated postmenopausal).
+    """
+    params = params if params is not None else registry()
+    options = options or EngineOptions()
+    vector = sy.pack_parameters(params)
+    drug_vector = dk.pack_drug_parameters(params.values_dict())
+    y0 = np.concatenate([sy.reference_state(vector), np.zeros(dk.N_DRUG_STATES)])
+    t_ref = np.array([params.value("lumbar_spine_reference_mean_g_cm2"), params.value("lumbar_spine_reference_sd_g_cm2"),
+                      params.value("total_hip_reference_mean_g_cm2"), params.value("total_hip_reference_sd_g_cm2")])
+    unknown = set(outputs) - set(solve.OUTPUT_NAMES) - {"estradiol_pg_ml", "estrogen_ratio"}
+    if unknown:
+        raise KeyError(f"unknown outputs: {sorted(unknown)}")
+    patients, months = arrays.patients, arrays.months
+    schedule = arrays.schedule if arrays.schedule is not None else DoseSchedule.empty(patients)
+    result = {name: np.empty((patients, months + 1), dtype=dtype) for name in outputs}
+    for start in range(0, patients, options.chunk_patients):
+        stop = min(start + options.chunk_patients, patients)
+        u, burn, serum, ratio = monthly_inputs(arrays, params, options, start, stop)
+        chunk = schedule.select(start, stop)
+        rows, amounts = dose_rows_and_amounts(chunk, params)
+        out = solve.integrate_batch(y0, vector, drug_vector, u, burn, chunk.item_ptr, rows, amounts,
+                                    chunk.interval_days, chunk.start_day, chunk.stop_day, chunk.rule_site,
+                                    chunk.rule_t_score, np.ascontiguousarray(arrays.baseline_bmd_g_cm2[:, start:stop]),
+                                    t_ref, months, options.rtol, options.max_step_days,
+                                    options.step_after_dose_days)
+        for name in outputs:
+            if name == "estradiol_pg_ml":
+                result[name][start:stop] = np.vstack([serum[:1], serum]).T
+            elif name == "estrogen_ratio":
+                result[name][start:stop] = np.vstack([ratio[:1], ratio]).T
+            else:
+                result[name][start:stop] = out[solve.OUTPUT_NAMES.index(name)].T
+        del out, u
+    return result
+
+
+def untreated_arrays(patients: int, months: int, *, age_years: float = 64.0, years_since_menopause: float = 15.0,
+                     endocrine_code: int = 0, adherence: float = 1.0) -> PatientArrays:
+    """A homogeneous batch (benchmarks, tests): same patient, same endocrine therapy throughout."""
+    params = registry()
+    return PatientArrays(
+        months=months,
+        age_years=np.full(patients, age_years),
+        years_since_menopause=np.full(patients, years_since_menopause),
+        baseline_bmd_g_cm2=np.vstack([np.full(patients, bone.bmd_from_t_score(-1.0, 0, params)),
+                                      np.full(patients, bone.bmd_from_t_score(-1.0, 1, params))]),
+        endocrine_code=np.full((months, patients), endocrine_code, dtype=np.int64),
+        adherence=np.full((months, patients), adherence),
+        drives=LifestyleDrives.baseline(patients),
+        schedule=DoseSchedule.empty(patients),
+    )

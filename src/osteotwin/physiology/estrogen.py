@@ -1,0 +1,79 @@
+"""Estradiol per patient and its effects on bone as power laws (model.md section 4.3).
+
+Why power laws: menopause lowers estradiol about 15-fold and aromatase inhibitors (AIs) lower it
+about 10-fold further, and both cause bone loss of similar size; Hill curves centred on
+premenopausal estradiol cannot produce the AI effect. Every estrogen-regulated process X gets a
+multiplier ``r_E ** (-gamma_X)`` with ``r_E = (E2 + E_floor) / (E_pm + E_floor)``, equal to 1 at
+the untreated postmenopausal reference level.
+
+Endocrine therapy acts on a monthly (piecewise constant) basis: AIs reach steady state within
+days (half-lives 1-4 d), so on the bone time scale a course is a step change in estradiol,
+and estradiol returns to the untreated level when the course stops. Adherence enters as the
+time-averaged estradiol (our assumption). Tamoxifen does not lower serum estradiol in
+postmenopausal women (our assumption) but is a partial estrogen agonist on bone; it acts as
+an effective bone estradiol ``E_pm * tamoxifen_bone_estrogen_ratio`` (calibrated to the ATAC
+tamoxifen arm).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from osteotwin.physiology.parameters import Parameter, ParameterTable
+
+DIXON = "Dixon JM et al. J Clin Oncol 2008;26:1671-6 (mean E2 by ultrasensitive assay; model.md 3.1)"
+C_ATAC = "calibrated by scripts/calibrate.py to ATAC bone substudy rows S1-001..S1-018 (docs/calibration.md)"
+
+PARAMETERS = ParameterTable(
+    [
+        Parameter("estradiol_postmenopausal_pg_ml", 7.0, "pg/mL", "untreated postmenopausal serum estradiol (AI candidates, mean age 63)", DIXON, "S", (3.0, 15.0)),
+        Parameter("estradiol_floor_pg_ml", 0.2, "pg/mL", "assay/tissue floor E_s so the effect saturates at very low E2 (model.md 4.3)", "ours (model.md 4.3 prior 0.1-0.3)", "A", (0.05, 0.5)),
+        Parameter("anastrozole_residual_fraction", 0.101, "1", "serum E2 on anastrozole 1 mg/d / untreated (2.71 vs 25.7 pmol/L)", DIXON, "S", (0.05, 0.2)),
+        Parameter("letrozole_residual_fraction", 0.059, "1", "serum E2 on letrozole 2.5 mg/d / untreated (1.56 vs 25.7 pmol/L)", DIXON, "S", (0.02, 0.15)),
+        Parameter("exemestane_residual_fraction", 0.10, "1", "serum E2 on exemestane 25 mg/d / untreated (85-95% suppression)", "exemestane label and reviews; Geisler 1998 (model.md 3.1), recalled", "R", (0.05, 0.15)),
+        Parameter("tamoxifen_bone_estrogen_ratio", 2.5, "1", "effective bone estradiol on tamoxifen 20 mg/d / untreated postmenopausal (partial agonist)", C_ATAC + " (tamoxifen arm S1-005, S1-006, S1-009, S1-010)", "C", (1.0, 20.0)),
+        Parameter("estrogen_rankl_exponent", 0.45, "1", "gamma_L: RANKL production multiplier r_E**-gamma_L", C_ATAC + "; prior model.md 4.3", "C", (0.05, 1.5)),
+        Parameter("estrogen_opg_exponent", 0.05, "1", "gamma_O: OPG production multiplier r_E**+gamma_O", "model.md 4.3 prior 0-0.1 (recalled, modest)", "A", (0.0, 0.1)),
+        Parameter("estrogen_osteoclast_apoptosis_exponent", 0.15, "1", "gamma_C: osteoclast apoptosis multiplier r_E**+gamma_C (estrogen shortens osteoclast life)", C_ATAC + "; prior model.md 4.3 0.1-0.3", "C", (0.0, 0.6)),
+        Parameter("estrogen_sclerostin_exponent", 0.10, "1", "gamma_S: sclerostin multiplier r_E**-gamma_S (Jorg 2022 e_Sc gives ~+9% at AI levels)", "model.md 4.3 prior 0.05-0.15; Modder 2011 (recalled)", "R", (0.0, 0.3)),
+    ]
+)
+
+ENDOCRINE_DRUG_CODES = {"none": 0, "anastrozole": 1, "letrozole": 2, "exemestane": 3, "tamoxifen": 4}
+_RESIDUAL_PARAMETER = {1: "anastrozole_residual_fraction", 2: "letrozole_residual_fraction", 3: "exemestane_residual_fraction"}
+
+
+def serum_estradiol_pg_ml(drug_code: np.ndarray, adherence: np.ndarray, params: ParameterTable) -> np.ndarray:
+    """Time-averaged serum estradiol (pg/mL) for a drug code and adherence, elementwise.
+
+    AI: ``E_pm * (1 - (1 - residual) * adherence)``; tamoxifen and no therapy: ``E_pm``.
+    """
+    e_pm = params.value("estradiol_postmenopausal_pg_ml")
+    suppression = np.zeros(np.shape(drug_code))
+    for code, name in _RESIDUAL_PARAMETER.items():
+        suppression = np.where(drug_code == code, 1.0 - params.value(name), suppression)
+    return e_pm * (1.0 - suppression * adherence)
+
+
+def bone_estradiol_pg_ml(drug_code: np.ndarray, adherence: np.ndarray, params: ParameterTable) -> np.ndarray:
+    """Estradiol as bone sees it: serum E2, except tamoxifen adds its agonism as equivalent E2."""
+    serum = serum_estradiol_pg_ml(drug_code, adherence, params)
+    ratio = params.value("tamoxifen_bone_estrogen_ratio")
+    tamoxifen = serum * (1.0 + adherence * (ratio - 1.0))
+    return np.where(drug_code == ENDOCRINE_DRUG_CODES["tamoxifen"], tamoxifen, serum)
+
+
+def estrogen_ratio(bone_estradiol: np.ndarray, params: ParameterTable) -> np.ndarray:
+    """r_E = (E2 + floor) / (E_pm + floor): 1 at the untreated postmenopausal reference."""
+    floor = params.value("estradiol_floor_pg_ml")
+    return (bone_estradiol + floor) / (params.value("estradiol_postmenopausal_pg_ml") + floor)
+
+
+def estrogen_multipliers(ratio: np.ndarray, params: ParameterTable) -> dict[str, np.ndarray]:
+    """Power-law multipliers of the estrogen-regulated processes; all 1 at r_E = 1."""
+    return {
+        "rankl": ratio ** -params.value("estrogen_rankl_exponent"),
+        "opg": ratio ** params.value("estrogen_opg_exponent"),
+        "osteoclast_apoptosis": ratio ** params.value("estrogen_osteoclast_apoptosis_exponent"),
+        "sclerostin": ratio ** -params.value("estrogen_sclerostin_exponent"),
+    }

@@ -1,0 +1,35 @@
+"""The mechanostat: bone loss raises the tissue strain stimulus, which limits further loss.
+
+Stimulus (strain energy density ratio at fixed load, model.md 4.6 E):
+``Phi = s_load**2 * (BV0/BV)**2.58 * (v0/v)**2.74`` with the Young's modulus law
+E = 84.37 BV**2.58 ash**2.74 (Martinez-Reina 2019) and ``v = M/BV`` the mean mineral fraction.
+``s_load`` is the habitual loading of the site relative to baseline (exercise modules raise it).
+
+Responses (our smooth power-law forms of the Scheiner/Martin structures):
+- sclerostin from osteocytes, quasi-steady: ``Scl = f_S(E2) * Phi**-gamma_SPhi``; the Wnt
+  factor on osteoblast-precursor maturation is ``w = 1/Scl`` (Jorg 2022 saturated regime);
+- osteocyte RANKL: the mechanosensitive share of intrinsic RANKL production scales with
+  ``Phi**-gamma_LPhi``.
+Both act on the stimulus outside a lazy zone (Frost): ``log Phi`` is shrunk towards 0 by the
+zone's half-width, so small departures from the habitual state (e.g. tamoxifen's gain) are not
+corrected while large ones (AI loss) are. A site gain scales both exponents per site.
+"""
+
+from __future__ import annotations
+
+from osteotwin.physiology.parameters import Parameter, ParameterTable
+
+MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74; model.md P2)"
+C_MECH = "calibrated by scripts/calibrate.py to ATAC on/off-treatment rows S1-001..S1-018 (deceleration, recovery)"
+
+PARAMETERS = ParameterTable(
+    [
+        Parameter("stiffness_bone_volume_exponent", 2.58, "1", "exponent of BV in the Young's modulus law", MR, "S", (1.5, 3.5)),
+        Parameter("stiffness_ash_exponent", 2.74, "1", "exponent of ash fraction in the Young's modulus law", MR, "S", (1.5, 3.5)),
+        Parameter("sclerostin_stimulus_exponent", 1.0, "1", "gamma_SPhi: sclerostin ~ Phi**-gamma (formation side of the mechanostat)", C_MECH + "; prior model.md P7 0.5-1", "C", (0.0, 5.0)),
+        Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0)),
+        Parameter("total_hip_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, hip, relative to the spine", C_MECH + "; site-specific mechanics per model.md 4.6 I", "C", (0.0, 3.0)),
+        Parameter("mechanostat_lazy_zone_log", 0.02, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", C_MECH + "; model.md 4.6 E epsilon_lazy (ours, default 0)", "C", (0.0, 0.3)),
+        Parameter("osteocyte_rankl_stimulus_exponent", 1.0, "1", "gamma_LPhi: osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", C_MECH + "; prior model.md P7 0.5", "C", (0.0, 5.0)),
+    ]
+)

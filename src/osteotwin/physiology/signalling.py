@@ -1,0 +1,34 @@
+"""RANK/RANKL/OPG signalling with PTH, quasi-steady (Pivonka 2008; Martinez-Reina 2019 values).
+
+Receptor binding is fast (minutes to hours) compared with bone cells (days), so RANKL and OPG are
+algebraic functions of the cell state (quasi-steady state). Denosumab sequesters RANKL inside the
+same balance: a term ``C_den / Kd`` in the denominator (Martinez-Reina 2019). Numbers as
+implemented in cmodiz/Bone-Models ``parameters/pivonka_parameters.py`` and
+``martinez_reina_parameters.py`` (model.md tables P1, P2), which notes where code and paper differ.
+"""
+
+from __future__ import annotations
+
+from osteotwin.physiology.parameters import Parameter, ParameterTable
+
+PIV = "Pivonka P et al. Bone 2008;43:249-63, as implemented in cmodiz/Bone-Models pivonka_parameters.py (model.md P1)"
+MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models martinez_reina_parameters.py (model.md P2)"
+
+PARAMETERS = ParameterTable(
+    [
+        Parameter("pth_baseline_pM", 2.907, "pM", "PTH on the Pivonka scale (beta_PTH 250 pM/d / D_PTH 86 1/d)", PIV, "S", (1.0, 10.0)),
+        Parameter("pth_rankl_activation_K_pM", 150.0, "pM", "PTH activation of RANKL expression, K_P+", PIV, "S", (50.0, 500.0)),
+        Parameter("pth_opg_repression_K_pM", 0.2226, "pM", "PTH repression of OPG production, K_P-", PIV, "S", (0.05, 1.0)),
+        Parameter("opg_production_per_osteoblast_per_day", 1.6249e8, "1/d", "OPG production per active osteoblast, p_OPG (code value; paper differs)", PIV, "S", (1e7, 1e9)),
+        Parameter("opg_max_pM", 2.0e8, "pM", "OPG ceiling, OPG_max", PIV, "S", (1e7, 1e9)),
+        Parameter("opg_degradation_per_day", 0.35, "1/d", "OPG degradation, D_OPG", PIV, "S", (0.1, 1.0)),
+        Parameter("rankl_max_per_precursor", 2.7035e6, "pM/pM", "maximum RANKL per osteoblast precursor, N_RANKL (code value)", PIV, "S", (1e5, 1e7)),
+        Parameter("rankl_intrinsic_production_pM_per_day", 168.4, "pM/d", "intrinsic RANKL production beta_RANKL (code 1.684e2, paper e4)", PIV, "S", (10.0, 1e4)),
+        Parameter("rankl_degradation_per_day", 10.13, "1/d", "RANKL degradation, D_RANKL", PIV, "S", (1.0, 50.0)),
+        Parameter("rankl_opg_association_per_pM", 1.0e-3, "1/pM", "RANKL-OPG association constant, K_A,OPG", PIV, "S", (1e-4, 1e-2)),
+        Parameter("rankl_rank_association_per_pM", 3.412e-2, "1/pM", "RANKL-RANK association constant, K_A,RANK", PIV, "S", (1e-3, 1e-1)),
+        Parameter("rank_pM", 10.0, "pM", "RANK on osteoclast precursors (fixed)", PIV, "S", (1.0, 100.0)),
+        Parameter("rank_rankl_activation_K_pM", 5.680, "pM", "RANKL-RANK activation of precursor differentiation, K_d", MR, "S", (1.0, 20.0)),
+        Parameter("osteocyte_rankl_share", 0.4, "1", "share of intrinsic RANKL made by mechanosensitive osteocytes, phi_Ot", "ours (model.md 4.6 B prior 0.3-0.5)", "A", (0.3, 0.5)),
+    ]
+)

@@ -1,0 +1,191 @@
+"""Calibration suite of the engine core: natural postmenopausal loss and aromatase inhibitors.
+
+Rows used (calibration_targets.csv): ATAC bone substudy on- and off-treatment, both arms
+(S1-001..S1-018); the anastrozole compliance substudy (S1-061..S1-064); SWAN, Michigan, SOF,
+CaMos and Rochester natural-loss rows (S1-065..S1-081). Scenarios are built at the engine level
+(``physiology.engine.PatientArrays``) because natural-loss cohorts start before the final
+menstrual period (negative years since menopause), which the user-facing Scenario refuses.
+
+Assumptions for the cohorts (ours, stated in each result's scenario text): ATAC bone substudy
+women aged 64 and 15 years past menopause; femoral-neck rows are compared with the model's total
+hip (no femoral-neck instance); absolute rows use a baseline BMD from the stated T-score.
+S1-079 (current estrogen users) and S1-082 (no single mean) are listed but not evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from osteotwin.physiology import bone, engine, estrogen
+from osteotwin.physiology.lifestyle import LifestyleDrives
+from osteotwin.physiology.parameters import ParameterTable, registry
+from osteotwin.population.calibration.targets import TargetResult, target
+
+ATAC_TOLERANCE_PP = 1.0  # issue 2 goal: every ATAC point within 1.0 percentage point
+DEFAULT_TOLERANCE_PP = 1.5  # ours for the other percentage rows
+ANNUAL_TOLERANCE_PP = 0.5  # ours for annualised %/yr rows
+ABSOLUTE_TOLERANCE_G = 0.005  # ours for g/cm2/yr rows
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """One simulated arm: a representative patient and what she receives."""
+
+    key: str
+    description: str
+    months: int
+    age_years: float = 64.0
+    years_since_menopause: float = 15.0
+    endocrine: str = "none"
+    endocrine_start_month: float = 0.0
+    endocrine_stop_month: float = np.inf
+    adherence: float = 1.0
+    lumbar_spine_t_score: float = -1.0
+    total_hip_t_score: float = -1.0
+    doses: tuple[tuple, ...] = field(default_factory=tuple)  # engine.DoseSchedule items
+
+
+def run_cohorts(cohorts: Sequence[Cohort], params: ParameterTable | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Simulate all cohorts in one batch; returns per cohort key the monthly BMD relative per site
+    (``lumbar_spine``, ``total_hip``), ``bmd_g_cm2_<site>`` and ``ctx`` (relative resorption)."""
+    params = params if params is not None else registry()
+    months = max(c.months for c in cohorts)
+    n = len(cohorts)
+    code = np.zeros((months, n), dtype=np.int64)
+    adherence = np.ones((months, n))
+    mid = np.arange(months) + 0.5
+    for i, c in enumerate(cohorts):
+        on = (mid >= c.endocrine_start_month) & (mid < c.endocrine_stop_month)
+        code[on, i] = estrogen.ENDOCRINE_DRUG_CODES[c.endocrine]
+        adherence[on, i] = c.adherence
+    arrays = engine.PatientArrays(
+        months=months,
+        age_years=np.array([c.age_years for c in cohorts]),
+        years_since_menopause=np.array([c.years_since_menopause for c in cohorts]),
+        baseline_bmd_g_cm2=np.vstack([[bone.bmd_from_t_score(c.lumbar_spine_t_score, 0, params) for c in cohorts],
+                                      [bone.bmd_from_t_score(c.total_hip_t_score, 1, params) for c in cohorts]]),
+        endocrine_code=code,
+        adherence=adherence,
+        drives=LifestyleDrives.baseline(n),
+        schedule=engine.DoseSchedule.from_items([list(c.doses) for c in cohorts]),
+    )
+    raw = engine.run(arrays, params=params, outputs=("lumbar_spine_bmd_relative", "total_hip_bmd_relative",
+                                                     "lumbar_spine_resorption_relative", "total_hip_resorption_relative",
+                                                     "denosumab_serum_ug_per_ml"))
+    result = {}
+    for i, c in enumerate(cohorts):
+        result[c.key] = {
+            "lumbar_spine": raw["lumbar_spine_bmd_relative"][i],
+            "total_hip": raw["total_hip_bmd_relative"][i],
+            "bmd_g_cm2_lumbar_spine": arrays.baseline_bmd_g_cm2[0, i] * raw["lumbar_spine_bmd_relative"][i],
+            "bmd_g_cm2_total_hip": arrays.baseline_bmd_g_cm2[1, i] * raw["total_hip_bmd_relative"][i],
+            "ctx": 0.5 * (raw["lumbar_spine_resorption_relative"][i] + raw["total_hip_resorption_relative"][i]),
+            "denosumab": raw["denosumab_serum_ug_per_ml"][i],
+        }
+    return result
+
+
+def pct_change(series: np.ndarray, month: float, baseline_month: float = 0.0) -> float:
+    """% change of a monthly series between two (whole) months."""
+    return float(100.0 * (series[int(round(month))] / series[int(round(baseline_month))] - 1.0))
+
+
+SITE_OF = {"LS": "lumbar_spine", "TH": "total_hip", "FN": "total_hip"}
+
+ATAC = "ATAC bone substudy cohort (ours: age 64, 15 y since menopause)"
+COHORTS = (
+    Cohort("atac_anastrozole", f"{ATAC}; anastrozole 1 mg/d months 0-60, then off to month 84", 84, endocrine="anastrozole", endocrine_stop_month=60),
+    Cohort("atac_tamoxifen", f"{ATAC}; tamoxifen 20 mg/d months 0-60, then off to month 84", 84, endocrine="tamoxifen", endocrine_stop_month=60),
+    Cohort("swan_10y", "untreated, from 5 y before the FMP (age 45) for 120 months", 120, age_years=45, years_since_menopause=-5, lumbar_spine_t_score=0.0, total_hip_t_score=0.0),
+    Cohort("swan_transmenopause", "untreated, from 1 y before the FMP (age 49) for 36 months", 36, age_years=49, years_since_menopause=-1, lumbar_spine_t_score=0.0, total_hip_t_score=0.0),
+    Cohort("michigan_pre", "untreated, from 2 y before the FMP (age 48) for 24 months", 24, age_years=48, years_since_menopause=-2, lumbar_spine_t_score=0.0, total_hip_t_score=0.0),
+    Cohort("michigan_post", "untreated, from the FMP (age 50) for 84 months", 84, age_years=50, years_since_menopause=0, lumbar_spine_t_score=0.0, total_hip_t_score=0.0),
+    Cohort("swan_late_peri", "untreated, late perimenopause: from 1.5 y before the FMP (age 49) for 12 months; baseline T-score 0", 12, age_years=48.5, years_since_menopause=-1.5, lumbar_spine_t_score=0.0, total_hip_t_score=0.0),
+    Cohort("swan_post", "untreated, early postmenopause: from 0.5 y after the FMP (age 50.5) for 12 months; baseline T-score 0", 12, age_years=50.5, years_since_menopause=0.5, lumbar_spine_t_score=-0.2, total_hip_t_score=-0.2),
+    Cohort("sof_68", "untreated, age 68, 18 y since menopause; total hip T-score -1.3 (ours)", 12, age_years=68, years_since_menopause=18, total_hip_t_score=-1.3),
+    Cohort("sof_86", "untreated, age 86, 36 y since menopause; total hip T-score -2.3 (ours)", 12, age_years=86, years_since_menopause=36, total_hip_t_score=-2.3),
+    Cohort("sof_nonusers", "untreated, age 73 (ours: SOF mean age), 23 y since menopause; total hip T-score -1.6 (ours)", 12, age_years=73, years_since_menopause=23, total_hip_t_score=-1.6),
+    Cohort("camos", "untreated, age 67 (ours), 17 y since menopause, 60 months", 60, age_years=67, years_since_menopause=17),
+    Cohort("rochester", "untreated, age 62 (ours), 12 y since menopause, 12 months", 12, age_years=62, years_since_menopause=12),
+)
+COHORT_BY_KEY = {c.key: c for c in COHORTS}
+
+
+def _results(runs: dict[str, dict[str, np.ndarray]]) -> list[TargetResult]:
+    results: list[TargetResult] = []
+
+    def add_pct(row_id: str, key: str, month: float, tolerance: float, baseline_month: float = 0.0, note: str = "") -> None:
+        row = target(row_id)
+        site = SITE_OF[row.site.split()[0]]
+        if row.site.startswith("FN"):
+            note = (note + "; " if note else "") + "femoral neck compared with the model's total hip"
+        model = pct_change(runs[key][site], month, baseline_month)
+        text = COHORT_BY_KEY[key].description + (f"; change from month {baseline_month:g} to {month:g}" if baseline_month else f"; change at month {month:g}")
+        results.append(TargetResult.of(row, model, tolerance, text, note=note))
+
+    # ATAC on treatment and after stopping (baseline = end of therapy)
+    for row_id, key, month in [("S1-001", "atac_anastrozole", 12), ("S1-002", "atac_anastrozole", 12),
+                               ("S1-003", "atac_anastrozole", 24), ("S1-004", "atac_anastrozole", 24),
+                               ("S1-005", "atac_tamoxifen", 24), ("S1-006", "atac_tamoxifen", 24),
+                               ("S1-007", "atac_anastrozole", 60), ("S1-008", "atac_anastrozole", 60),
+                               ("S1-009", "atac_tamoxifen", 60), ("S1-010", "atac_tamoxifen", 60)]:
+        add_pct(row_id, key, month, ATAC_TOLERANCE_PP, note="median" if target(row_id).dispersion == "median" else "")
+    for row_id, key, month in [("S1-011", "atac_anastrozole", 72), ("S1-012", "atac_anastrozole", 84),
+                               ("S1-013", "atac_anastrozole", 72), ("S1-014", "atac_anastrozole", 84),
+                               ("S1-015", "atac_tamoxifen", 72), ("S1-016", "atac_tamoxifen", 84),
+                               ("S1-017", "atac_tamoxifen", 72), ("S1-018", "atac_tamoxifen", 84)]:
+        add_pct(row_id, key, month, ATAC_TOLERANCE_PP, baseline_month=60)
+    # compliance substudy (compliant arm = full adherence)
+    for row_id, month in [("S1-061", 12), ("S1-062", 24), ("S1-063", 12), ("S1-064", 24)]:
+        add_pct(row_id, "atac_anastrozole", month, DEFAULT_TOLERANCE_PP,
+                note="n = 21; order of values inferred from the abstract; conflicts with ATAC S1-003 (LS -4.1 at 24 months)")
+    # SWAN cumulative
+    add_pct("S1-065", "swan_10y", 120, DEFAULT_TOLERANCE_PP)
+    add_pct("S1-067", "swan_10y", 120, DEFAULT_TOLERANCE_PP)
+    add_pct("S1-066", "swan_transmenopause", 36, DEFAULT_TOLERANCE_PP)
+    add_pct("S1-068", "swan_transmenopause", 36, DEFAULT_TOLERANCE_PP)
+    # Michigan annualised %/yr
+    for row_id, key, start, stop in [("S1-069", "michigan_pre", 0, 24), ("S1-070", "michigan_post", 0, 24),
+                                     ("S1-071", "michigan_post", 24, 84)]:
+        row = target(row_id)
+        series = runs[key]["lumbar_spine"]
+        model = pct_change(series, stop, start) / ((stop - start) / 12.0)
+        results.append(TargetResult.of(row, model, ANNUAL_TOLERANCE_PP,
+                                       COHORT_BY_KEY[key].description + f"; mean %/yr from month {start} to {stop}", unit="%/yr"))
+    # SWAN absolute g/cm2/yr
+    for row_id, key in [("S1-072", "swan_post"), ("S1-073", "swan_post"), ("S1-074", "swan_late_peri"), ("S1-075", "swan_late_peri")]:
+        row = target(row_id)
+        site = SITE_OF[row.site.split()[0]]
+        series = runs[key][f"bmd_g_cm2_{site}"]
+        results.append(TargetResult.of(row, float(series[12] - series[0]), ABSOLUTE_TOLERANCE_G,
+                                       COHORT_BY_KEY[key].description + "; g/cm2 change over 12 months", unit="g/cm2/yr"))
+    # SOF absolute mg/cm2/yr, total hip
+    for row_id, key, interval in [("S1-076", "sof_68", (-2.9, -2.0)), ("S1-077", "sof_86", (-12.4, -8.4)), ("S1-078", "sof_nonusers", None)]:
+        row = target(row_id)
+        series = runs[key]["bmd_g_cm2_total_hip"]
+        model = 1000.0 * float(series[12] - series[0])
+        results.append(TargetResult.of(row, model, 1.5, COHORT_BY_KEY[key].description + "; mg/cm2 change over 12 months",
+                                       unit="mg/cm2/yr", interval=interval,
+                                       note="within the reported 95% CI counts as met" if interval else "tolerance 1.5 mg/cm2/yr (ours)"))
+    # CaMos 5-y total hip (both sexes, whole cohort), Rochester femoral neck %/yr
+    results.append(TargetResult.of(target("S1-081"), pct_change(runs["camos"]["total_hip"], 60), DEFAULT_TOLERANCE_PP,
+                                   COHORT_BY_KEY["camos"].description + "; change at month 60", interval=(-7.5, -4.9),
+                                   note="cohort of both sexes and all ages; within the reported 95% CI counts as met"))
+    results.append(TargetResult.of(target("S1-080"), pct_change(runs["rochester"]["total_hip"], 12), ANNUAL_TOLERANCE_PP,
+                                   COHORT_BY_KEY["rochester"].description + "; %/yr", unit="%/yr",
+                                   note="femoral neck compared with the model's total hip; both sexes"))
+    return results
+
+
+NOT_EVALUATED = {
+    "S1-079": "current estrogen users: hormone therapy is not an input of the engine",
+    "S1-082": "no single mean reported (range across sites)",
+}
+
+
+def evaluate(params: ParameterTable | None = None) -> list[TargetResult]:
+    """Every core target row against the model with ``params`` (default: the shipped registry)."""
+    return _results(run_cohorts(COHORTS, params))

@@ -1,0 +1,198 @@
+"""Clinician pages: patient list and search, new patient, overview (DXA history with LSC band,
+T-scores, medications, labs, alerts), assessment, projection, printable plan, FHIR import/export,
+and the audit trail of a record."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, UploadFile
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from osteotwin.errors import InputError
+from osteotwin.records.accounts import create_user, issue_link
+from osteotwin.records.audit import audit, audit_trail
+from osteotwin.records.fhir_import import create_patient_from_record
+from osteotwin.records.models import User
+from osteotwin.records.patients import (
+    add_dxa,
+    add_lab,
+    add_medication,
+    age_years,
+    create_patient,
+    current_medications,
+    latest_t_scores,
+    list_patients,
+    patient_for,
+)
+from osteotwin.records.schemas import LAB_UNITS, DxaIn, LabIn, MedicationIn, PatientIn
+from osteotwin.web import services
+from osteotwin.web.charts import FALLBACK_LSC_SOURCE, dxa_history_figure, lsc_by_site, projection_figures
+from osteotwin.web.deps import ClinicianDep, FormDep, Tx, Viewer, ViewerDep, check_form_csrf
+from osteotwin.web.forms import parse_form
+from osteotwin.web.rendering import render
+
+router = APIRouter(include_in_schema=False)
+MAX_FHIR_UPLOAD_BYTES = 5_000_000
+
+
+def _safe(call, *args) -> tuple[Any, str | None]:  # noqa: ANN001
+    """Run a call into another part; a missing part becomes a message on the page."""
+    try:
+        return call(*args), None
+    except services.PartUnavailable as error:
+        return None, str(error)
+
+
+@router.get("/patients")
+def patient_list(request: Request, session: Tx, viewer: ClinicianDep, q: str = "") -> Response:
+    patients = list_patients(session, viewer.user, q[:100])
+    rows = [{"patient": p, "age": age_years(p.birth_date), "t_scores": latest_t_scores(p),
+             "last_dxa": max((r.date for r in p.dxa_results), default=None)} for p in patients]
+    return render(request, "patients.html", {"rows": rows, "q": q[:100]})
+
+
+@router.get("/patients/new")
+def new_patient_page(request: Request, viewer: ClinicianDep) -> Response:
+    return render(request, "patient_new.html", {})
+
+
+@router.post("/patients/new")
+def new_patient(session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+    check_form_csrf(viewer, form)
+    patient = create_patient(session, viewer.user, parse_form(PatientIn, form))
+    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+
+
+@router.get("/patients/{patient_id}")
+def overview(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep) -> Response:
+    patient = patient_for(session, viewer.user, patient_id, "overview")
+    assessment, assessment_error = _safe(services.assessment, patient)
+    monitoring, _ = _safe(services.dxa_monitoring, patient)
+    lsc = lsc_by_site(monitoring)
+    invite = request.query_params.get("invite")
+    return render(request, "patient_overview.html", {
+        "patient": patient, "age": age_years(patient.birth_date), "t_scores": latest_t_scores(patient),
+        "current": current_medications(patient), "assessment": assessment, "assessment_error": assessment_error,
+        "monitoring": monitoring, "lsc": lsc, "fallback_lsc_source": FALLBACK_LSC_SOURCE,
+        "dxa_figure": dxa_history_figure(patient, lsc), "lab_units": LAB_UNITS,
+        "invite_link": f"{request.app.state.public_url}/set-password/{invite}" if invite else None,
+    })
+
+
+def _write(request: Request, session: Session, viewer: Viewer, patient_id: int, form: dict[str, str],
+           model: type, add) -> Response:  # noqa: ANN001
+    check_form_csrf(viewer, form)
+    patient = patient_for(session, viewer.user, patient_id, model.__name__, action="update")
+    add(session, viewer.user, patient, parse_form(model, form))
+    return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+
+@router.post("/patients/{patient_id}/dxa")
+def post_dxa(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+    return _write(request, session, viewer, patient_id, form, DxaIn, add_dxa)
+
+
+@router.post("/patients/{patient_id}/labs")
+def post_lab(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+    return _write(request, session, viewer, patient_id, form, LabIn, add_lab)
+
+
+@router.post("/patients/{patient_id}/medications")
+def post_medication(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep,
+                    form: FormDep) -> Response:
+    return _write(request, session, viewer, patient_id, form, MedicationIn, add_medication)
+
+
+@router.post("/patients/{patient_id}/invite")
+def invite_patient(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep,
+                   form: FormDep) -> Response:
+    """Create the patient's account (no password) and a one-time link for her to set one."""
+    check_form_csrf(viewer, form)
+    patient = patient_for(session, viewer.user, patient_id, "patient account", action="update")
+    if patient.account_user_id is None:
+        account = create_user(session, email=form.get("email", ""), display_name=patient.name, role="patient")
+        patient.account_user_id = account.id
+    account = session.get(User, patient.account_user_id)
+    token = issue_link(session, "set_password", account.id)
+    return RedirectResponse(f"/patients/{patient_id}?invite={token}", status_code=303)
+
+
+@router.get("/patients/{patient_id}/assessment")
+def assessment_page(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep) -> Response:
+    patient = patient_for(session, viewer.user, patient_id, "assessment")
+    assessment = services.assessment(patient)
+    return render(request, "assessment.html", {"patient": patient, "a": assessment,
+                                               "a_json": json.dumps(assessment, indent=2)})
+
+
+@router.get("/patients/{patient_id}/projection")
+def projection_page(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep) -> Response:
+    patient = patient_for(session, viewer.user, patient_id, "projection")
+    result = services.projection(patient)
+    return render(request, "projection.html", {
+        "patient": patient, "result": result, "figures": projection_figures(result),
+        "regimens": services.REGIMENS, "summary": projection_summary(result)})
+
+
+def projection_summary(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """T-score at 5 years per regimen and site, and the change from today."""
+    rows = []
+    for name, item in result["regimens"].items():
+        t = item["trajectory"]
+        row = {"name": name, "label": item["label"]}
+        for site in ("lumbar_spine", "total_hip"):
+            row[f"{site}_t_end"] = t[f"{site}_t_score"][-1]
+            row[f"{site}_pct_end"] = t[f"{site}_bmd_pct_change"][-1]
+        rows.append(row)
+    return rows
+
+
+def plan_context(patient, viewer_user) -> dict[str, Any]:  # noqa: ANN001
+    plan = services.lifestyle_plan(patient)
+    assessment, _ = _safe(services.assessment, patient)
+    return {"patient": patient, "plan": plan, "assessment": assessment, "age": age_years(patient.birth_date),
+            "plan_json": json.dumps(plan, indent=2)}
+
+
+@router.get("/patients/{patient_id}/plan")
+def plan_page(request: Request, patient_id: int, session: Tx, viewer: ViewerDep) -> Response:
+    patient = patient_for(session, viewer.user, patient_id, "plan")
+    return render(request, "plan.html", plan_context(patient, viewer.user))
+
+
+@router.get("/patients/{patient_id}/fhir")
+def fhir_export(patient_id: int, session: Tx, viewer: ViewerDep) -> Response:
+    patient = patient_for(session, viewer.user, patient_id, "fhir bundle", action="export")
+    bundle = services.fhir_bundle(patient)
+    return JSONResponse(bundle, media_type="application/fhir+json", headers={
+        "Content-Disposition": f'attachment; filename="osteotwin-patient-{patient_id}.fhir.json"'})
+
+
+@router.post("/patients/import-fhir")
+def fhir_import(session: Tx, viewer: ClinicianDep, form: FormDep, file: UploadFile | None = None) -> Response:
+    """Upload a FHIR Bundle: creates a patient for the signed-in clinician."""
+    check_form_csrf(viewer, form)
+    if file is None:
+        raise InputError("file", None, "a FHIR Bundle (JSON file)")
+    raw = file.file.read(MAX_FHIR_UPLOAD_BYTES + 1)
+    if len(raw) > MAX_FHIR_UPLOAD_BYTES:
+        raise InputError("file", f"{len(raw)} bytes", f"a FHIR Bundle of at most {MAX_FHIR_UPLOAD_BYTES} bytes")
+    try:
+        bundle = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError("file", "(not JSON)", "a FHIR Bundle in JSON") from None
+    if not isinstance(bundle, dict):
+        raise InputError("file", "(not an object)", "a FHIR Bundle in JSON")
+    record = services.record_from_fhir(bundle)
+    patient = create_patient_from_record(session, viewer.user, record, name=form.get("name", ""), bundle=bundle)
+    audit(session, viewer.user.id, "import", patient.id, "fhir bundle")
+    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+
+
+@router.get("/patients/{patient_id}/audit")
+def audit_page(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep) -> Response:
+    patient = patient_for(session, viewer.user, patient_id, "audit trail")
+    return render(request, "audit.html", {"patient": patient, "events": audit_trail(session, patient.id)})

@@ -1,0 +1,103 @@
+"""Request dependencies: the per-request transaction, the signed-in user, CSRF checks.
+
+Each request runs in one database transaction (:func:`transaction`): it commits before the response
+is sent, or rolls back when the handler raises, so a failed request leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from osteotwin.records.accounts import load_session
+from osteotwin.records.models import User
+from osteotwin.web.security import CSRF_HEADER, SESSION_COOKIE, CsrfError, tokens_match
+
+
+class NotSignedIn(Exception):
+    """No valid session: HTML pages redirect to the sign-in page, the API answers 401."""
+
+
+class Forbidden(Exception):
+    """Signed in, but the role may not do this."""
+
+
+def transaction(request: Request) -> Iterator[Session]:
+    database = request.app.state.database
+    with database.sessions() as session, session.begin():
+        yield session
+
+
+Tx = Annotated[Session, Depends(transaction)]
+
+
+@dataclass
+class Viewer:
+    """The signed-in user (ORM row, for this request's transaction) and plain copies of what
+    pages need after the transaction ended (error pages render after a rollback)."""
+
+    user: User
+    user_id: int
+    role: str
+    display_name: str
+    csrf_token: str
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role == "clinician"
+
+
+def current_viewer(request: Request, session: Tx) -> Viewer:
+    loaded = load_session(session, request.cookies.get(SESSION_COOKIE))
+    if loaded is None:
+        raise NotSignedIn()
+    web_session, user = loaded
+    request.state.user_id = user.id
+    viewer = Viewer(user=user, user_id=user.id, role=user.role, display_name=user.display_name,
+                    csrf_token=web_session.csrf_token)
+    request.state.viewer = viewer
+    return viewer
+
+
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+
+
+def clinician(viewer: ViewerDep) -> Viewer:
+    if not viewer.is_clinician:
+        raise Forbidden()
+    return viewer
+
+
+ClinicianDep = Annotated[Viewer, Depends(clinician)]
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """The submitted form as a dict of strings (multi-valued fields keep the last value)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormDep = Annotated[dict[str, str], Depends(form_data)]
+
+
+def check_form_csrf(viewer: Viewer, form: dict[str, str]) -> None:
+    if not tokens_match(viewer.csrf_token, form.get("csrf_token")):
+        raise CsrfError()
+
+
+def api_write(request: Request, viewer: ViewerDep) -> Viewer:
+    """A signed-in viewer whose JSON write carries the session's CSRF token in X-CSRF-Token."""
+    if not tokens_match(viewer.csrf_token, request.headers.get(CSRF_HEADER)):
+        raise CsrfError()
+    return viewer
+
+
+ApiWriterDep = Annotated[Viewer, Depends(api_write)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,159 @@
+"""Patient pages: today's nutrients against targets from her food log (with USDA food search),
+the week's exercise against the plan with the next loads, and her bone density history and
+projection in plain words."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from osteotwin.errors import InputError
+from osteotwin.records.audit import audit
+from osteotwin.records.models import Patient
+from osteotwin.records.patients import add_exercise, add_food, delete_food, latest_t_scores, own_patient
+from osteotwin.records.schemas import ExerciseLogIn, FoodLogIn
+from osteotwin.web import services
+from osteotwin.web.charts import dxa_history_figure, lsc_by_site
+from osteotwin.web.deps import Forbidden, FormDep, Tx, Viewer, ViewerDep, check_form_csrf
+from osteotwin.web.forms import parse_form
+from osteotwin.web.rendering import SITE_LABELS, render
+
+router = APIRouter(include_in_schema=False)
+
+# WHO 1994 diagnostic categories by T-score (Kanis et al., J Bone Miner Res 1994).
+WHO_WORDS = [(-2.5, "in the osteoporosis range"), (-1.0, "in the low bone mass (osteopenia) range")]
+
+
+def _me(session: Session, viewer: Viewer, what: str, action: str = "read") -> Patient:
+    if viewer.is_clinician:
+        raise Forbidden()
+    patient = own_patient(session, viewer.user)
+    if patient is None:
+        raise Forbidden()
+    audit(session, viewer.user.id, action, patient.id, what)
+    return patient
+
+
+def _safe(call, *args) -> tuple[Any, str | None]:  # noqa: ANN001
+    try:
+        return call(*args), None
+    except services.PartUnavailable as error:
+        return None, str(error)
+
+
+@router.get("/me")
+def today_page(request: Request, session: Tx, viewer: ViewerDep, q: str = "", day: str = "") -> Response:
+    patient = _me(session, viewer, "food log and nutrients")
+    try:
+        date = dt.date.fromisoformat(day) if day else dt.date.today()
+    except ValueError:
+        raise InputError("day", day, "a date as YYYY-MM-DD") from None
+    nutrients, nutrients_error = _safe(services.day_nutrients, patient, date)
+    results, search_error = ([], None)
+    if q.strip():
+        results, search_error = _safe(services.food_search, q[:100])
+    entries = [e for e in patient.food_log if e.date == date]
+    return render(request, "me_today.html", {"patient": patient, "date": date, "nutrients": nutrients,
+                                             "nutrients_error": nutrients_error, "entries": entries,
+                                             "q": q[:100], "results": results or [], "search_error": search_error})
+
+
+@router.post("/me/food")
+def log_food(session: Tx, viewer: ViewerDep, form: FormDep) -> Response:
+    check_form_csrf(viewer, form)
+    patient = _me(session, viewer, "food log", action="create")
+    form = {"date": dt.date.today().isoformat(), **form}
+    entry = parse_form(FoodLogIn, form)
+    name = services.food_name(entry.food_id)
+    add_food(session, viewer.user, patient, entry, food_name=name)
+    return RedirectResponse(f"/me?day={entry.date.isoformat()}", status_code=303)
+
+
+@router.post("/me/food/{entry_id}/delete")
+def remove_food(entry_id: int, session: Tx, viewer: ViewerDep, form: FormDep) -> Response:
+    check_form_csrf(viewer, form)
+    patient = _me(session, viewer, "food log", action="delete")
+    delete_food(session, viewer.user, patient, entry_id)
+    return RedirectResponse("/me", status_code=303)
+
+
+def week_summary(patient: Patient, today: dt.date) -> dict[str, Any]:
+    """The last 7 days' exercise by kind: sessions (days with that kind) and minutes."""
+    start = today - dt.timedelta(days=6)
+    rows = sorted((e for e in patient.exercise_log if start <= e.date <= today), key=lambda e: e.date)
+    summary: dict[str, dict[str, float]] = {}
+    for kind in ("aerobic", "impact", "resistance", "balance"):
+        kind_rows = [e for e in rows if e.kind == kind]
+        summary[kind] = {"sessions": len({e.date for e in kind_rows}), "minutes": sum(e.minutes for e in kind_rows)}
+    return {"start": start, "rows": rows, "by_kind": summary}
+
+
+@router.get("/me/exercise")
+def exercise_page(request: Request, session: Tx, viewer: ViewerDep) -> Response:
+    patient = _me(session, viewer, "exercise log")
+    today = dt.date.today()
+    plan, plan_error = _safe(services.lifestyle_plan, patient)
+    planned = ((plan or {}).get("regimen") or {}).get("exercise") or {}
+    loads = ((plan or {}).get("exercise_progression") or {}).get("loads") or []
+    library, _ = _safe(services.exercise_library)
+    return render(request, "me_exercise.html", {"patient": patient, "week": week_summary(patient, today),
+                                                "planned": planned, "plan": plan, "plan_error": plan_error,
+                                                "loads": loads, "library": library or []})
+
+
+@router.post("/me/exercise")
+def log_exercise(session: Tx, viewer: ViewerDep, form: FormDep) -> Response:
+    check_form_csrf(viewer, form)
+    patient = _me(session, viewer, "exercise log", action="create")
+    entry = parse_form(ExerciseLogIn, {"date": dt.date.today().isoformat(), **form})
+    add_exercise(session, viewer.user, patient, entry, services.exercise_kind(entry.exercise))
+    return RedirectResponse("/me/exercise", status_code=303)
+
+
+def plain_words(patient: Patient, projection: dict[str, Any] | None) -> list[str]:
+    """Her bone density and the projection in plain sentences."""
+    sentences: list[str] = []
+    for site, t in latest_t_scores(patient).items():
+        words = next((w for limit, w in WHO_WORDS if t <= limit), "in the normal range")
+        rows = sorted((r for r in patient.dxa_results if r.site == site), key=lambda r: r.date)
+        change = ""
+        if len(rows) > 1:
+            pct = 100 * (rows[-1].bmd_g_cm2 / rows[0].bmd_g_cm2 - 1)
+            years = max((rows[-1].date - rows[0].date).days / 365.25, 0.1)
+            direction = "lower" if pct < 0 else "higher"
+            change = (f" It is {abs(pct):.1f}% {direction} than at your first scan {years:.1f} years ago.")
+        sentences.append(f"Your {SITE_LABELS[site].lower()} bone density (T-score {t:+.1f}) is {words}.{change}")
+    if projection:
+        regimens = projection["regimens"]
+        alone = regimens.get("ai_alone")
+        plan = regimens.get("ai_lifestyle")
+        for site in ("lumbar_spine", "total_hip"):
+            if alone and plan:
+                a = alone["trajectory"][f"{site}_bmd_pct_change"][-1]
+                p = plan["trajectory"][f"{site}_bmd_pct_change"][-1]
+                sentences.append(
+                    f"The model expects your {SITE_LABELS[site].lower()} density to change by {a:+.1f}% over the "
+                    f"next 5 years on your hormone tablet alone, and by {p:+.1f}% if you follow your diet and exercise "
+                    "plan. These are estimates from a computer model, not promises.")
+    return sentences
+
+
+@router.get("/me/bone")
+def bone_page(request: Request, session: Tx, viewer: ViewerDep) -> Response:
+    patient = _me(session, viewer, "bone density history and projection")
+    projection, projection_error = _safe(services.projection, patient, ["ai_alone", "ai_lifestyle"])
+    monitoring, _ = _safe(services.dxa_monitoring, patient)
+    return render(request, "me_bone.html", {
+        "patient": patient, "sentences": plain_words(patient, projection), "projection": projection,
+        "projection_error": projection_error, "dxa_figure": dxa_history_figure(patient, lsc_by_site(monitoring)),
+    })
+
+
+@router.get("/me/plan")
+def my_plan(session: Tx, viewer: ViewerDep) -> Response:
+    patient = _me(session, viewer, "plan")
+    return RedirectResponse(f"/patients/{patient.id}/plan", status_code=303)

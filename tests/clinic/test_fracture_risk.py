@@ -1,0 +1,105 @@
+"""QFracture-2009 against the research notes' test vectors; BMD and AI modifiers; Garvan; FRAX thresholds."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import pytest
+
+from osteotwin.clinic.fracture_risk import (
+    alcohol_category,
+    assess_fracture_risk,
+    garvan_points,
+    garvan_risk_text,
+    qfracture_2009,
+    smoking_category,
+)
+from osteotwin.clinic.record import PatientRecord
+
+TODAY = date(2026, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("age", "bmi", "flags", "osteoporotic", "hip"),
+    [
+        (65, 25, {}, 4.29, 1.14),
+        (65, 25, {"falls": True}, 7.67, 2.30),
+        (75, 22, {}, 9.59, 4.98),
+        (75, 22, {"falls": True, "family_history_osteoporosis": True}, 27.9, 10.4),
+    ],
+)
+def test_qfracture_2009_matches_research_vectors(age, bmi, flags, osteoporotic, hip) -> None:
+    op, hp = qfracture_2009(age, bmi, flags=flags)
+    assert op == pytest.approx(osteoporotic, abs=0.01 if osteoporotic < 10 else 0.05)
+    assert hp == pytest.approx(hip, abs=0.01 if hip < 10 else 0.05)
+
+
+def test_qfracture_risk_rises_with_age_and_time() -> None:
+    assert qfracture_2009(60, 25)[0] < qfracture_2009(70, 25)[0] < qfracture_2009(80, 25)[0]
+    assert qfracture_2009(70, 25, years=1)[1] < qfracture_2009(70, 25, years=5)[1] < qfracture_2009(70, 25)[1]
+
+
+def test_categories() -> None:
+    assert smoking_category(False, False, None) == 0
+    assert smoking_category(False, True, None) == 1
+    assert smoking_category(True, False, 5) == 2
+    assert smoking_category(True, False, 25) == 4
+    assert [alcohol_category(u) for u in (0, 0.5, 2, 4, 8, 12)] == [0, 1, 2, 3, 4, 5]
+
+
+def test_garvan_worked_example() -> None:
+    points = garvan_points(65, -2.5, 1, 0)
+    assert points == pytest.approx(87)
+    five, ten = garvan_risk_text(points)
+    assert five == "16.1%" and ten == "30.5%"
+    assert garvan_risk_text(10)[1] == "< 5%"
+
+
+def _record(**extra) -> PatientRecord:
+    base = {"patient": {"age_years": 68, "weight_kg": 62, "height_cm": 160},
+            "medications": [{"drug": "letrozole", "start_date": "2025-03-01"}]}
+    return PatientRecord.model_validate({**base, **extra})
+
+
+def test_bmd_gradient_and_ai_multiplier_are_labelled_extensions() -> None:
+    low = assess_fracture_risk(_record(dxa=[{"date": "2026-01-10", "site": "femoral_neck", "t_score": -2.6,
+                                             "z_score": -1.5}]), TODAY)
+    high = assess_fracture_risk(_record(dxa=[{"date": "2026-01-10", "site": "femoral_neck", "t_score": 0.5,
+                                              "z_score": 1.0}]), TODAY)
+    assert low.ten_year_hip_fracture_pct == high.ten_year_hip_fracture_pct  # QFracture has no BMD input
+    assert not low.has_bmd_input
+    bmd_low = next(e for e in low.estimates if "gradient" in e.label)
+    bmd_high = next(e for e in high.estimates if "gradient" in e.label)
+    assert bmd_low.our_extension and bmd_low.hip_fracture_10y_pct > low.ten_year_hip_fracture_pct
+    assert bmd_high.hip_fracture_10y_pct < high.ten_year_hip_fracture_pct
+    # Z = -1.5 with GR 2.88 is RR 4.89 on the hazard.
+    base_h = -math.log(1 - low.ten_year_hip_fracture_pct / 100)
+    adj_h = -math.log(1 - bmd_low.hip_fracture_10y_pct / 100)
+    assert adj_h / base_h == pytest.approx(2.88 ** 1.5, rel=5e-3)  # inputs rounded to 0.01%
+    with_ai = low.estimates[-1]
+    assert "AI exposure" in with_ai.label and with_ai.our_extension
+    assert bmd_low.hip_fracture_10y_pct < with_ai.hip_fracture_10y_pct < bmd_low.hip_fracture_10y_pct * 1.17
+    assert any("not built" in c or "No model" in c for c in low.caveats)
+    assert low.garvan is not None and low.garvan.points == pytest.approx(0.8 * 68 - 44 + 26 + 40)
+
+
+def test_no_ai_no_multiplier_and_frax_thresholds() -> None:
+    record = PatientRecord.model_validate({
+        "patient": {"age_years": 70, "weight_kg": 60, "height_cm": 160},
+        "frax": {"major_osteoporotic_10y_pct": 19.9, "hip_10y_pct": 3.0, "country": "UK"},
+    })
+    risk = assess_fracture_risk(record, TODAY)
+    assert all("AI exposure" not in e.label for e in risk.estimates)
+    assert risk.frax is not None and risk.frax.over_us_threshold
+    assert any("UK model" in c for c in risk.frax.caveats)
+    below = PatientRecord.model_validate({**record.model_dump(mode="json"),
+                                          "frax": {"major_osteoporotic_10y_pct": 19.9, "hip_10y_pct": 2.9}})
+    assert not assess_fracture_risk(below, TODAY).frax.over_us_threshold
+
+
+def test_out_of_range_age_is_clamped_and_said() -> None:
+    record = PatientRecord.model_validate({"patient": {"age_years": 90, "weight_kg": 60, "height_cm": 160}})
+    risk = assess_fracture_risk(record, TODAY)
+    assert any("outside QFracture-2009's range" in c for c in risk.caveats)
+    assert risk.ten_year_hip_fracture_pct == pytest.approx(qfracture_2009(84, 60 / 1.6 ** 2)[1], abs=0.01)

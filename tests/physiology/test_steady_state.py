@@ -1,0 +1,37 @@
+"""The untreated postmenopausal reference is an exact steady state of the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from osteotwin.physiology import engine
+from osteotwin.physiology import system as sy
+
+
+def test_reference_state_has_zero_derivative(params):
+    vector = sy.pack_parameters(params)
+    y = sy.reference_state(vector)
+    derivative = sy.core_derivative(y, vector, sy.baseline_inputs())
+    assert np.max(np.abs(derivative) / y) < 1e-12
+
+
+def test_reference_reproduces_martinez_reina_signals(params):
+    """Derived RANKL and OPG equal the Martinez-Reina 2019 steady state (model.md 2.2: 0.704 pM, 1.65e4 pM)."""
+    vector = sy.pack_parameters(params)
+    assert abs(vector[sy.P_RANKL0] - 0.704) < 0.005
+    assert abs(vector[sy.P_OPG0] / 1.65e4 - 1) < 0.01
+    assert abs(vector[sy.P_OBA0] / 5e-4 - 1) < 1e-3
+
+
+def test_engine_holds_baseline_for_ten_years_without_drift(params_no_drift):
+    arrays = engine.untreated_arrays(2, 120, age_years=60.0, years_since_menopause=15.0)
+    out = engine.run(arrays, params=params_no_drift)
+    for name in engine.DEFAULT_OUTPUTS:
+        assert np.max(np.abs(out[name] - 1.0)) < 1e-9, name
+
+
+def test_untreated_women_lose_bone_slowly(params):
+    arrays = engine.untreated_arrays(1, 60, age_years=64.0, years_since_menopause=15.0)
+    out = engine.run(arrays, params=params)
+    spine = 100 * (out["lumbar_spine_bmd_relative"][0, 60] - 1)
+    assert -6.0 < spine < 0.0

@@ -1,0 +1,220 @@
+"""Integrated behaviour of the lifestyle modules through ``osteotwin.simulate_batch`` ("Done when")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from osteotwin import simulate_batch
+from osteotwin.lifestyle_inputs import lifestyle_inputs
+from osteotwin.physiology.lifestyle import lifestyle_drives
+from osteotwin.physiology.options import EngineOptions
+from osteotwin.scenario import Scenario
+
+PATIENT = {"age_years": 64, "years_since_menopause": 12, "weight_kg": 68, "height_cm": 162,
+           "lumbar_spine_t_score": -1.2, "total_hip_t_score": -0.8}
+AI = [{"drug": "anastrozole", "start_month": 0}]
+SITES = ("lumbar_spine_bmd_pct_change", "total_hip_bmd_pct_change")
+
+
+def scenario(months: float = 24, patient: dict | None = None, **blocks) -> Scenario:
+    return Scenario.model_validate({"patient": {**PATIENT, **(patient or {})}, "months": months, **blocks})
+
+
+def end(trajectory, field: str) -> float:
+    return float(getattr(trajectory, field)[-1])
+
+
+class Runs:
+    """Scenarios of the deterministic tests, simulated together once (the engine is shared)."""
+
+    def __init__(self) -> None:
+        self.named: dict[str, Scenario] = {}
+
+    def add(self, name: str, s: Scenario) -> None:
+        self.named[name] = s
+
+    def run(self) -> dict[str, object]:
+        return dict(zip(self.named, simulate_batch(list(self.named.values())), strict=True))
+
+
+EXERCISE_BASE = {"walking_minutes_per_week": 60, "impact_sessions_per_week": 1, "resistance_sessions_per_week": 1,
+                 "resistance_intensity": "moderate"}
+EXERCISE_MORE = {"walking": ("walking_minutes_per_week", 120), "impact": ("impact_sessions_per_week", 3),
+                 "resistance": ("resistance_sessions_per_week", 2)}
+SUPPLEMENTS = {"calcium_mg_per_day": 1000, "vitamin_d_iu_per_day": 1000}
+DEFICIENT = {"patient": {"serum_25ohd_ng_ml": 9}, "diet": {"calcium_mg_per_day": 400, "vitamin_d_iu_per_day": 100}}
+REPLETE = {"patient": {"serum_25ohd_ng_ml": 32}, "diet": {"calcium_mg_per_day": 1100, "vitamin_d_iu_per_day": 400}}
+LOWER_BMD = {"lumbar_spine_t_score": -2.4, "total_hip_t_score": -2.0}
+OLDER = {"age_years": 78, "years_since_menopause": 26}
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, object]:
+    r = Runs()
+    for label, therapy in (("none", []), ("ai", AI)):
+        r.add(f"exercise base {label}", scenario(24, exercise=EXERCISE_BASE, endocrine_therapy=therapy))
+        for name, (field, step) in EXERCISE_MORE.items():
+            r.add(f"exercise {name} {label}", scenario(24, exercise={**EXERCISE_BASE, field: EXERCISE_BASE[field] + step},
+                                                       endocrine_therapy=therapy))
+        r.add(f"exercise high {label}", scenario(24, exercise={**EXERCISE_BASE, "resistance_intensity": "high"},
+                                                 endocrine_therapy=therapy))
+    for label, person in (("deficient", DEFICIENT), ("replete", REPLETE)):
+        r.add(f"{label}", scenario(24, patient=person["patient"], diet=person["diet"], endocrine_therapy=AI))
+        r.add(f"{label} supplemented", scenario(24, patient=person["patient"], diet=person["diet"], supplements=SUPPLEMENTS,
+                                                endocrine_therapy=AI))
+    r.add("ai", scenario(24, endocrine_therapy=AI))
+    r.add("ai lower bmd", scenario(24, patient=LOWER_BMD, endocrine_therapy=AI))
+    r.add("ai older", scenario(24, patient=OLDER, endocrine_therapy=AI))
+    r.add("ai older balance", scenario(24, patient=OLDER, endocrine_therapy=AI, exercise={"balance_sessions_per_week": 6}))
+    return r.run()
+
+
+def test_scenario_without_lifestyle_blocks_has_every_drive_at_one():
+    drives = lifestyle_drives(lifestyle_inputs([scenario(), scenario(endocrine_therapy=AI)]), EngineOptions())
+    for name in ("loading_stimulus_relative", "pth_relative", "gut_barrier_relative", "formation_relative"):
+        assert np.all(getattr(drives, name) == 1.0), name
+
+
+def test_trajectory_carries_the_extra_outputs_and_names_the_fracture_model(runs):
+    trajectory = runs["ai"]
+    extra = trajectory.model_extra
+    for field in ("serum_25ohd_ng_ml", "pth_pct_change", "lean_mass_kg", "strength_pct_change", "falls_per_year",
+                  "major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct"):
+        assert len(extra[field]) == 25, field
+    assert "QFracture" in extra["fracture_risk_model"] and "Marshall" in extra["fracture_risk_model"]
+    assert any("animal" in note for note in extra["evidence_notes"])
+    # AI: risk rises as BMD falls
+    assert extra["major_osteoporotic_fracture_10y_pct"][-1] > extra["major_osteoporotic_fracture_10y_pct"][0]
+
+
+DOSE_FIELDS = ("walking_minutes_per_week", "impact_sessions_per_week", "resistance_sessions_per_week")
+
+
+def test_more_loading_never_lowers_bmd_at_the_loaded_site(runs):
+    for label in ("none", "ai"):
+        base = runs[f"exercise base {label}"]
+        for name in (*EXERCISE_MORE, "high"):
+            more = runs[f"exercise {name} {label}"]
+            for site in SITES:
+                assert np.all(np.asarray(getattr(more, site)) >= np.asarray(getattr(base, site)) - 1e-9), (name, site)
+        # resistance at high intensity (LIFTMOR) clearly raises spine BMD, on an AI too
+        assert end(runs[f"exercise high {label}"], SITES[0]) - end(base, SITES[0]) > 0.3
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(
+    st.floats(0, 600), st.floats(0, 7), st.floats(0, 5), st.sampled_from(["low", "moderate", "high"]),
+    st.sampled_from(DOSE_FIELDS), st.floats(0.5, 4.0)), min_size=3, max_size=6))
+def test_property_adding_any_exercise_dose_never_lowers_bmd(regimens):
+    scenarios = []
+    for walking, impact, resistance, intensity, field, factor in regimens:
+        low = {"walking_minutes_per_week": walking, "impact_sessions_per_week": impact,
+               "resistance_sessions_per_week": resistance, "resistance_intensity": intensity}
+        high = {**low, field: min(low[field] * factor + 1.0, {"walking_minutes_per_week": 3000,
+                                                              "impact_sessions_per_week": 21,
+                                                              "resistance_sessions_per_week": 14}[field])}
+        scenarios += [scenario(12, exercise=low, endocrine_therapy=AI), scenario(12, exercise=high, endocrine_therapy=AI)]
+    trajectories = simulate_batch(scenarios)
+    for less, more in zip(trajectories[::2], trajectories[1::2], strict=True):
+        for site in SITES:
+            assert np.all(np.asarray(getattr(more, site)) >= np.asarray(getattr(less, site)) - 1e-9)
+
+
+def test_calcium_vitamin_d_repletion_helps_a_deficient_patient_more_than_a_replete_one(runs):
+    for site in SITES:
+        gain_deficient = end(runs["deficient supplemented"], site) - end(runs["deficient"], site)
+        gain_replete = end(runs["replete supplemented"], site) - end(runs["replete"], site)
+        assert gain_deficient > gain_replete > 0, site
+    # secondary hyperparathyroidism in the deficient patient, corrected by repletion
+    pth = {name: runs[name].model_extra["pth_pct_change"][-1] for name in ("deficient", "deficient supplemented")}
+    assert pth["deficient"] > 20
+    assert pth["deficient supplemented"] < pth["deficient"] - 15
+    assert runs["deficient supplemented"].model_extra["serum_25ohd_ng_ml"][-1] > runs["deficient"].model_extra["serum_25ohd_ng_ml"][-1]
+
+
+def test_gut_module_off_changes_nothing_else():
+    busy = {"diet": {"calcium_mg_per_day": 600, "protein_g_per_kg_per_day": 1.4}, "supplements": {"vitamin_d_iu_per_day": 800},
+            "exercise": {"walking_minutes_per_week": 150, "resistance_sessions_per_week": 2}}
+    inputs = lifestyle_inputs([scenario(**busy, gut={"probiotic": True}), scenario(**busy)])
+    on, off = lifestyle_drives(inputs, EngineOptions()), lifestyle_drives(inputs, EngineOptions(gut_axis=False))
+    for name in ("loading_stimulus_relative", "pth_relative", "formation_relative"):
+        np.testing.assert_array_equal(getattr(on, name), getattr(off, name))
+    assert np.all(off.gut_barrier_relative == 1.0) and on.gut_barrier_relative[0] < 1.0
+    # Without estrogen deprivation and without a gut intervention the gut route is exactly neutral.
+    no_ai = [scenario(12, **busy)]
+    # On an AI the gut route adds loss; switched off, the probiotic does nothing.
+    with_ai = [scenario(12, **busy, endocrine_therapy=AI), scenario(12, **busy, endocrine_therapy=AI, gut={"probiotic": True})]
+    on_ai = simulate_batch(no_ai + with_ai, options=EngineOptions())
+    off_ai = simulate_batch(no_ai + with_ai, options=EngineOptions(gut_axis=False))
+    a, b = on_ai.pop(0), off_ai.pop(0)
+    assert end(off_ai[0], SITES[0]) > end(on_ai[0], SITES[0])
+    assert end(on_ai[1], SITES[0]) > end(on_ai[0], SITES[0])
+    np.testing.assert_allclose(off_ai[0].lumbar_spine_bmd_pct_change, off_ai[1].lumbar_spine_bmd_pct_change, atol=1e-12)
+    for field in (*SITES, "ctx_pct_change", "serum_25ohd_ng_ml", "pth_pct_change", "falls_per_year"):
+        np.testing.assert_allclose(getattr(a, field), getattr(b, field), rtol=0, atol=1e-12)
+
+
+def test_fracture_risk_rises_with_lower_bmd_and_with_falls(runs):
+    for field in ("major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct"):
+        assert np.all(np.asarray(runs["ai lower bmd"].model_extra[field]) > np.asarray(runs["ai"].model_extra[field]))
+        # balance training: fewer falls, lower risk at every month
+        older, balance = runs["ai older"].model_extra, runs["ai older balance"].model_extra
+        assert np.all(np.asarray(balance["falls_per_year"]) < np.asarray(older["falls_per_year"]))
+        assert np.all(np.asarray(balance[field]) < np.asarray(older[field]))
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.fixed_dictionaries({
+    "diet": st.fixed_dictionaries({"calcium_mg_per_day": st.floats(0, 3000), "vitamin_d_iu_per_day": st.floats(0, 5000),
+                                   "protein_g_per_kg_per_day": st.floats(0, 3), "fiber_g_per_day": st.floats(0, 60)}),
+    "supplements": st.fixed_dictionaries({"calcium_mg_per_day": st.floats(0, 1500), "vitamin_d_iu_per_day": st.floats(0, 4000),
+                                          "vitamin_k2_ug_per_day": st.floats(0, 500)}),
+    "exercise": st.fixed_dictionaries({"walking_minutes_per_week": st.floats(0, 900), "impact_sessions_per_week": st.floats(0, 7),
+                                       "resistance_sessions_per_week": st.floats(0, 5),
+                                       "resistance_intensity": st.sampled_from(["low", "moderate", "high"]),
+                                       "balance_sessions_per_week": st.floats(0, 7)}),
+    "gut": st.fixed_dictionaries({"probiotic": st.booleans()}),
+}), min_size=2, max_size=5))
+def test_property_random_valid_regimens_give_finite_bounded_outputs(regimens):
+    scenarios = [scenario(6, endocrine_therapy=AI, **r) for r in regimens]
+    drives = lifestyle_drives(lifestyle_inputs(scenarios), EngineOptions())
+    assert np.all(drives.loading_stimulus_relative >= 1.0)
+    assert np.all((drives.pth_relative > 0.2) & (drives.pth_relative < 5.0))
+    assert np.all((drives.gut_barrier_relative > 0.0) & (drives.gut_barrier_relative <= 1.0))
+    assert np.all(np.abs(drives.formation_relative - 1.0) < 0.06)
+    for trajectory in simulate_batch(scenarios):
+        extra = trajectory.model_extra
+        for field in SITES:
+            assert np.all(np.isfinite(getattr(trajectory, field)))
+        for field in ("major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct"):
+            values = np.asarray(extra[field])
+            assert np.all((values > 0.0) & (values < 100.0))
+        assert np.all(np.asarray(extra["falls_per_year"]) > 0)
+        assert np.all(np.asarray(extra["serum_25ohd_ng_ml"]) > 0)
+        assert np.all(np.asarray(extra["lean_mass_kg"]) > 0)
+
+
+@pytest.mark.parametrize("json_flag", [False, True])
+def test_compare_command_prints_each_regimen(tmp_path, capsys, json_flag):
+    import json
+
+    from osteotwin.cli import main
+
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"patient": PATIENT, "months": 12, "endocrine_therapy": AI}))
+    assert main(["simulate", str(path), "--compare", *(["--json"] if json_flag else [])]) == 0
+    out = capsys.readouterr().out
+    if json_flag:
+        data = json.loads(out)
+        names = [row["regimen"] for row in data["rows"]]
+        assert names[0] == "AI alone" and "+ diet + exercise" in names and "+ drug" in names
+        rows = {row["regimen"]: row for row in data["rows"]}
+        assert rows["AI alone"]["lumbar_spine_bmd_difference_pp"] == 0.0
+        assert rows["+ exercise"]["lumbar_spine_bmd_difference_pp"] > 0
+        assert rows["+ diet + exercise"]["major_osteoporotic_fracture_difference_pp"] < 0
+        assert "QFracture" in data["fracture_risk_model"]
+    else:
+        assert "AI alone" in out and "+ diet + exercise" in out and "fracture risk model" in out

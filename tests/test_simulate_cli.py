@@ -1,0 +1,85 @@
+"""`osteotwin simulate`: table, JSON, plot, and refusal of bad input with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from osteotwin.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "anastrozole_5y.json"
+
+
+def _write(tmp_path: Path, data) -> str:
+    path = tmp_path / "scenario.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return str(path)
+
+
+def test_table_and_plot(tmp_path, capsys):
+    plot = tmp_path / "out" / "bmd.png"
+    assert main(["simulate", str(EXAMPLE), "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "LS g/cm2" in out and "TH T" in out and "CTX %chg" in out
+    rows = [line for line in out.splitlines() if line.strip() and line.split()[0].isdigit()]
+    assert [int(r.split()[0]) for r in rows] == [0, 12, 24, 36, 48, 60]
+    assert plot.exists() and plot.stat().st_size > 10_000
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_json_output_has_the_contract_fields(capsys):
+    assert main(["simulate", str(EXAMPLE), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for field in ("months", "lumbar_spine_bmd_pct_change", "total_hip_bmd_pct_change", "lumbar_spine_bmd_g_cm2",
+                  "total_hip_bmd_g_cm2", "lumbar_spine_t_score", "total_hip_t_score", "ctx_pct_change",
+                  "p1np_pct_change", "estradiol_pg_ml", "warnings"):
+        assert field in data, field
+    assert data["months"][0] == 0 and data["months"][-1] == 60 and len(data["months"]) == 61
+    assert data["lumbar_spine_bmd_pct_change"][0] == 0.0
+    assert data["lumbar_spine_bmd_pct_change"][-1] < -2.0  # anastrozole loses bone
+    assert data["estradiol_pg_ml"][12] < 1.0
+
+
+def test_warnings_go_to_stderr_in_table_mode_and_into_json(tmp_path, capsys):
+    scenario = json.loads(EXAMPLE.read_text())
+    scenario["months"] = 120
+    path = _write(tmp_path, scenario)
+    assert main(["simulate", path]) == 0
+    captured = capsys.readouterr()
+    assert "calibrated up to" in captured.err and "calibrated up to" not in captured.out
+    assert main(["simulate", path, "--json"]) == 0
+    assert any("calibrated up to" in w for w in json.loads(capsys.readouterr().out)["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"endocrine_therapy": [{"drug": "tamoxifenx"}]}, "endocrine_therapy.0.drug"),
+        ({"bone_agents": [{"drug": "denosumab", "dose_mg": -60, "every_months": 6}]}, "bone_agents.0.dose_mg"),
+        ({"patient": {"age_years": 250}}, "patient.age_years"),
+        ({"endocrine_therapy": [{"drug": "anastrozole", "start_month": 24, "stop_month": 12}]}, "stop_month"),
+        ({"bone_agents": [{"drug": "unobtainium", "every_months": 6}]}, "bone_agents.0.drug"),
+        ({"bone_agents": [{"drug": "denosumab", "doses": [{"month": 3, "dose_mg": -1}]}]}, "dose_mg"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_field(tmp_path, capsys, change, field):
+    scenario = json.loads(EXAMPLE.read_text())
+    scenario.update(change)
+    assert main(["simulate", _write(tmp_path, scenario)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and field in err[0]
+
+
+def test_malformed_json_exits_2(tmp_path, capsys):
+    assert main(["simulate", _write(tmp_path, '{"patient": {"age_years": 64,')]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_dose_far_outside_label_is_accepted_with_a_warning(tmp_path, capsys):
+    scenario = json.loads(EXAMPLE.read_text())
+    scenario["bone_agents"] = [{"drug": "denosumab", "dose_mg": 600, "every_months": 6}]
+    assert main(["simulate", _write(tmp_path, scenario), "--json"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert any("far outside the labelled doses" in w for w in warnings)
