@@ -1,6 +1,6 @@
 """Fit the engine's calibrated parameters to calibration_targets.csv and ship them.
 
-Usage: ``python scripts/calibrate.py [--suite core|drugs] [--write]`` (about a minute per suite).
+Usage: ``python scripts/calibrate.py [--suite all|core|drugs] [--write]`` (a few minutes; ``all`` fits both suites jointly).
 
 Each suite fits its own parameters (tag C) by weighted least squares (scipy.optimize.least_squares,
 trust-region reflective, bounds = the parameters' prior ranges) on residual = error / tolerance x
@@ -50,6 +50,13 @@ SUITES = {
 }
 
 
+SUITES["all"] = {
+    "modules": (core, drugs),
+    "parameters": SUITES["core"]["parameters"] + SUITES["drugs"]["parameters"],
+    "targets": SUITES["core"]["targets"] + "; " + SUITES["drugs"]["targets"],
+}
+
+
 def weight(row_id: str, trial: str) -> float:
     if row_id not in load_targets():
         return 1.0
@@ -72,19 +79,20 @@ def fit(suite_name: str, max_evaluations: int = 400) -> dict[str, float]:
 
     def residuals(x: np.ndarray) -> np.ndarray:
         params = base.with_values(**dict(zip(names, x, strict=True)))
-        results = suite["module"].evaluate(params)
+        modules = suite.get("modules", (suite.get("module"),))
+        results = [r for module in modules for r in module.evaluate(params)]
         return np.array([r.error / r.tolerance * weight(r.row_id, r.trial) for r in results])
 
     start = time.time()
     solution = least_squares(residuals, x0, bounds=(lower, upper), x_scale=np.maximum(np.abs(x0), 0.05),
-                             max_nfev=max_evaluations, diff_step=1e-3)
+                             max_nfev=max_evaluations, diff_step=1e-2)
     print(f"{suite_name}: cost {solution.cost:.3f} after {solution.nfev} evaluations, {time.time() - start:.0f} s", file=sys.stderr)
     return dict(zip(names, (float(v) for v in solution.x), strict=True))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", choices=sorted(SUITES), default="core")
+    parser.add_argument("--suite", choices=sorted(SUITES), default="all")
     parser.add_argument("--write", action="store_true", help="write the fitted values to the shipped JSON")
     parser.add_argument("--max-evaluations", type=int, default=400)
     args = parser.parse_args()
@@ -94,7 +102,8 @@ def main() -> int:
     if args.write:
         data = json.loads(CALIBRATED_VALUES_PATH.read_text()) if CALIBRATED_VALUES_PATH.exists() else {"values": {}}
         for name, value in fitted.items():
-            data["values"][name] = {"value": round(value, 6), "targets": SUITES[args.suite]["targets"], "suite": args.suite}
+            suite = args.suite if args.suite != "all" else ("core" if name in SUITES["core"]["parameters"] else "drugs")
+            data["values"][name] = {"value": round(value, 6), "targets": SUITES[suite]["targets"], "suite": suite}
         data["fitted_utc"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
         data["script"] = "scripts/calibrate.py"
         CALIBRATED_VALUES_PATH.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

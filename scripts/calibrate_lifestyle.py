@@ -7,11 +7,11 @@ parameters are fixed; they belong to the core's own calibration):
 
 | group | parameters | rows |
 |---|---|---|
-| exercise | mechanics: stimulus_gain, resistance_relative_stress_{spine,hip}_high | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023) |
+| exercise | mechanics: stimulus_gain (site stresses are fixed priors) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023) |
 | probiotic | gut: probiotic_permeability_reduction | Jansson difference (S4-045) |
 | calcium / vitamin D | minerals: pth_absorbed_calcium_exponent | Tang (S4-026/027), WHI (S4-029, weight 0.3) |
 | AI fracture | fracture: ai_residual_multiplier | Tseng AI vs no AI (S5-025) |
-| drug fracture | fracture: turnover_exponent_{mof,hip} | Bouxsein (S5-034..037) |
+| drug fracture | fracture: turnover_exponent_{mof,hip} | Bouxsein (S5-034..037), HORIZON (S5-040/041) |
 
 Objective: weighted sum of squared relative errors (population/calibration/lifestyle.py,
 ``weighted_error``), bounded Nelder-Mead / bounded scalar search inside each parameter's prior
@@ -38,8 +38,7 @@ from osteotwin.population.calibration import lifestyle as suite
 ROOT = Path(__file__).resolve().parents[1]
 
 GROUPS = [
-    ("exercise", mechanics, ("stimulus_gain", "resistance_relative_stress_spine_high", "resistance_relative_stress_hip_high"),
-     (suite._liftmor, suite._exercise_meta)),
+    ("exercise", mechanics, ("stimulus_gain",), (suite._liftmor, suite._exercise_meta)),
     ("probiotic", gut, ("probiotic_permeability_reduction",), (suite._probiotics,)),
     ("calcium / vitamin D", minerals, ("pth_absorbed_calcium_exponent",), (suite._calcium_vitamin_d,)),
     ("AI fracture", fracture, ("ai_residual_multiplier",), (suite._ai_fracture,)),

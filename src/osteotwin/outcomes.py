@@ -31,6 +31,7 @@ from osteotwin.physiology.parameters import ParameterTable, registry
 from osteotwin.scenario import Scenario
 
 AROMATASE_INHIBITORS = ("anastrozole", "letrozole", "exemestane")
+CHUNK_PATIENTS = 5000  # ours: bounds intermediate memory to ~100 MB per chunk
 
 FRACTURE_RISK_MODEL = fracture.MODEL_NAME
 
@@ -74,6 +75,24 @@ def extra_outputs(
         return {}
     months = np.asarray(months, dtype=float)
     params = registry() if params is None else params
+    patients = len(scenarios)
+    result: dict[str, np.ndarray] = {}
+    # Chunks bound the memory of the intermediate (patients x months) arrays in large batches.
+    for start in range(0, patients, CHUNK_PATIENTS):
+        stop = min(start + CHUNK_PATIENTS, patients)
+        chunk = {name: np.asarray(values)[start:stop] for name, values in outputs.items()}
+        part = _extra_outputs_chunk(scenarios[start:stop], months, chunk, options, params)
+        for name, values in part.items():
+            if name not in result:
+                result[name] = np.empty((patients, months.size))
+            result[name][start:stop] = values
+    return result
+
+
+def _extra_outputs_chunk(
+    scenarios: Sequence[Scenario], months: np.ndarray, outputs: dict[str, np.ndarray], options: object | None,
+    params: ParameterTable,
+) -> dict[str, np.ndarray]:
     inputs = lifestyle_inputs(scenarios)
     patients = len(scenarios)
     shape = (patients, months.size)
@@ -81,7 +100,9 @@ def extra_outputs(
     # 25(OH)D and PTH over time.
     start_25ohd, steady_25ohd = serum_25ohd_ng_ml(inputs, params)
     d_trajectory = minerals.serum_25ohd_trajectory_ng_ml(start_25ohd, steady_25ohd, months * 30.4375, params)
-    calcium = np.broadcast_to(np.asarray(inputs.calcium_mg_per_day)[:, None], shape)
+    # Supplements start at month 0: month 0 shows the habitual (diet-only) state, as 25(OH)D does.
+    calcium = np.repeat(np.asarray(inputs.calcium_mg_per_day, dtype=float)[:, None], months.size, axis=1)
+    calcium[:, months <= 0] = (np.asarray(inputs.calcium_mg_per_day) - np.asarray(inputs.supplemental_calcium_mg_per_day))[:, None]
     minerals_on = bool(getattr(options, "minerals", True)) if options is not None else True
     pth = minerals.pth_relative(calcium, d_trajectory, params) if minerals_on else np.ones(shape)
 

@@ -64,6 +64,7 @@ def test_projection_builds_two_valid_scenarios_and_reads_1_3_5_years(monkeypatch
     for w, wo in zip(p.with_bone_agent, p.without_bone_agent, strict=True):
         assert w.hip_fracture_10y_pct < wo.hip_fracture_10y_pct
     assert any("ours" in c for c in p.caveats)
+    assert any("doses before today are not simulated" in c for c in p.caveats)
 
 
 def test_zoledronic_acid_projected_for_adjuvant_indication(monkeypatch) -> None:

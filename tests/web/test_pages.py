@@ -198,6 +198,9 @@ def test_api_contracts(client, database, clinician):
     api_result = client.post("/api/v1/simulate", json=scenario).json()
     assert api_result["lumbar_spine_bmd_pct_change"] == simulate(scenario).lumbar_spine_bmd_pct_change
     assert client.post("/api/v1/simulate", json={**scenario, "months": -1}).status_code == 422
+    assert client.post("/api/v1/simulate", json={**scenario, "months": 600}).status_code == 422  # bounded work
+    many = {**scenario, "bone_agents": [{"drug": "alendronate", "dose_mg": 70, "every_days": 0.01}]}
+    assert client.post("/api/v1/simulate", json=many).status_code == 422
     foods = client.get("/api/v1/foods/search?q=almonds").json()
     assert any(f["food_id"] == "12061" for f in foods)
     with database.transaction() as session:

@@ -11,7 +11,7 @@ from osteotwin.web.app import create_app
 
 APP = create_app(None, public_url="http://testserver")
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
-MAX_EXAMPLES = 5  # per operation and database: bounded so the suite stays fast
+MAX_EXAMPLES = 3  # per operation and database: bounded so the suite stays fast
 MAX_SIMULATED_MONTHS = 24  # generated scenarios are cut to 2 years so engine time stays bounded
 
 

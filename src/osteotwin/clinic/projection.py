@@ -131,6 +131,9 @@ def add_projection(record: PatientRecord, assessment: Assessment, today: date) -
         "Fracture risk: QFracture-2009 (this record's risk factors, age at each time) x gradient of risk "
         "per SD (Johnell 2005) for the simulated total-hip T-score change since today (ours).",
     ]
+    if any(m.drug in BONE_AGENTS and m.first_date <= today for m in record.medications):
+        caveats.append("Bone-agent doses before today are not simulated: both courses start from today's "
+                       "T-scores, so an earlier agent's offset (e.g. the rebound after stopping denosumab) is not shown.")
     if record.patient.years_since_menopause is None:
         caveats.append("Years since menopause not recorded: menopause at 51 assumed (ours).")
     for trajectory in trajectories:

@@ -21,8 +21,8 @@ C_BMD = "calibrated by scripts/calibrate.py to ATAC rows S1-001..S1-018 and natu
 PARAMETERS = ParameterTable(
     [
         Parameter("resorption_rate_pct_per_pM_day", 200.0, "%/(pM d)", "k_res: bone volume resorbed per osteoclast (k_form is derived for balance)", MR, "S", (10.0, 1000.0)),
-        Parameter("lumbar_spine_turnover_scale", 0.55, "1", "theta_LS: scales every cell rate at the spine", C_BMD, "C", (0.1, 2.0)),
-        Parameter("total_hip_turnover_scale", 0.35, "1", "theta_TH: scales every cell rate at the hip", C_BMD, "C", (0.05, 2.0)),
+        Parameter("lumbar_spine_turnover_scale", 0.55, "1", "theta_LS: scales every cell rate at the spine (1 = MR trabecular turnover, ~49%/yr; prior capped at 1 so that the spine turns over at most ~50%/yr)", C_BMD, "C", (0.2, 1.0)),
+        Parameter("total_hip_turnover_scale", 0.35, "1", "theta_TH: scales every cell rate at the hip (prior capped like the spine)", C_BMD, "C", (0.05, 1.0)),
         Parameter("lumbar_spine_bone_volume_pct", 15.0, "%", "baseline bone volume fraction, spine (trabecular, MR BV_0)", MR, "S", (5.0, 40.0)),
         Parameter("total_hip_bone_volume_pct", 30.0, "%", "baseline effective bone volume fraction, hip (mixed cortical/trabecular; model.md prior 50-70 scaled to our turnover)", "ours", "A", (10.0, 80.0)),
         Parameter("primary_mineral_fraction", 0.121, "1", "v_prim: mineral volume fraction of new bone after primary mineralisation", MR, "S", (0.05, 0.2)),

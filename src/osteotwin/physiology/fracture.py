@@ -28,7 +28,7 @@ For a woman at month t (covariates held at their month-t values for the next 10 
 * Turnover: antiresorptive drugs reduce fractures more than their BMD gain predicts (Bouxsein 2019
   JBMR 34:632; HORIZON: TH BMD explains ~40% of the zoledronate vertebral effect, Jacques 2012)
   [V]. C = (CTX relative)^beta when CTX is below baseline, 1 otherwise; beta calibrated [C] to the
-  Bouxsein rows (S5-034..037).
+  Bouxsein rows (S5-034..037) and HORIZON zoledronate rows (S5-040/041).
 """
 
 from __future__ import annotations
@@ -73,21 +73,21 @@ PARAMETERS = ParameterTable(
             "V", (1.3, 1.7),
         ),
         Parameter(
-            "ai_residual_multiplier", 1.0, "RR",
+            "ai_residual_multiplier", 1.0251, "RR",
             "AI fracture meta-analysis multiplier beyond the simulated BMD loss, during AI treatment",
             "Calibrated [C] so that BMD + residual give AI vs no AI RR 1.17 (Tseng 2018, S5-025) [V]",
             "C", (1.0, 1.5),
         ),
         Parameter(
-            "turnover_exponent_mof", 0.3, "1",
+            "turnover_exponent_mof", 1.0509, "1",
             "beta: major-fracture hazard x (CTX relative)^beta when turnover is suppressed",
-            "Calibrated [C] to Bouxsein 2019 vertebral rows (S5-034/035) [V]",
+            "Calibrated [C] to Bouxsein 2019 (S5-034/035) and HORIZON-RFT (S5-041) [V]",
             "C", (0.0, 1.5),
         ),
         Parameter(
-            "turnover_exponent_hip", 0.1, "1",
+            "turnover_exponent_hip", 0.4613, "1",
             "beta: hip-fracture hazard x (CTX relative)^beta when turnover is suppressed",
-            "Calibrated [C] to Bouxsein 2019 hip rows (S5-036/037) [V]",
+            "Calibrated [C] to Bouxsein 2019 hip rows (S5-036/037) and HORIZON-PFT (S5-040) [V]",
             "C", (0.0, 1.5),
         ),
     ]

@@ -36,7 +36,8 @@ PARAMETERS = ParameterTable(
         Parameter(
             "gut_permeability_estrogen_exponent", 0.25, "1",
             "gamma_P: gut permeability ~ (E2/E2_postmenopausal)^(-gamma_P); 0.25 makes the 15-fold E2 fall "
-            "at menopause double permeability",
+            "at menopause double permeability; with the core's calibration the gut route then carries about "
+            "25% of the 5-year AI bone loss (within the 20-40% prior of model.md 4.6 F)",
             "Ours [A], anchored to the roughly twofold rise in gut permeability after ovariectomy in mice "
             "(Li 2016 JCI 126:2049) [R: fold change recalled]",
             "A", (0.0, 0.6),
@@ -56,7 +57,7 @@ PARAMETERS = ParameterTable(
             "A", (0.0, 0.05),
         ),
         Parameter(
-            "probiotic_permeability_reduction", 0.5, "1",
+            "probiotic_permeability_reduction", 0.8996, "1",
             "epsilon_pro: fractional fall of gut permeability with a daily Lactobacillus probiotic "
             "(1e10 CFU/d)",
             "Calibrated [C] to Jansson 2019 (S4-045: LS +0.71 pp vs placebo at 12 mo); prior 0.5 "

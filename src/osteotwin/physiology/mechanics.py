@@ -26,9 +26,9 @@ Consequences, as the exercise trials show: walking raises the hip stimulus a lit
 stimulus hardly at all; a few heavy lifts (deadlift, squat, overhead press at 80-85% 1RM, as in
 LIFTMOR, Watson 2018 JBMR 33:211) load the spine and hip strongly; jump landings load the hip most.
 The relative stresses are our assumptions anchored to ground-reaction-force multiples
-(guidelines.md 5.1: walking about 1.0-1.5 body weights, jump landings 4-5 [R]); ``stimulus_gain``
-and the resistance stresses are calibrated [C] to LIFTMOR (S4-010..013) and the exercise
-meta-analyses (S4-018/019, S4-021..023) by scripts/calibrate_lifestyle.py.
+(guidelines.md 5.1: walking about 1.0-1.5 body weights, jump landings 4-5 [R]); only
+``stimulus_gain`` is calibrated [C], to LIFTMOR (S4-010..013) and the exercise meta-analyses
+(S4-018/019, S4-021..023), by scripts/calibrate_lifestyle.py.
 
 Returned per site: 1.0 for the reference person (habitual activity, no added exercise), never
 below 1.0, non-decreasing in every dose. The core's mechanostat (osteocyte sclerostin, Wnt,
@@ -110,15 +110,15 @@ PARAMETERS = ParameterTable(
         Parameter(
             "resistance_relative_stress_spine_high", 3.0, "1",
             "Peak lumbar stress of a deadlift/squat/overhead press at 80-85% 1RM relative to a walking step",
-            "Ours [A], calibrated [C] to LIFTMOR LS (S4-010/012); lumbar compression in heavy lifts is "
-            "several body weights vs ~1-1.5 in walking [R]",
-            "C", (1.5, 5.0),
+            "Ours [A]; lumbar compression in heavy lifts is several body weights vs ~1-1.5 in walking [R]. "
+            "Fixed (not fitted): the stimulus gain is fitted instead",
+            "A", (1.5, 5.0),
         ),
         Parameter(
             "resistance_relative_stress_hip_high", 2.2, "1",
             "Peak hip stress of squat/deadlift at 80-85% 1RM relative to a walking step",
-            "Ours [A], calibrated [C] to LIFTMOR FN (S4-011/013)",
-            "C", (1.2, 4.0),
+            "Ours [A]; hip contact force in loaded squats/deadlifts vs walking [R]. Fixed (not fitted)",
+            "A", (1.2, 4.0),
         ),
         Parameter(
             "resistance_intensity_scale_moderate", 0.75, "1",
@@ -127,7 +127,7 @@ PARAMETERS = ParameterTable(
             "A", (0.5, 0.95),
         ),
         Parameter(
-            "stimulus_gain", 1.7, "1",
+            "stimulus_gain", 0.2041, "1",
             "Gain from the relative stress stimulus psi to the core's mechanostat stimulus multiplier",
             "Calibrated [C] to LIFTMOR (S4-010..013) against the core's mechanostat",
             "C", (0.01, 3.0),

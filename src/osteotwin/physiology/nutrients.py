@@ -14,7 +14,8 @@ Each effect is small, labelled weak, and applies only with
 * Vitamin K2 (menaquinone-7): a 3-year trial of 180 ug/d MK-7 slowed the decline of BMD in
   postmenopausal women (Knapen 2013 Osteoporos Int) [R]; Western trials are mixed. Modelled as up
   to +1% formation at >= 180 ug/d.
-Polyphenols act through the gut barrier (gut.py), also weak.
+Polyphenols act through the gut barrier (gut.py), also weak. Dietary vitamin K1 (phylloquinone,
+``Diet.vitamin_k_ug_per_day``) is not modelled: no bone effect is established for it [R].
 """
 
 from __future__ import annotations

@@ -203,9 +203,36 @@ def foods_search(viewer: ViewerDep, q: Annotated[str, Query(min_length=1, max_le
     return services.food_search(q)
 
 
+# Bounds on one web request's engine work (ours): the CLI accepts more, a shared server does not.
+API_MAX_MONTHS = 240
+API_MAX_DOSES = 1000
+
+
+def check_engine_work(scenario: Scenario) -> None:
+    """Refuse scenarios that would tie up the server (very long horizons, thousands of doses)."""
+    from osteotwin.errors import InputError
+
+    if scenario.months > API_MAX_MONTHS:
+        raise InputError("months", scenario.months, f"at most {API_MAX_MONTHS} months through the web API")
+    for index, agent in enumerate(scenario.bone_agents):
+        if agent.doses is not None:
+            count = len(agent.doses)
+        else:
+            span_months = (agent.stop_month if agent.stop_month is not None else scenario.months) - (agent.start_month or 0)
+            if agent.every_days:
+                count = span_months * 30.44 / agent.every_days
+            else:
+                count = span_months / (agent.every_months or 1)
+        if count > API_MAX_DOSES:
+            raise InputError(f"bone_agents.{index}", f"{count:.0f} doses",
+                             f"at most {API_MAX_DOSES} doses per agent through the web API")
+
+
 @router.post("/simulate")
 def simulate(viewer: ViewerDep, scenario: Scenario) -> dict[str, Any]:
-    """``osteotwin simulate --json``: one Scenario in, one Trajectory out (no record is touched)."""
+    """``osteotwin simulate --json``: one Scenario in, one Trajectory out (no record is touched).
+    Through the web API the horizon is at most 240 months and each agent at most 1,000 doses."""
+    check_engine_work(scenario)
     simulate_one = services._import("osteotwin", "simulate")
     result = services.as_json(simulate_one(scenario))
     result.setdefault("warnings", [])

@@ -26,6 +26,12 @@ NOTES = """## How the model was fitted, and what is weak
   through power laws relative to the untreated postmenopausal level (model.md 4.3) on RANKL, OPG, osteoclast
   apoptosis and sclerostin. Background loss is an extra RANKL production by years since menopause and age.
   Areal BMD is proportional to mineral mass (mean-field mineralisation).
+- **Solver.** `physiology/solve.py`: per patient (numba, `prange` over patients), an adaptive two-stage
+  production/loss scheme for the core (Patankar-Euler predictor, exponential corrector with averaged rates,
+  embedded error estimate) and ROS2 with the exact block Jacobian for the drug states; steps are cut at dose
+  times; a 1000-day burn-in with bone volume held puts each patient on her own quasi-steady state at month 0.
+  Against SciPy Radau (rtol 1e-9) the default tolerance keeps BMD within 0.05 percentage points over 10 years
+  (tests/physiology/test_solver_accuracy.py). Calibration runs at rtol 2e-5 so residuals are smooth.
 - **Fitting.** `scripts/calibrate.py` minimises weighted squared error/tolerance over the rows of each suite
   (scipy least_squares within the parameters' prior ranges). The core suite fits the estrogen exponents,
   tamoxifen's bone agonism, the site turnover scales, the mechanostat, the background drive and the secondary
@@ -38,6 +44,18 @@ NOTES = """## How the model was fitted, and what is weak
 - **Known structural weaknesses.** Parameters at their prior bounds (marked in the table) show where the model
   structure, not the data, limits the fit. Rows that miss their tolerance are listed as **no** above and are not
   hidden. The anastrozole compliance substudy's 24-month spine value conflicts with ATAC and is weighted 0.3.
+  In particular:
+  - the spine's recovery after stopping anastrozole (+4.0% at 2 years in ATAC) comes out at about half, and
+    the spine keeps losing after tamoxifen stops (ATAC: nearly flat); the mechanostat exponents sit at their
+    upper prior bound;
+  - the menopausal transition (SWAN) starts too slowly, and loss at age 85+ (SOF) and the CaMos 5-year hip
+    change (a mixed-sex, all-age cohort) are too small;
+  - denosumab: serum levels (drugs.py PK, saturable elimination) fall to ~0.01 ug/mL by month 5, so turnover
+    escapes to above baseline in the last month of each 6-month interval (a saw-tooth, visible in
+    docs/figures/drug_scenarios.png); the overshoot after the last dose is small (+7% CTX rather than the
+    +50-100% recalled in model.md) and the BMD loss in the year after stopping is about half of the recalled
+    phase-2 values; the FREEDOM-extension spine gain at 5 years is short by ~4 points (mineralisation
+    does not keep adding BMD).
 """
 
 
