@@ -128,7 +128,11 @@ def main() -> int:
         times, failures, seconds = asyncio.run(run_load(base, sessions, patient_ids, args.rounds))
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
     times.sort()
     median = statistics.median(times)
     p95 = times[int(0.95 * (len(times) - 1))]

@@ -15,7 +15,8 @@ class EngineOptions:
     BMD within a few hundredths of a percentage point of SciPy Radau at tight tolerance
     (tests/physiology/test_solver_accuracy.py). ``max_step_days``: largest step;
     ``step_after_dose_days``: the step is cut back to this after each dose.
-    ``chunk_patients``: patients per chunk in the batched path (bounds memory).
+    ``chunk_patients``: patients per chunk in the batched path (bounds memory; 1,000 measured
+    faster than 10,000 on the 2-core machine, cache-friendlier).
     """
 
     mechanics: bool = True
@@ -25,7 +26,7 @@ class EngineOptions:
     rtol: float = 2e-4
     max_step_days: float = 30.0
     step_after_dose_days: float = 0.5
-    chunk_patients: int = 10_000
+    chunk_patients: int = 1_000
 
     def __post_init__(self) -> None:
         if not 1e-8 <= self.rtol <= 0.1:
