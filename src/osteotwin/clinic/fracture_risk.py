@@ -19,40 +19,13 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from osteotwin.clinic.record import AROMATASE_INHIBITORS, PatientRecord
-
-# ------------------------------------------------------------------ QFracture-2009, female [V]
-S0_OSTEOPOROTIC = (
-    0.999080657958984, 0.998103082180023, 0.997029721736908, 0.995813012123108, 0.994470179080963,
-    0.993021965026855, 0.991343677043915, 0.989629805088043, 0.987689733505249, 0.985766530036926,
+from osteotwin.physiology.qfracture import (
+    QFRACTURE_AGE_RANGE,
+    QFRACTURE_BMI_RANGE,
+    S0_HIP,
+    S0_OSTEOPOROTIC,
+    linear_predictors,
 )
-S0_HIP = (
-    0.999901890754700, 0.999804556369781, 0.999695241451263, 0.999577820301056, 0.999432742595673,
-    0.999266982078552, 0.999067306518555, 0.998853743076324, 0.998617410659790, 0.998342514038086,
-)
-ALCOHOL_OSTEOPOROTIC = (0, -0.0015342444146155703, 0.02029988298818482, 0.027010977797843356,
-                        0.39041996235839499, 0.6960912808109172)
-SMOKING_OSTEOPOROTIC = (0, 0.021099366481764414, 0.040238094902923426, 0.1042268143129933, 0.18820036490028713)
-ALCOHOL_HIP = (0, -0.12722220989475208, -0.13528192391972202, -0.051026690484888004,
-               0.34266243725755824, 0.80966722269546565)
-SMOKING_HIP = (0, 0.039939252003766683, 0.16409971050024041, 0.28047636766613449, 0.43874730264615158)
-BOOLEAN_OSTEOPOROTIC = {
-    "asthma": 0.25401613182109317, "corticosteroids": 0.15648534556449836,
-    "cardiovascular_disease": 0.15645294133039619, "endocrine_disorder": 0.1085547161760247,
-    "falls": 0.59875370454362287, "chronic_liver_disease": 0.58263273380785241,
-    "malabsorption": 0.20940769976809187, "menopausal_symptoms": 0.13967439356235781,
-    "rheumatoid_arthritis": 0.26637287639614832, "tricyclic_antidepressants": 0.27032645250901249,
-    "type_2_diabetes": 0.22545476355391131, "family_history_osteoporosis": 0.57850592818751423,
-}
-BOOLEAN_HIP = {
-    "asthma": 0.27890852051559845, "corticosteroids": 0.16128527805107568,
-    "cardiovascular_disease": 0.15290140342805958, "endocrine_disorder": 0.17055878640077321,
-    "falls": 0.70722355117035207, "chronic_liver_disease": 0.50305457916769192,
-    "malabsorption": 0.09699987212412825, "menopausal_symptoms": 0.12058523279826015,
-    "rheumatoid_arthritis": 0.57627190834220499, "tricyclic_antidepressants": 0.29136745040051554,
-    "type_2_diabetes": 0.5106376415323860, "family_history_osteoporosis": 0.055952765933874542,
-}
-QFRACTURE_AGE_RANGE = (30.0, 84.0)
-QFRACTURE_BMI_RANGE = (18.0, 42.0)
 
 # ------------------------------------------------------------------ modifiers
 #: Gradient of risk per SD decrease of femoral-neck BMD at age 65, women (Johnell 2005 [V]).
@@ -138,29 +111,12 @@ def alcohol_category(units_per_day: float) -> int:
     return 5
 
 
-def _linear_predictors(age: float, bmi: float, smoking: int, alcohol: int, flags: dict[str, bool]) -> tuple[float, float]:
-    x = age / 10.0
-    a_op = (x ** -1 - 0.196857452392578) * 4.1258537545712093
-    a_op += (x ** -1 * math.log(x) - 0.319947570562363) * -39.198007103161359
-    a_op += ((bmi / 10.0) ** -1 - 0.385591715574265) * 2.9324140498583149
-    a_op += ALCOHOL_OSTEOPOROTIC[alcohol] + SMOKING_OSTEOPOROTIC[smoking]
-    a_hip = (x ** 3 - 132.45086669921875) * 0.066452777254661852
-    a_hip += (x ** 3 * math.log(x) - 215.7276611328125) * -0.025386834966635921
-    a_hip += ((bmi / 10.0) ** -2 - 0.148729562759399) * 5.1369781819440377
-    a_hip += ALCOHOL_HIP[alcohol] + SMOKING_HIP[smoking]
-    for name, on in flags.items():
-        if on:
-            a_op += BOOLEAN_OSTEOPOROTIC[name]
-            a_hip += BOOLEAN_HIP[name]
-    return a_op, a_hip
-
-
 def qfracture_2009_cumulative_hazards(
     age: float, bmi: float, smoking: int = 0, alcohol: int = 0, flags: dict[str, bool] | None = None
 ) -> tuple[list[float], list[float]]:
     """Cumulative hazards H(t), t = 1..10 years, for osteoporotic and hip fracture (female, 2009)."""
     # The 2009 release takes age as a whole number of years (C int); so do we.
-    a_op, a_hip = _linear_predictors(float(int(age)), bmi, smoking, alcohol, flags or {})
+    a_op, a_hip = (float(v) for v in linear_predictors(float(int(age)), bmi, smoking, alcohol, flags))
     h_op = [-math.log(s) * math.exp(a_op) for s in S0_OSTEOPOROTIC]
     h_hip = [-math.log(s) * math.exp(a_hip) for s in S0_HIP]
     return h_op, h_hip

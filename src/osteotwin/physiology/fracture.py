@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from osteotwin.physiology import qfracture
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
 MODEL_NAME = (
@@ -45,10 +46,10 @@ MODEL_NAME = (
 )
 
 # QFracture-2009 female equations (guidelines.md 3.4, from rnab/qpred 2009 code) [V].
-_QF_MOF_S0_10 = 0.985766530036926
-_QF_HIP_S0_10 = 0.998342514038086
-_QF_MOF_FALLS = 0.59875370454362287
-_QF_HIP_FALLS = 0.70722355117035207
+_QF_MOF_S0_10 = qfracture.S0_OSTEOPOROTIC[9]
+_QF_HIP_S0_10 = qfracture.S0_HIP[9]
+_QF_MOF_FALLS = qfracture.BOOLEAN_OSTEOPOROTIC["falls"]
+_QF_HIP_FALLS = qfracture.BOOLEAN_HIP["falls"]
 
 # NHANES mean BMD (g/cm2) of women by age-group midpoint, for the expected T-score at an age.
 # Lumbar spine: NHANES (as tabulated by Varatharajan 2026 Front Endocrinol 17:1748490, Table 3) [S].
@@ -96,20 +97,9 @@ PARAMETERS = ParameterTable(
 
 def _qfracture_linear_predictors(age_years: np.ndarray, bmi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """QFracture-2009 female linear predictors (osteoporotic, hip) with other covariates absent."""
-    age = np.clip(np.asarray(age_years, dtype=float), 30.0, 84.0)
-    bmi = np.clip(np.asarray(bmi, dtype=float), 18.0, 42.0)
-    x = age / 10.0
-    mof = (
-        4.1258537545712093 * (1.0 / x - 0.196857452392578)
-        - 39.198007103161359 * (np.log(x) / x - 0.319947570562363)
-        + 2.9324140498583149 * (10.0 / bmi - 0.385591715574265)
-    )
-    hip = (
-        0.066452777254661852 * (x**3 - 132.45086669921875)
-        - 0.025386834966635921 * (x**3 * np.log(x) - 215.7276611328125)
-        + 5.1369781819440377 * ((bmi / 10.0) ** -2 - 0.148729562759399)
-    )
-    return mof, hip
+    age = np.clip(np.asarray(age_years, dtype=float), *qfracture.QFRACTURE_AGE_RANGE)
+    bmi = np.clip(np.asarray(bmi, dtype=float), *qfracture.QFRACTURE_BMI_RANGE)
+    return qfracture.linear_predictors(age, bmi)
 
 
 def qfracture_10y_probability(age_years: np.ndarray, bmi: np.ndarray, falls: np.ndarray | bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -108,6 +108,9 @@ def render(results: dict[str, list[TargetResult]]) -> str:
         if skipped:
             lines += ["", "Rows of this suite's trials not evaluated:", ""]
             lines += [f"- {row_id}: {reason}" for row_id, reason in skipped.items()]
+        extra_sections = getattr(module, "report_sections", None)
+        if extra_sections is not None:
+            lines += ["", *extra_sections()]
         lines.append("")
     fitted = calibrated_values()
     table = registry()
@@ -117,6 +120,11 @@ def render(results: dict[str, list[TargetResult]]) -> str:
         at_bound = parameter.prior_range is not None and min(abs(parameter.value - b) for b in parameter.prior_range) < 1e-3 * max(1.0, abs(parameter.value))
         lines.append(f"| {name} | {parameter.value:.4g}{' (at prior bound)' if at_bound else ''} | {parameter.unit} | "
                      f"{parameter.prior_range} | {entry.get('suite', '')} | {entry['targets']} |")
+    module_fitted = [p for p in table.values() if p.evidence == "C" and p.name not in fitted]
+    if module_fitted:
+        lines += ["", "Calibrated in their own module tables (`scripts/calibrate_lifestyle.py`, `scripts/fit_denosumab_pk.py`):", "",
+                  "| parameter | value | unit | prior range | source |", "|---|---|---|---|---|"]
+        lines += [f"| {p.name} | {p.value:.4g} | {p.unit} | {p.prior_range} | {p.source} |" for p in module_fitted]
     lines.append("")
     return "\n".join(lines)
 
