@@ -64,7 +64,7 @@ def pages_for(role: str, patient_ids: list[int], round_index: int) -> list[str]:
 
 async def user_loop(base: str, role: str, token: str, csrf: str, patient_ids: list[int], rounds: int,
                     times: list[float], failures: list[str]) -> None:
-    async with httpx.AsyncClient(base_url=base, cookies={"osteotwin_session": token}, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base, cookies={"osteotwin_session": token}, timeout=600) as client:
         for round_index in range(rounds):
             paths = pages_for(role, patient_ids, round_index)
             for path in paths:
@@ -79,11 +79,15 @@ async def user_loop(base: str, role: str, token: str, csrf: str, patient_ids: li
                     failures.append(f"GET {path}: {getattr(response, 'status_code', response)}")
             if role == "patient":
                 started = time.perf_counter()
-                response = await client.post("/me/food", data={"csrf_token": csrf, "food_id": "01079",
-                                                                "grams": "244"}, follow_redirects=False)
+                try:
+                    response = await client.post("/me/food", data={"csrf_token": csrf, "food_id": "01079",
+                                                                    "grams": "244"}, follow_redirects=False)
+                    status = response.status_code
+                except httpx.HTTPError as error:
+                    status = type(error).__name__
                 times.append((time.perf_counter() - started) * 1000)
-                if response.status_code != 303:
-                    failures.append(f"POST /me/food: {response.status_code}")
+                if status != 303:
+                    failures.append(f"POST /me/food: {status}")
 
 
 async def run_load(base: str, sessions, patient_ids, rounds: int) -> tuple[list[float], list[str], float]:  # noqa: ANN001

@@ -173,7 +173,7 @@ class Scenario(Regimen):
     """Patient + Regimen + horizon: the one input of the physiology engine."""
 
     patient: Patient = Field(default_factory=Patient)
-    months: float = Field(60, gt=0, le=600, description="Horizon in months (ours: up to 50 years).")
+    months: float = Field(60, ge=1, le=600, description="Horizon in months (ours: 1 month to 50 years).")
 
     @property
     def regimen(self) -> Regimen:

@@ -213,7 +213,7 @@ def check_engine_work(scenario: Scenario) -> None:
     from osteotwin.errors import InputError
 
     if scenario.months > API_MAX_MONTHS:
-        raise InputError("months", scenario.months, f"at most {API_MAX_MONTHS} months through the web API")
+        raise InputError("months", scenario.months, f"1 to {API_MAX_MONTHS} months through the web API")
     for index, agent in enumerate(scenario.bone_agents):
         if agent.doses is not None:
             count = len(agent.doses)
@@ -231,7 +231,7 @@ def check_engine_work(scenario: Scenario) -> None:
 @router.post("/simulate")
 def simulate(viewer: ViewerDep, scenario: Scenario) -> dict[str, Any]:
     """``osteotwin simulate --json``: one Scenario in, one Trajectory out (no record is touched).
-    Through the web API the horizon is at most 240 months and each agent at most 1,000 doses."""
+    Through the web API the horizon is 1-240 months and each agent at most 1,000 doses."""
     check_engine_work(scenario)
     simulate_one = services._import("osteotwin", "simulate")
     result = services.as_json(simulate_one(scenario))

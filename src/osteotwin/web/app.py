@@ -7,9 +7,12 @@ personal data into logs: the app logs only method, route template and status.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio.to_thread
 import plotly
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,6 +34,7 @@ from osteotwin.web.services import PartUnavailable
 STATIC_DIR = Path(__file__).with_name("static")
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 logger = logging.getLogger("osteotwin.web")
+THREADPOOL_SIZE = 256
 
 
 def _wants_json(request: Request) -> bool:
@@ -43,8 +47,19 @@ def _error(request: Request, status: int, message: str, headers: dict | None = N
     return render(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Sync handlers and dependencies run in anyio's thread pool (40 threads by default). On SQLite
+    # each request holds the write lock from its first statement to its commit, so threads queue
+    # on the lock; with more concurrent requests than threads, the lock holder could wait for a
+    # thread forever. 256 threads (ours) keep a free thread well beyond 100 concurrent users.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = THREADPOOL_SIZE
+    yield
+
+
 def create_app(database: Database | None, *, public_url: str = "http://127.0.0.1:8000") -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="osteotwin",
         version=__version__,
         description="Clinic and patient app of osteotwin: records, assessments, projections and plans. "
@@ -54,6 +69,7 @@ def create_app(database: Database | None, *, public_url: str = "http://127.0.0.1
         redoc_url=None,
     )
     app.state.database = database  # may be set later (tests build the app before the database)
+
     app.state.public_url = public_url.rstrip("/")
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
