@@ -14,7 +14,6 @@ from types import SimpleNamespace
 
 import pytest
 
-import osteotwin
 from osteotwin.clinic import assess
 from osteotwin.clinic import projection as projection_module
 from osteotwin.scenario import Scenario
@@ -99,7 +98,6 @@ def test_non_finite_engine_output_is_refused(monkeypatch) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(osteotwin, "simulate_batch"), reason="engine (osteotwin.simulate_batch) not installed")
 def test_projection_with_engine() -> None:
     a = assess(json.loads((EXAMPLES / "design_example.json").read_text()), today=TODAY)
     p = a.projection

@@ -6,6 +6,7 @@ on a fact that is missing (``None``) is false: a rule never fires on data the re
 
 from __future__ import annotations
 
+import abc
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,14 +15,16 @@ from typing import Any
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
 
-class Condition:
+class Condition(abc.ABC):
     """Base of every condition node."""
 
+    @abc.abstractmethod
     def holds(self, facts: Mapping[str, Any]) -> bool:
-        raise NotImplementedError
+        """Whether the condition holds for these facts."""
 
+    @abc.abstractmethod
     def fact_names(self) -> set[str]:
-        raise NotImplementedError
+        """The facts the condition reads (for the rule documentation)."""
 
     def __and__(self, other: Condition) -> Condition:
         return All((self, other))
