@@ -14,6 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
+from osteotwin import simulate as simulate_one
+from osteotwin.clinic import PatientRecord
+from osteotwin.clinic import assess as assess_record
 from osteotwin.records.audit import audit, audit_trail
 from osteotwin.records.fhir_import import create_patient_from_record
 from osteotwin.records.models import Patient
@@ -233,7 +236,6 @@ def simulate(viewer: ViewerDep, scenario: Scenario) -> dict[str, Any]:
     """``osteotwin simulate --json``: one Scenario in, one Trajectory out (no record is touched).
     Through the web API the horizon is 1-240 months and each agent at most 1,000 doses."""
     check_engine_work(scenario)
-    simulate_one = services._import("osteotwin", "simulate")
     result = services.as_json(simulate_one(scenario))
     result.setdefault("warnings", [])
     result["warnings"] = list(dict.fromkeys([*result["warnings"], *scenario_warnings(scenario)]))
@@ -243,5 +245,4 @@ def simulate(viewer: ViewerDep, scenario: Scenario) -> dict[str, Any]:
 @router.post("/assess")
 def assess(viewer: ViewerDep, record: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     """``osteotwin assess --json`` on a posted record (no record is stored)."""
-    patient_record, assess_record = services._import("osteotwin.clinic", "PatientRecord", "assess")
-    return services.as_json(assess_record(patient_record.model_validate(record)))
+    return services.as_json(assess_record(PatientRecord.model_validate(record)))

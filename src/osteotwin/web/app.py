@@ -29,7 +29,6 @@ from osteotwin.scenario import format_validation_error
 from osteotwin.web.deps import Forbidden, NotSignedIn
 from osteotwin.web.rendering import render
 from osteotwin.web.security import CsrfError, SecurityHeadersMiddleware
-from osteotwin.web.services import PartUnavailable
 
 STATIC_DIR = Path(__file__).with_name("static")
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -133,11 +132,6 @@ def create_app(database: Database | None, *, public_url: str = "http://127.0.0.1
                 {k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]}, status_code=422)
         first = errors[0] if errors else {"loc": ("input",), "msg": "invalid"}
         return _error(request, 422, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-
-    @app.exception_handler(PartUnavailable)
-    def _part_unavailable(request: Request, exc: PartUnavailable) -> Response:
-        logger.warning("part unavailable: %s", exc.part)
-        return _error(request, 503, str(exc))
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> Response:

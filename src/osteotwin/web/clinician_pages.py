@@ -38,14 +38,6 @@ router = APIRouter(include_in_schema=False)
 MAX_FHIR_UPLOAD_BYTES = 5_000_000
 
 
-def _safe(call, *args) -> tuple[Any, str | None]:  # noqa: ANN001
-    """Run a call into another part; a missing part becomes a message on the page."""
-    try:
-        return call(*args), None
-    except services.PartUnavailable as error:
-        return None, str(error)
-
-
 @router.get("/patients")
 def patient_list(request: Request, session: Tx, viewer: ClinicianDep, q: str = "") -> Response:
     patients = list_patients(session, viewer.user, q[:100])
@@ -69,13 +61,13 @@ def new_patient(session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
 @router.get("/patients/{patient_id}")
 def overview(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep) -> Response:
     patient = patient_for(session, viewer.user, patient_id, "overview")
-    assessment, assessment_error = _safe(services.assessment, patient)
-    monitoring, _ = _safe(services.dxa_monitoring, patient)
+    assessment = services.assessment(patient)
+    monitoring = services.dxa_monitoring(patient)
     lsc = lsc_by_site(monitoring)
     invite = request.query_params.get("invite")
     return render(request, "patient_overview.html", {
         "patient": patient, "age": age_years(patient.birth_date), "t_scores": latest_t_scores(patient),
-        "current": current_medications(patient), "assessment": assessment, "assessment_error": assessment_error,
+        "current": current_medications(patient), "assessment": assessment,
         "monitoring": monitoring, "lsc": lsc, "fallback_lsc_source": FALLBACK_LSC_SOURCE,
         "dxa_figure": dxa_history_figure(patient, lsc), "lab_units": LAB_UNITS,
         "invite_link": f"{request.app.state.public_url}/set-password/{invite}" if invite else None,
@@ -152,7 +144,7 @@ def projection_summary(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def plan_context(patient, viewer_user) -> dict[str, Any]:  # noqa: ANN001
     plan = services.lifestyle_plan(patient)
-    assessment, _ = _safe(services.assessment, patient)
+    assessment = services.assessment(patient)
     return {"patient": patient, "plan": plan, "assessment": assessment, "age": age_years(patient.birth_date),
             "plan_json": json.dumps(plan, indent=2)}
 

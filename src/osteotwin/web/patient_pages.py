@@ -38,13 +38,6 @@ def _me(session: Session, viewer: Viewer, what: str, action: str = "read") -> Pa
     return patient
 
 
-def _safe(call, *args) -> tuple[Any, str | None]:  # noqa: ANN001
-    try:
-        return call(*args), None
-    except services.PartUnavailable as error:
-        return None, str(error)
-
-
 @router.get("/me")
 def today_page(request: Request, session: Tx, viewer: ViewerDep, q: str = "", day: str = "") -> Response:
     patient = _me(session, viewer, "food log and nutrients")
@@ -52,14 +45,11 @@ def today_page(request: Request, session: Tx, viewer: ViewerDep, q: str = "", da
         date = dt.date.fromisoformat(day) if day else dt.date.today()
     except ValueError:
         raise InputError("day", day, "a date as YYYY-MM-DD") from None
-    nutrients, nutrients_error = _safe(services.day_nutrients, patient, date)
-    results, search_error = ([], None)
-    if q.strip():
-        results, search_error = _safe(services.food_search, q[:100])
+    nutrients = services.day_nutrients(patient, date)
+    results = services.food_search(q[:100]) if q.strip() else []
     entries = [e for e in patient.food_log if e.date == date]
     return render(request, "me_today.html", {"patient": patient, "date": date, "nutrients": nutrients,
-                                             "nutrients_error": nutrients_error, "entries": entries,
-                                             "q": q[:100], "results": results or [], "search_error": search_error})
+                                             "entries": entries, "q": q[:100], "results": results})
 
 
 @router.post("/me/food")
@@ -96,12 +86,12 @@ def week_summary(patient: Patient, today: dt.date) -> dict[str, Any]:
 def exercise_page(request: Request, session: Tx, viewer: ViewerDep) -> Response:
     patient = _me(session, viewer, "exercise log")
     today = dt.date.today()
-    plan, plan_error = _safe(services.lifestyle_plan, patient)
+    plan = services.lifestyle_plan(patient)
     planned = ((plan or {}).get("regimen") or {}).get("exercise") or {}
     loads = ((plan or {}).get("exercise_progression") or {}).get("loads") or []
-    library, _ = _safe(services.exercise_library)
+    library = services.exercise_library()
     return render(request, "me_exercise.html", {"patient": patient, "week": week_summary(patient, today),
-                                                "planned": planned, "plan": plan, "plan_error": plan_error,
+                                                "planned": planned, "plan": plan,
                                                 "loads": loads, "library": library or []})
 
 
@@ -145,11 +135,11 @@ def plain_words(patient: Patient, projection: dict[str, Any] | None) -> list[str
 @router.get("/me/bone")
 def bone_page(request: Request, session: Tx, viewer: ViewerDep) -> Response:
     patient = _me(session, viewer, "bone density history and projection")
-    projection, projection_error = _safe(services.projection, patient, ["ai_alone", "ai_lifestyle"])
-    monitoring, _ = _safe(services.dxa_monitoring, patient)
+    projection = services.projection(patient, ["ai_alone", "ai_lifestyle"])
+    monitoring = services.dxa_monitoring(patient)
     return render(request, "me_bone.html", {
         "patient": patient, "sentences": plain_words(patient, projection), "projection": projection,
-        "projection_error": projection_error, "dxa_figure": dxa_history_figure(patient, lsc_by_site(monitoring)),
+        "dxa_figure": dxa_history_figure(patient, lsc_by_site(monitoring)),
     })
 
 

@@ -2,17 +2,21 @@
 
 Each function takes a stored :class:`~osteotwin.records.models.Patient` and returns plain
 JSON-shaped dicts (the CLI's JSON contracts), so pages and the API show the same numbers.
-Imports of the other parts are lazy so the app starts even while one part is being rebuilt;
-a missing part answers 503 with its name (:class:`PartUnavailable`).
+The engine, the clinic and the planner are hard dependencies of the package, imported here directly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import time
 from typing import Any
 
+from osteotwin import simulate_batch
+from osteotwin.clinic import PatientRecord, assess
+from osteotwin.clinic.fhir import bundle_to_record, record_to_bundle
+from osteotwin.clinic.monitoring import dxa_changes
+from osteotwin.lifestyle import get_food, make_plan, nutrient_totals, search_foods, targets_for
+from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
 from osteotwin.records.models import Patient
 from osteotwin.records.patients import (
     current_medications,
@@ -37,23 +41,6 @@ REGIMENS: dict[str, str] = {
     "ai_zoledronic_acid": "AI + zoledronic acid 4 mg every 6 months",
     "ai_denosumab_stopped": "AI + denosumab, stopped after 2 years",
 }
-
-
-class PartUnavailable(Exception):
-    """Another part of osteotwin (engine, clinic, planner) is not importable right now."""
-
-    def __init__(self, part: str, detail: str) -> None:
-        self.part = part
-        super().__init__(f"{part} is not available: {detail}")
-
-
-def _import(module: str, *names: str) -> Any:
-    try:
-        loaded = importlib.import_module(module)
-        values = [getattr(loaded, name) for name in names]
-    except (ImportError, AttributeError) as error:
-        raise PartUnavailable(module, type(error).__name__) from error
-    return values[0] if len(values) == 1 else values
 
 
 def as_json(value: Any) -> Any:
@@ -115,31 +102,22 @@ def assessment(patient: Patient) -> dict[str, Any]:
 
     The clinic's own engine projection is skipped (``project=False``): the projection page runs
     the engine for all regimens in one batch instead."""
-    patient_record, assess = _import("osteotwin.clinic", "PatientRecord", "assess")
     raw = record_dict(patient)
     today = dt.date.today()
     return _cached("assessment", [raw, today.isoformat()],
-                   lambda: as_json(assess(patient_record.model_validate(raw), today=today, project=False)))
+                   lambda: as_json(assess(PatientRecord.model_validate(raw), today=today, project=False)))
 
 
-def dxa_monitoring(patient: Patient) -> list[dict[str, Any]] | None:
-    """Per-site series with least significant change (``osteotwin.clinic.monitoring.dxa_changes``),
-    or None when the clinic part lacks it."""
-    try:
-        dxa_changes = _import("osteotwin.clinic.monitoring", "dxa_changes")
-    except PartUnavailable:
-        return None
+def dxa_monitoring(patient: Patient) -> list[dict[str, Any]]:
+    """Per-site series with least significant change (``osteotwin.clinic.monitoring.dxa_changes``)."""
     return as_json(dxa_changes(record_dict(patient)["dxa"]))
 
 
 def fhir_bundle(patient: Patient) -> dict[str, Any]:
-    patient_record = _import("osteotwin.clinic", "PatientRecord")
-    record_to_bundle = _import("osteotwin.clinic.fhir", "record_to_bundle")
-    return as_json(record_to_bundle(patient_record.model_validate(record_dict(patient))))
+    return as_json(record_to_bundle(PatientRecord.model_validate(record_dict(patient))))
 
 
 def record_from_fhir(bundle: dict[str, Any]) -> dict[str, Any]:
-    bundle_to_record = _import("osteotwin.clinic.fhir", "bundle_to_record")
     return as_json(bundle_to_record(bundle))
 
 
@@ -172,7 +150,6 @@ def plan_profile(patient: Patient, today: dt.date | None = None) -> dict[str, An
 
 def lifestyle_plan(patient: Patient, today: dt.date | None = None) -> dict[str, Any]:
     """``make_plan`` on the stored record (the `osteotwin plan --json` output)."""
-    make_plan = _import("osteotwin.lifestyle", "make_plan")
     profile = plan_profile(patient, today)
     return _cached("plan", profile, lambda: as_json(make_plan(profile)))
 
@@ -184,7 +161,6 @@ def on_aromatase_inhibitor(patient: Patient, today: dt.date | None = None) -> bo
 def nutrient_targets(patient: Patient, today: dt.date | None = None) -> list[dict[str, Any]]:
     from osteotwin.records.patients import age_years
 
-    targets_for = _import("osteotwin.lifestyle", "targets_for")
     targets = targets_for(age_years(patient.birth_date, today), patient.weight_kg,
                           on_aromatase_inhibitor=on_aromatase_inhibitor(patient, today))
     return as_json(targets)
@@ -198,7 +174,6 @@ def day_nutrients(patient: Patient, day: dt.date) -> dict[str, Any]:
     totals: dict[str, float] = {}
     report: dict[str, Any] | None = None
     if entries:
-        nutrient_totals = _import("osteotwin.lifestyle", "nutrient_totals")
         report = as_json(nutrient_totals(entries))
         totals = report["average"]
     rows = []
@@ -211,14 +186,12 @@ def day_nutrients(patient: Patient, day: dt.date) -> dict[str, Any]:
 
 
 def food_search(words: str, limit: int = 15) -> list[dict[str, Any]]:
-    search_foods = _import("osteotwin.lifestyle", "search_foods")
     return [{"food_id": f.food_id, "name": f.name, "per_100g": f.per_100g} for f in search_foods(words, limit)]
 
 
 def exercise_library() -> list[dict[str, str]]:
     """The planner's exercise library: id, name and kind (aerobic, impact, resistance, balance)."""
-    library = _import("osteotwin.lifestyle.exercise", "EXERCISE_LIBRARY")
-    return [{"id": e.id, "name": e.name, "kind": e.kind} for e in library]
+    return [{"id": e.id, "name": e.name, "kind": e.kind} for e in EXERCISE_LIBRARY]
 
 
 def exercise_kind(exercise_id: str) -> str:
@@ -231,7 +204,6 @@ def exercise_kind(exercise_id: str) -> str:
 
 
 def food_name(food_id: str) -> str:
-    get_food = _import("osteotwin.lifestyle", "get_food")
     return get_food(food_id).name
 
 
@@ -264,11 +236,7 @@ def projection_scenarios(patient: Patient, regimen_blocks: dict[str, Any] | None
 def projection(patient: Patient, regimens: list[str] | None = None) -> dict[str, Any]:
     """BMD (and fracture risk where the engine models it) over 5 years under each regimen,
     from one ``simulate_batch`` call; reports the engine's wall time in ms."""
-    simulate_batch = _import("osteotwin", "simulate_batch")
-    try:
-        regimen_blocks = lifestyle_plan(patient).get("regimen")
-    except PartUnavailable:
-        regimen_blocks = None
+    regimen_blocks = lifestyle_plan(patient).get("regimen")
     scenarios = projection_scenarios(patient, regimen_blocks)
     names = [n for n in (regimens or list(REGIMENS)) if n in scenarios]
     batch = [scenarios[n] for n in names]
@@ -291,10 +259,6 @@ def projection(patient: Patient, regimens: list[str] | None = None) -> dict[str,
 
 def warm_up() -> None:
     """Compile the engine and load the food table once at start, so the first page is fast."""
-    try:
-        simulate_batch = _import("osteotwin", "simulate_batch")
-        simulate_batch([{"patient": {"age_years": 64, "years_since_menopause": 12, "weight_kg": 68, "height_cm": 162},
-                         "months": 12, "endocrine_therapy": [{"drug": "anastrozole", "start_month": 0}]}])
-        _import("osteotwin.lifestyle", "search_foods")("milk", 1)
-    except PartUnavailable:
-        pass
+    simulate_batch([{"patient": {"age_years": 64, "years_since_menopause": 12, "weight_kg": 68, "height_cm": 162},
+                     "months": 12, "endocrine_therapy": [{"drug": "anastrozole", "start_month": 0}]}])
+    search_foods("milk", 1)
