@@ -217,3 +217,22 @@ def test_patient_cannot_use_clinician_api_writes(client, database, clinician):
                                                                   "weight_kg": 60, "height_cm": 160}).status_code == 403
     with database.transaction() as session:
         assert issue_link(session, "sign_in", patient.user_id)
+
+
+def test_overview_flags_a_real_loss_between_intermediate_scans(client, database, clinician):
+    """A loss then a recovery: the net change since the first scan is within the LSC, but the first
+    interval is a real loss (ISCD: compare each pair of scans against the LSC) and must show."""
+    import datetime as dt
+
+    patient_id = add_patient(database, clinician, with_dxa=False)
+    with database.transaction() as session:
+        for date, bmd in [(dt.date(2023, 9, 1), 0.900), (dt.date(2024, 9, 1), 0.830), (dt.date(2025, 9, 1), 0.895)]:
+            session.add(DxaResult(patient_id=patient_id, date=date, site="lumbar_spine", bmd_g_cm2=bmd,
+                                  t_score=round((bmd - 1.047) / 0.11, 1), device="hologic"))
+    client.cookies.update(clinician.cookies())
+    html = client.get(f"/patients/{patient_id}").text
+    table = html[html.index('id="dxa-changes"'):html.index("</table>", html.index('id="dxa-changes"'))]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)[1:]
+    assert len(rows) == 3  # two intervals and the change since the first scan
+    assert "2023-09-01 → 2024-09-01" in rows[0] and "-7.8%" in rows[0] and 'class="bad">yes' in rows[0]
+    assert "since first scan" in rows[2] and ">no" in rows[2]
