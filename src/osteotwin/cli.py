@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from osteotwin.scenario import format_validation_error
 
 COMMAND_MODULES = (
     "osteotwin.commands.schema",
+    "osteotwin.commands.parameters",
     "osteotwin.commands.simulate",
     "osteotwin.commands.lifestyle",
     "osteotwin.commands.assess",
@@ -48,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: input is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}", file=sys.stderr)
     except FileNotFoundError as error:
         print(f"error: file not found: {error.filename}", file=sys.stderr)
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) closed the pipe: stop quietly, as Unix tools do.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
     return 2
 
 
