@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from osteotwin.outcomes import FRACTURE_RISK_MODEL
+from osteotwin.outcomes import EVIDENCE_NOTES, FRACTURE_RISK_MODEL
 from osteotwin.scenario import Scenario
 
 GUIDELINE_DIET = {"calcium_mg_per_day": 800, "vitamin_d_iu_per_day": 200, "protein_g_per_kg_per_day": 1.2,
@@ -154,9 +154,8 @@ def format_comparison(rows: list[ComparisonRow], scenarios: dict[str, Scenario])
     lines.append("regimens:")
     lines.extend(describe(scenarios))
     lines.append(f"fracture risk model: {FRACTURE_RISK_MODEL}")
-    lines.append("evidence: exercise effects calibrated to LIFTMOR and exercise meta-analyses; calcium/vitamin D to Tang 2007 "
-                 "and WHI; the gut-bone axis rests mainly on animal evidence; protein, magnesium, vitamin K2, fibre and "
-                 "polyphenol effects are weak and small.")
+    lines.append("evidence: calcium/vitamin D calibrated to Tang 2007 and WHI.")
+    lines.extend(f"evidence: {note}." for note in EVIDENCE_NOTES[:3])
     lines.append("safety: " + SAFETY_NOTE)
     return "\n".join(lines)
 

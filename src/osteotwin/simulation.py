@@ -166,6 +166,12 @@ def engine_warnings(scenario: Scenario) -> list[str]:
         notes.append("exemestane: estradiol suppression is a recalled value (85-95%); no exemestane trial is in the calibration")
     if scenario.bone_agents:
         notes.append("bone agents: drug effects are calibrated to trial means (docs/calibration.md); individual responses vary")
+    if any(agent.drug == "denosumab" for agent in scenario.bone_agents):
+        notes.append(
+            "denosumab: in the model the effect wears off in months 5-6 of each 6-month interval (turnover briefly "
+            "returns to baseline), so BMD and fracture risk oscillate between doses; in trials turnover stays "
+            "suppressed through the interval, so values just before a dose understate the drug (a known model limitation)"
+        )
     return notes
 
 
