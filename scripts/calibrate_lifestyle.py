@@ -7,7 +7,7 @@ parameters are fixed; they belong to the core's own calibration):
 
 | group | parameters | rows |
 |---|---|---|
-| exercise | mechanics: stimulus_gain (site stresses are fixed priors) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023) |
+| exercise | mechanics: stimulus_gain (site stresses are fixed priors); mechanostat: {lumbar_spine,total_hip}_exercise_loading_sensitivity (the exercise route to the osteocytes) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023) |
 | probiotic | gut: probiotic_permeability_reduction | Jansson difference (S4-045) |
 | calcium / vitamin D | minerals: pth_absorbed_calcium_exponent | Tang (S4-026/027), WHI (S4-029, weight 0.3) |
 | AI fracture | fracture: ai_residual_multiplier | Tseng AI vs no AI (S5-025) |
@@ -32,13 +32,15 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize
 
-from osteotwin.physiology import engine, fracture, gut, mechanics, minerals, muscle
+from osteotwin.physiology import engine, fracture, gut, mechanics, mechanostat, minerals, muscle
 from osteotwin.population.calibration import lifestyle as suite
 
 ROOT = Path(__file__).resolve().parents[1]
 
 GROUPS = [
-    ("exercise", mechanics, ("stimulus_gain",), (suite._liftmor, suite._exercise_meta)),
+    ("exercise", (mechanics, mechanostat),
+     ("stimulus_gain", "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity"),
+     (suite._liftmor, suite._exercise_meta)),
     ("probiotic", gut, ("probiotic_permeability_reduction",), (suite._probiotics,)),
     ("calcium / vitamin D", minerals, ("pth_absorbed_calcium_exponent",), (suite._calcium_vitamin_d,)),
     ("AI fracture", fracture, ("ai_residual_multiplier",), (suite._ai_fracture,)),
@@ -78,13 +80,24 @@ def _cached_engine_run(arrays, *, params=None, options=None, outputs=engine.DEFA
 engine.run = _cached_engine_run
 
 
+def _modules(module) -> tuple:
+    return module if isinstance(module, tuple) else (module,)
+
+
+def _owner(module, name):
+    """The module (of a group's one or more) whose parameter table holds ``name``."""
+    return next(m for m in _modules(module) if name in m.PARAMETERS.values_dict())
+
+
 def _set(module, names, values) -> None:
-    module.PARAMETERS = module.PARAMETERS.with_values(**dict(zip(names, map(float, values), strict=True)))
+    for name, value in zip(names, map(float, values), strict=True):
+        owner = _owner(module, name)
+        owner.PARAMETERS = owner.PARAMETERS.with_values(**{name: value})
 
 
 def fit_group(name, module, names, experiments) -> dict[str, float]:
-    bounds = [module.PARAMETERS[n].prior_range for n in names]
-    start = np.array([module.PARAMETERS.value(n) for n in names])
+    bounds = [_owner(module, n).PARAMETERS[n].prior_range for n in names]
+    start = np.array([_owner(module, n).PARAMETERS.value(n) for n in names])
 
     def objective(x: np.ndarray) -> float:
         x = np.clip(x, [b[0] for b in bounds], [b[1] for b in bounds])
@@ -107,6 +120,13 @@ def fit_group(name, module, names, experiments) -> dict[str, float]:
 
 
 def write_values(module, values: dict[str, float]) -> None:
+    for owner in _modules(module):
+        own = {name: value for name, value in values.items() if _owner(module, name) is owner}
+        if own:
+            _write_module(owner, own)
+
+
+def _write_module(module, values: dict[str, float]) -> None:
     path = Path(module.__file__)
     text = path.read_text()
     for name, value in values.items():

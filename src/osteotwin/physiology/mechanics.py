@@ -28,7 +28,8 @@ LIFTMOR, Watson 2018 JBMR 33:211) load the spine and hip strongly; jump landings
 The relative stresses are our assumptions anchored to ground-reaction-force multiples
 (guidelines.md 5.1: walking about 1.0-1.5 body weights, jump landings 4-5 [R]); only
 ``stimulus_gain`` is calibrated [C], to LIFTMOR (S4-010..013) and the exercise meta-analyses
-(S4-018/019, S4-021..023), by scripts/calibrate_lifestyle.py.
+(S4-018/019, S4-021..023), by scripts/calibrate_lifestyle.py, jointly with the per-site exercise
+route of the mechanostat (mechanostat.py ``*_exercise_loading_sensitivity``).
 
 Returned per site: 1.0 for the reference person (habitual activity, no added exercise), never
 below 1.0, non-decreasing in every dose. The core's mechanostat (osteocyte sclerostin, Wnt,
@@ -127,7 +128,7 @@ PARAMETERS = ParameterTable(
             "A", (0.5, 0.95),
         ),
         Parameter(
-            "stimulus_gain", 0.2041, "1",
+            "stimulus_gain", 0.1115, "1",
             "Gain from the relative stress stimulus psi to the core's mechanostat stimulus multiplier",
             "Calibrated [C] to LIFTMOR (S4-010..013) against the core's mechanostat",
             "C", (0.01, 3.0),

@@ -13,6 +13,14 @@ Responses (our smooth power-law forms of the Scheiner/Martin structures):
 Both act on the stimulus outside a lazy zone (Frost): ``log Phi`` is shrunk towards 0 by the
 zone's half-width, so small departures from the habitual state (e.g. tamoxifen's gain) are not
 corrected while large ones (AI loss) are. A site gain scales both exponents per site.
+
+Exercise has its own route to the osteocytes, separate from this disuse/loss feedback gain (ours [A]):
+with ``L = log(s_load**2) >= 0`` the loading above habitual, the exponents also carry
+``k_ex,site * min(L, max(log Phi, 0))``, i.e. the part of the exercise stimulus that the bone gained
+since has not yet absorbed. It is 0 at habitual loading (so the ATAC-, core- and drug-fitted states
+are unchanged) and falls back to 0 as the loaded bone stiffens (the mechanostat re-equilibrates, the
+exercise gain plateaus). ``k_ex`` is calibrated to LIFTMOR and the exercise meta-analyses by
+scripts/calibrate_lifestyle.py; the ATAC-fitted hip gain (~0.01) alone made the hip deaf to exercise.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74; model.md P2)"
+C_EX = "calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023) by scripts/calibrate_lifestyle.py; form ours"
 C_MECH = "calibrated by scripts/calibrate.py to ATAC on/off-treatment rows S1-001..S1-018 (deceleration, recovery)"
 
 PARAMETERS = ParameterTable(
@@ -30,6 +39,8 @@ PARAMETERS = ParameterTable(
         Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0)),
         Parameter("total_hip_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, hip, relative to the spine", C_MECH + "; site-specific mechanics per model.md 4.6 I", "C", (0.0, 3.0)),
         Parameter("mechanostat_lazy_zone_log", 0.02, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", C_MECH + "; model.md 4.6 E epsilon_lazy (ours, default 0)", "C", (0.0, 0.3)),
+        Parameter("lumbar_spine_exercise_loading_sensitivity", 0.7669, "1", "k_ex, spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on both mechanostat exponents", C_EX, "C", (0.0, 3.0)),
+        Parameter("total_hip_exercise_loading_sensitivity", 1.569, "1", "k_ex, hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on both mechanostat exponents", C_EX, "C", (0.0, 3.0)),
         Parameter("osteocyte_rankl_stimulus_exponent", 1.0, "1", "gamma_LPhi: osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", C_MECH + "; prior model.md P7 0.5", "C", (0.0, 5.0)),
     ]
 )

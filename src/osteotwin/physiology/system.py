@@ -54,6 +54,7 @@ VECTOR_NAMES = (
     "resorption_rate_pct_per_pM_day", "primary_mineral_fraction", "max_mineral_fraction",
     "secondary_mineralisation_per_day", "stiffness_bone_volume_exponent", "stiffness_ash_exponent",
     "sclerostin_stimulus_exponent", "osteocyte_rankl_stimulus_exponent", "mechanostat_lazy_zone_log",
+    "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity",
     # derived [D]
     "derived_formation_rate_pct_per_pM_day", "derived_osteoclast_differentiation_per_day",
     "derived_osteoclast_precursor_supply_pM_per_day",
@@ -63,7 +64,7 @@ VECTOR_NAMES = (
 )
 (P_PTH0, P_KPP, P_KPM, P_POPG, P_OPGMAX, P_DOPG, P_NL, P_BETAL, P_DL, P_KAO, P_KAR, P_RANK, P_KD, P_PHIOT,
  P_DOBU, P_DOBP, P_AOBA, P_AOCA, P_KU, P_KC, P_KR, P_AOCP, P_KRES, P_VPRIM, P_VMAX, P_KAPPA, P_EBV, P_EASH,
- P_GSCL, P_GL, P_LAZY,
+ P_GSCL, P_GL, P_LAZY, P_EX0, P_EX1,
  P_KFORM, P_KDIFF, P_SOCP, P_OBP0, P_OBA0, P_OCP0, P_OCA0, P_RANKL0, P_OPG0,
  P_THETA0, P_THETA1, P_BV00, P_BV01, P_M00, P_M01, P_V00, P_V01, P_MECH0, P_MECH1) = range(len(VECTOR_NAMES))
 N_VECTOR = len(VECTOR_NAMES)
@@ -149,8 +150,13 @@ def site_signals(y, s, p, u, denosumab_term):
     bv = y[o + BV]
     v = y[o + MIN] / bv
     gain = p[P_MECH0 + s]
-    log_phi = 2.0 * np.log(u[IN_LOAD0 + s]) + p[P_EBV] * np.log(p[P_BV00 + s] / bv) + p[P_EASH] * np.log(p[P_V00 + s] / v)
+    log_load = 2.0 * np.log(u[IN_LOAD0 + s])  # >= 0: exercise above habitual
+    log_phi = log_load + p[P_EBV] * np.log(p[P_BV00 + s] / bv) + p[P_EASH] * np.log(p[P_V00 + s] / v)
     phi = np.exp(log_phi)
+    # Exercise route (mechanostat.py): the part of the stimulus above habitual that bone gained since
+    # has not yet absorbed, min(log_load, max(log_phi, 0)); 0 at habitual loading (baseline unchanged)
+    # and falls to 0 as the bone stiffens (re-equilibration, plateau).
+    exercise = p[P_EX0 + s] * min(log_load, max(log_phi, 0.0))
     lazy = p[P_LAZY]
     if log_phi > lazy:
         log_phi -= lazy
@@ -158,7 +164,7 @@ def site_signals(y, s, p, u, denosumab_term):
         log_phi += lazy
     else:
         log_phi = 0.0
-    w = np.exp(gain * p[P_GSCL] * log_phi) / u[IN_SCL]
+    w = np.exp(p[P_GSCL] * (gain * log_phi + exercise)) / u[IN_SCL]
     pth = p[P_PTH0] * u[IN_PTH]
     pi_p = pth / (pth + p[P_KPP])
     pi_m = p[P_KPM] / (pth + p[P_KPM])
@@ -166,7 +172,7 @@ def site_signals(y, s, p, u, denosumab_term):
     opg = p_o * p[P_OPGMAX] / (p_o + p[P_DOPG] * p[P_OPGMAX])
     l_eff = p[P_NL] * obp * pi_p
     beta = p[P_BETAL]
-    production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-gain * p[P_GL] * log_phi)) * u[IN_RANKL] + u[IN_BG])
+    production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi + exercise))) * u[IN_RANKL] + u[IN_BG])
     rankl = l_eff / (1.0 + p[P_KAO] * opg + p[P_KAR] * p[P_RANK] + denosumab_term) * production / (beta + p[P_DL] * l_eff)
     x = p[P_KAR] * rankl * p[P_RANK]
     return phi, w, rankl, opg, x / (x + p[P_KD])
