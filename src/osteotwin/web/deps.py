@@ -32,7 +32,8 @@ def transaction(request: Request) -> Iterator[Session]:
         yield session
 
 
-Tx = Annotated[Session, Depends(transaction)]
+# scope="function": commit (or roll back) before the response is sent, so a 201 means the row is stored.
+Tx = Annotated[Session, Depends(transaction, scope="function")]
 
 
 @dataclass
