@@ -40,9 +40,10 @@ EVIDENCE_NOTES = (
     "women (Jansson 2019); no trial in women on aromatase inhibitors",
     "protein, magnesium, vitamin K2, fibre and polyphenol effects on bone: weak evidence, small by design",
     "exercise: calibrated to trials of 8-12 months (LIFTMOR, meta-analyses); the modelled LIFTMOR gain over "
-    "control is +3.3 points at the spine and +2.3 at the hip (trial: +4.1 and +2.2); beyond a year the modelled "
-    "gain keeps growing, slowing as the loaded bone re-equilibrates (about +8 points at both sites after 5 "
-    "years), which no trial shows, so read long-horizon exercise effects as an upper bound",
+    "control is +3.3 points at the spine and +2.3 at the hip (trial: +4.1 and +2.2); after the first year the "
+    "osteocytes' accommodation to the new loading (our assumption: onset 1 year, time constant 1 year, not "
+    "fitted to any trial) levels the gain off (about +5 points at the spine and +3 at the hip after 5 years); "
+    "no trial longer than about 2 years constrains it",
     "fracture risk: our combination of QFracture-2009, the BMD gradient of risk, falls, an AI multiplier and "
     "turnover; not a validated calculator",
 )

@@ -21,6 +21,10 @@ since has not yet absorbed. It is 0 at habitual loading (so the ATAC-, core- and
 are unchanged) and falls back to 0 as the loaded bone stiffens (the mechanostat re-equilibrates, the
 exercise gain plateaus). ``k_ex`` is calibrated to LIFTMOR and the exercise meta-analyses by
 scripts/calibrate_lifestyle.py; the ATAC-fitted hip gain (~0.01) alone made the hip deaf to exercise.
+Osteocytes accommodate to a sustained new loading regime (cellular accommodation, Schriefer 2005;
+Turner 1998): after an onset t_acc (the 8-12 months of the calibrating trials) the exercise route is
+multiplied by ``exp(-(t - t_acc)/tau_acc)``, t the time since the scenario start (the engine's burn-in holds
+habitual loading), so the gain levels off instead of growing for years. Ours [A], both times assumed.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ from osteotwin.physiology.parameters import Parameter, ParameterTable
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74; model.md P2)"
 C_EX = "calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023) by scripts/calibrate_lifestyle.py; form ours"
+ACC = ("ours [A]: exp(-(t - t_acc)/tau) fade of the exercise route for osteocyte cellular accommodation "
+       "(Schriefer JL et al. J Biomech 2005;38:1838-45: the reference state for adaptation follows the strain "
+       "history [verified]; Turner CH Bone 1998;23:399-407, rule 3: cells accommodate to a customary loading "
+       "[recalled, unverified]); not identifiable from the 8-12-month rows (the fade starts after them), fixed so "
+       "the LIFTMOR programme's 60-month gain over control stays within ~2x its 12-month gain (no trial > ~2 y)")
+ACC_ONSET = ("ours [A]: onset of accommodation after the 8-12 months over which LIFTMOR (S4-010..013) and the exercise "
+             "meta-analyses (S4-018..023) show the gains the route is calibrated to; the fade is not applied within them")
 C_MECH = "calibrated by scripts/calibrate.py to ATAC on/off-treatment rows S1-001..S1-018 (deceleration, recovery)"
 
 PARAMETERS = ParameterTable(
@@ -41,6 +52,8 @@ PARAMETERS = ParameterTable(
         Parameter("mechanostat_lazy_zone_log", 0.02, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", C_MECH + "; model.md 4.6 E epsilon_lazy (ours, default 0)", "C", (0.0, 0.3)),
         Parameter("lumbar_spine_exercise_loading_sensitivity", 0.7669, "1", "k_ex, spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on both mechanostat exponents", C_EX, "C", (0.0, 3.0)),
         Parameter("total_hip_exercise_loading_sensitivity", 1.569, "1", "k_ex, hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on both mechanostat exponents", C_EX, "C", (0.0, 3.0)),
+        Parameter("exercise_accommodation_time_days", 365.0, "d", "tau_acc: time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "A", (90.0, 1095.0)),
+        Parameter("exercise_accommodation_onset_days", 365.0, "d", "t_acc: time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "A", (0.0, 730.0)),
         Parameter("osteocyte_rankl_stimulus_exponent", 1.0, "1", "gamma_LPhi: osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", C_MECH + "; prior model.md P7 0.5", "C", (0.0, 5.0)),
     ]
 )

@@ -37,9 +37,10 @@ INPUT_NAMES = (
     "formation_relative",
     "loading_lumbar_spine_relative",
     "loading_total_hip_relative",
+    "exercise_accommodation_relative",  # exp(-(t - t_acc)/tau_acc) after onset (mechanostat.py); 1 in burn-in
 )
 N_INPUTS = len(INPUT_NAMES)
-IN_RANKL, IN_OPG, IN_OCAPOP, IN_SCL, IN_BG, IN_PTH, IN_FORM, IN_LOAD0, IN_LOAD1 = range(N_INPUTS)
+IN_RANKL, IN_OPG, IN_OCAPOP, IN_SCL, IN_BG, IN_PTH, IN_FORM, IN_LOAD0, IN_LOAD1, IN_EXACC = range(N_INPUTS)
 
 # Flat parameter vector layout (registry values, then derived values).
 VECTOR_NAMES = (
@@ -155,8 +156,9 @@ def site_signals(y, s, p, u, denosumab_term):
     phi = np.exp(log_phi)
     # Exercise route (mechanostat.py): the part of the stimulus above habitual that bone gained since
     # has not yet absorbed, min(log_load, max(log_phi, 0)); 0 at habitual loading (baseline unchanged)
-    # and falls to 0 as the bone stiffens (re-equilibration, plateau).
-    exercise = p[P_EX0 + s] * min(log_load, max(log_phi, 0.0))
+    # and falls to 0 as the bone stiffens (re-equilibration, plateau). Osteocyte accommodation to the
+    # sustained new regime (Schriefer 2005) fades it with time on the programme: u[IN_EXACC].
+    exercise = p[P_EX0 + s] * min(log_load, max(log_phi, 0.0)) * u[IN_EXACC]
     lazy = p[P_LAZY]
     if log_phi > lazy:
         log_phi -= lazy
