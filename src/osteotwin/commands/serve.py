@@ -55,15 +55,17 @@ def run(args: argparse.Namespace) -> int:
     database = Database(url)
     lines = startup_links(database, public_url, demo=not args.no_demo)
     where = "PostgreSQL (OSTEOTWIN_DATABASE_URL)" if database.dialect == "postgresql" else url.split("///", 1)[-1]
+    from osteotwin.web.services import warm_up
+
+    print("osteotwin: preparing the engine and the food table (about 10 s on the first start)...", flush=True)
+    warm_up()
+    # The links come last, so the server is up by the time anyone can click one.
     print(f"osteotwin web app on {public_url}  (database: {where})", flush=True)
     for line in lines:
         print(line, flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("warning: listening beyond loopback; put it behind HTTPS and set --public-url https://...",
               file=sys.stderr, flush=True)
-    from osteotwin.web.services import warm_up
-
-    warm_up()
     app = create_app(database, public_url=public_url)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
