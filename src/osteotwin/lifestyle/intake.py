@@ -219,18 +219,26 @@ def _entry_from_dict(raw: dict, row_name: str) -> LogEntry:
     return LogEntry.model_validate(cleaned)
 
 
-def read_food_log(path: str | Path) -> list[dict]:
-    """Read a food log file: CSV with a header (date,food_id,grams[,portion,quantity]) or a JSON list."""
+def read_log_rows(path: str | Path, list_key: str, describe: str) -> tuple[list[dict], list[str] | None]:
+    """Rows of a log file: a JSON list (or ``{list_key: [...]}``), or CSV rows with their header.
+
+    Returns the rows and, for CSV, the header (None for JSON) so each log checks its own columns.
+    """
     text = Path(path).read_text(encoding="utf-8-sig")
     if Path(path).suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
         data = json.loads(text)
-        if isinstance(data, dict) and "food_log" in data:
-            data = data["food_log"]
+        if isinstance(data, dict) and list_key in data:
+            data = data[list_key]
         if not isinstance(data, list):
-            raise InputError("food_log", type(data).__name__, "a JSON list of {date, food_id, grams}")
-        return data
+            raise InputError(list_key, type(data).__name__, f"a JSON list of {describe}")
+        return data, None
     reader = csv.DictReader(io.StringIO(text))
-    fields = reader.fieldnames or []
-    if "date" not in fields or not ({"food_id", "food_name"} & set(fields)):
+    return [dict(row) for row in reader], list(reader.fieldnames or [])
+
+
+def read_food_log(path: str | Path) -> list[dict]:
+    """Read a food log file: CSV with a header (date,food_id,grams[,portion,quantity]) or a JSON list."""
+    rows, fields = read_log_rows(path, "food_log", "{date, food_id, grams}")
+    if fields is not None and ("date" not in fields or not ({"food_id", "food_name"} & set(fields))):
         raise InputError("header", fields, "a CSV header with date,food_id,grams (food_name instead of food_id allowed)")
-    return [dict(row) for row in reader]
+    return rows

@@ -15,10 +15,7 @@ control arm did 10-15 reps at < 60% 1RM).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from osteotwin.errors import InputError
 from osteotwin.lifestyle.exercise import LIBRARY
+from osteotwin.lifestyle.intake import read_log_rows
 from osteotwin.scenario import Exercise
 
 LOWER_BODY_INCREMENT_KG = 2.5
@@ -200,20 +198,13 @@ def next_week(
 
 def read_exercise_log(path: str | Path) -> list[dict]:
     """Read an exercise log: CSV (date,exercise,sets,reps,load_kg[,minutes,arm_symptoms]) or a JSON list."""
-    text = Path(path).read_text(encoding="utf-8-sig")
-    if Path(path).suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
-        data = json.loads(text)
-        if isinstance(data, dict) and "exercise_log" in data:
-            data = data["exercise_log"]
-        if not isinstance(data, list):
-            raise InputError("exercise_log", type(data).__name__, "a JSON list of {date, exercise, sets, reps, load_kg}")
-        return data
-    reader = csv.DictReader(io.StringIO(text))
-    fields = reader.fieldnames or []
+    raw, fields = read_log_rows(path, "exercise_log", "{date, exercise, sets, reps, load_kg}")
+    if fields is None:
+        return raw
     if "date" not in fields or "exercise" not in fields:
         raise InputError("header", fields, "a CSV header with date,exercise,sets,reps,load_kg[,minutes,arm_symptoms]")
     rows = []
-    for row in reader:
+    for row in raw:
         cleaned = {key: value for key, value in row.items() if value not in ("", None)}
         if "arm_symptoms" in cleaned:
             cleaned["arm_symptoms"] = cleaned["arm_symptoms"].strip().lower() in {"1", "true", "yes", "y"}
