@@ -101,6 +101,31 @@ def _solve_small(a, b, x):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
+def _solve_stage(ds, jac, g, f, k_weight, k_prev, k_out, a, b, x):
+    """One ROS2 stage: (I - g J) k_out = f + k_weight k_prev, block by block.
+
+    Blocks that hold no drug (ds all zero there) get k_out = 0 without a solve.
+    """
+    for blk in range(dk.N_BLOCKS):
+        o = blk * dk.BLOCK
+        empty = True
+        for i in range(dk.BLOCK):
+            if ds[o + i] != 0.0:
+                empty = False
+        if empty:
+            for i in range(dk.BLOCK):
+                k_out[o + i] = 0.0
+            continue
+        for i in range(dk.BLOCK):
+            for j in range(dk.BLOCK):
+                a[i, j] = (1.0 if i == j else 0.0) - g * jac[o + i, o + j]
+            b[i] = f[o + i] + k_weight * k_prev[o + i]
+        _solve_small(a, b, x)
+        for i in range(dk.BLOCK):
+            k_out[o + i] = x[i]
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _drug_step(ds, r, dp, h, f0, f1, jac, k1, k2, tmp, a, b, x):
     """One ROS2 step (Verwer, L-stable, order 2) of the drug states with their exact Jacobian.
 
@@ -110,43 +135,11 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, k1, k2, tmp, a, b, x):
     dk.drug_rhs(ds, r, dp, f0)
     dk.drug_jacobian(ds, r, dp, jac)
     g = ROS2_GAMMA * h
-    for blk in range(dk.N_BLOCKS):
-        o = blk * dk.BLOCK
-        empty = True
-        for i in range(dk.BLOCK):
-            if ds[o + i] != 0.0:
-                empty = False
-        if empty:
-            for i in range(dk.BLOCK):
-                k1[o + i] = 0.0
-            continue
-        for i in range(dk.BLOCK):
-            for j in range(dk.BLOCK):
-                a[i, j] = (1.0 if i == j else 0.0) - g * jac[o + i, o + j]
-            b[i] = f0[o + i]
-        _solve_small(a, b, x)
-        for i in range(dk.BLOCK):
-            k1[o + i] = x[i]
+    _solve_stage(ds, jac, g, f0, 0.0, k1, k1, a, b, x)
     for i in range(ds.size):
         tmp[i] = ds[i] + h * k1[i]
     dk.drug_rhs(tmp, r, dp, f1)
-    for blk in range(dk.N_BLOCKS):
-        o = blk * dk.BLOCK
-        empty = True
-        for i in range(dk.BLOCK):
-            if ds[o + i] != 0.0:
-                empty = False
-        if empty:
-            for i in range(dk.BLOCK):
-                k2[o + i] = 0.0
-            continue
-        for i in range(dk.BLOCK):
-            for j in range(dk.BLOCK):
-                a[i, j] = (1.0 if i == j else 0.0) - g * jac[o + i, o + j]
-            b[i] = f1[o + i] - 2.0 * k1[o + i]
-        _solve_small(a, b, x)
-        for i in range(dk.BLOCK):
-            k2[o + i] = x[i]
+    _solve_stage(ds, jac, g, f1, -2.0, k1, k2, a, b, x)
     for i in range(ds.size):
         ds[i] += 1.5 * h * k1[i] + 0.5 * h * k2[i]
 
