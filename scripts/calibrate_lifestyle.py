@@ -1,6 +1,7 @@
 """Fit the lifestyle and fracture-risk parameters to their rows of calibration_targets.csv.
 
-Usage: ``python scripts/calibrate_lifestyle.py [--write]``
+Usage: ``python scripts/calibrate_lifestyle.py [--write] [--groups NAME ...]``
+(``--groups "AI fracture" "drug fracture"`` fits only those groups and writes only their module)
 
 Groups of parameters are fitted one after another, each to the rows it governs (the core's
 parameters are fixed; they belong to the core's own calibration):
@@ -12,6 +13,10 @@ parameters are fixed; they belong to the core's own calibration):
 | calcium / vitamin D | minerals: pth_absorbed_calcium_exponent | Tang (S4-026/027), WHI (S4-029, weight 0.3) |
 | AI fracture | fracture: ai_residual_multiplier | Tseng AI vs no AI (S5-025) |
 | drug fracture | fracture: turnover_exponent_{mof,hip} | Bouxsein (S5-034..037), HORIZON (S5-040/041) |
+
+Not fitted but re-derived and written with the fracture groups: fracture
+``any_clinical_to_osteoporotic_hazard_ratio`` (derived [D] from van Geel 2006 by
+``fracture.any_clinical_ratio_from_van_geel``; the ATAC absolute rows S5-002..009 only evaluate it).
 
 Objective: weighted sum of squared relative errors (population/calibration/lifestyle.py,
 ``weighted_error``), bounded Nelder-Mead / bounded scalar search inside each parameter's prior
@@ -140,10 +145,21 @@ def _write_module(module, values: dict[str, float]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="write the fitted values into the parameter tables")
+    parser.add_argument("--groups", nargs="+", choices=[group[0] for group in GROUPS], default=None,
+                        help="fit only these groups (default: all)")
     args = parser.parse_args(argv)
     fitted = []
     for name, module, names, experiments in GROUPS:
+        if args.groups is not None and name not in args.groups:
+            continue
         fitted.append((module, fit_group(name, module, names, experiments)))
+    if any(module is fracture for module, _ in fitted):
+        derivation = fracture.any_clinical_ratio_from_van_geel()
+        ratio = round(derivation["geometric mean"], 2)
+        fracture.PARAMETERS = fracture.PARAMETERS.with_values(any_clinical_to_osteoporotic_hazard_ratio=ratio)
+        print("any clinical fracture ratio (derived from van Geel 2006): "
+              + ", ".join(f"{k} {v:.3f}" for k, v in derivation.items()) + f" -> {ratio}")
+        fitted.append((fracture, {"any_clinical_to_osteoporotic_hazard_ratio": ratio}))
     rows = suite.evaluate_rows()
     print(f"\n{'target':<16}{'model':>10}{'target':>10}  fitted  note")
     for row in rows:

@@ -158,10 +158,15 @@ dose x F (SC bioavailability) into an SC depot.
     d depot/dt      = -ka depot
     d central/dt    =  ka depot - Q (C - peripheral/Vp) - CL C - Vmax C / (Km + C),   C = central / Vc  (ug/mL)
     d peripheral/dt =  Q (C - peripheral/Vp)
+    d Ce/dt         =  ke0 (C - Ce)                         (bone-site effect compartment, no mass)
+    I               =  Imax Ce / (Ce + IC50)                (fraction of RANKL removed; the core uses 1 - I)
 
-The saturable term stands for RANKL-mediated (target) elimination. Its PD is not in this module: the core
-adds `denosumab_rankl_binding_term` = chi x C[pM] / Kd to the RANKL quasi-steady-state denominator
-(Martinez-Reina 2019: chi K_A,den C_den); 1 ug/mL = 1e9/147000 = {1e9 / params['denosumab_molecular_weight_g_per_mol']:.0f} pM.
+The saturable term stands for RANKL-mediated (target) elimination; 1 ug/mL = 1e9/147000 =
+{1e9 / params['denosumab_molecular_weight_g_per_mol']:.0f} pM. The effect compartment (Sheiner 1979) replaced
+the Martinez-Reina 2019 term chi C / Kd in the RANKL denominator (session 2): on the Pivonka OPG scale that term
+needed hundreds of ng/mL for half effect, so resorption escaped by month 4 of every interval and CTX rose
+above baseline before each dose, which the label contradicts (CTX still reduced by >= 45% at the end of each
+interval). ke0, IC50 and Imax are calibrated (scripts/calibrate.py, suite drugs; docs/calibration.md).
 
 **Bisphosphonates** (zoledronic acid, alendronate, risedronate, ibandronate; model.md 4.6 H; the structure
 follows Jorg 2022 / Calvo-Gallego 2022, the details are ours). Per drug, with r = resorption / baseline:
@@ -198,15 +203,15 @@ also follow r. So a suppressed skeleton holds its bisphosphonate longer and take
 | name | what |
 |---|---|
 | `PARAMETERS`, `default_params()` | the parameter table below; `default_params()` = `PARAMETERS.values_dict()` |
-| `DRUG_STATE_NAMES`, `initial_drug_states(n)` | 15 states (3 denosumab in ug, 4 x 3 bisphosphonate pools in umol), all zero before the first dose |
-| `drug_rhs(states, resorption_relative, params)` | d states / dt per day, shape (15, patients); `params` may be `rate_constants(params)` |
+| `DRUG_STATE_NAMES`, `initial_drug_states(n)` | 16 states (3 denosumab amounts in ug and its effect-site concentration in ug/mL, 4 x 3 bisphosphonate pools in umol), all zero before the first dose |
+| `drug_rhs(states, resorption_relative, params)` | d states / dt per day, shape (16, patients); `params` may be `rate_constants(params)` |
 | `apply_dose(states, patient_index, drug, dose_mg, params, route=None)` | adds the absorbed amount in place; `InputError` for bad input |
 | `absorbed_amount(drug, dose_mg, params, route=None)` | ug (denosumab) or umol (bisphosphonates) of one dose |
-| `denosumab_serum_ug_per_ml`, `denosumab_molar_pM`, `denosumab_rankl_binding_term` | denosumab observables; the last is chi x C / Kd for the RANKL QSS |
+| `denosumab_serum_ug_per_ml`, `denosumab_molar_pM`, `denosumab_effect_site_ug_per_ml`, `denosumab_rankl_inhibition` | denosumab observables; the last is I, the fraction of RANKL removed |
 | `bisphosphonate_resorption_inhibition(states, params)` | fraction of resorption removed, in [0, Emax] |
 | `drug_outputs(states, params)` | serum denosumab, inhibition, bone surface and buried amounts per drug, for the Trajectory |
 | `LABEL_DOSES`, `label_dose_warning(drug, dose_mg)` | labelled regimens with sources; warning text for doses far outside them |
-| `rate_constants(params)`, `drug_rhs_kernel`, `drug_jacobian_kernel`, `drug_rhs_resorption_derivative_kernel` | numba kernels over one patient for the stiff solver (exact Jacobian, block diagonal) |
+| `rate_constants(params)`, `drug_rhs_kernel`, `drug_jacobian_kernel`, `drug_rhs_resorption_derivative_kernel` | numba kernels over one patient for the engine's exponential integrator (exact Jacobian, block diagonal) |
 
 ## PK checks against the labels
 

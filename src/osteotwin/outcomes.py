@@ -13,9 +13,10 @@ returns, per patient and month:
 | ``strength_pct_change`` | % | muscle.py |
 | ``falls_per_year`` | falls/y | muscle.py (age, balance training, strength; Sherrington 2019) |
 | ``major_osteoporotic_fracture_10y_pct``, ``hip_fracture_10y_pct`` | % | fracture.py, model named in ``fracture_risk_model`` |
+| ``any_clinical_fracture_10y_pct`` | % | fracture.py, all sites (osteoporotic hazard x all-site ratio), source in ``any_clinical_fracture_model`` |
 
-``extra_notes`` returns the text notes (the fracture-risk model name and evidence warnings) that
-the Trajectory carries once per patient.
+``extra_notes`` returns the text notes (the fracture-risk model name, the source of the any-clinical-
+fracture outcome and evidence warnings) that the Trajectory carries once per patient.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ AROMATASE_INHIBITORS = ("anastrozole", "letrozole", "exemestane")
 CHUNK_PATIENTS = 5000  # ours: bounds intermediate memory to ~100 MB per chunk
 
 FRACTURE_RISK_MODEL = fracture.MODEL_NAME
+ANY_CLINICAL_FRACTURE_MODEL = fracture.ANY_CLINICAL_FRACTURE_NOTE
 
 EVIDENCE_NOTES = (
     "gut-bone axis: rests mainly on animal evidence (Li 2016, mice) and one positive probiotic trial in "
@@ -44,8 +46,10 @@ EVIDENCE_NOTES = (
     "osteocytes' accommodation to the new loading (our assumption: onset 1 year, time constant 1 year, not "
     "fitted to any trial) levels the gain off (about +5 points at the spine and +3 at the hip after 5 years); "
     "no trial longer than about 2 years constrains it",
-    "fracture risk: our combination of QFracture-2009, the BMD gradient of risk, falls, an AI multiplier and "
-    "turnover; not a validated calculator",
+    "fracture risk: our combination of QFracture-2009, the BMD gradient of risk (Johnell 2005), falls, an AI "
+    "multiplier and turnover; not a validated calculator. Any clinical fracture (all sites) = the osteoporotic-"
+    "fracture hazard x a ratio derived from one Dutch cohort (van Geel 2006) for women aged 65: uncertain by "
+    "about -20%/+35% (emulated age 60-70)",
 )
 
 
@@ -144,15 +148,13 @@ def _extra_outputs_chunk(
     # Fracture risk at every month.
     age_t = age[:, None] + months[None, :] / 12.0
     bmi = np.array([s.patient.bmi_kg_m2 for s in scenarios])[:, None]
-    z_ls = np.asarray(outputs["lumbar_spine_t_score"], dtype=float) - fracture.expected_t_score(
-        age_t, 0, params.value("lumbar_spine_reference_mean_g_cm2"), params.value("lumbar_spine_reference_sd_g_cm2")
-    )
+    # Gradient of risk per SD of the hip Z-score (Johnell 2005; total hip stands in for the femoral neck).
     z_th = np.asarray(outputs["total_hip_t_score"], dtype=float) - fracture.expected_t_score(
         age_t, 1, params.value("total_hip_reference_mean_g_cm2"), params.value("total_hip_reference_sd_g_cm2")
     )
     exposure = np.vstack([ai_exposure(s, months) for s in scenarios])
     ctx_relative = 1.0 + np.asarray(outputs["ctx_pct_change"], dtype=float) / 100.0
-    risk = fracture.ten_year_fracture_probability(age_t, bmi, z_ls, z_th, falls, exposure, ctx_relative, params)
+    risk = fracture.ten_year_fracture_probability(age_t, bmi, z_th, falls, exposure, ctx_relative, params)
 
     return {
         "serum_25ohd_ng_ml": d_trajectory,
@@ -163,9 +165,11 @@ def _extra_outputs_chunk(
         "falls_per_year": falls,
         "major_osteoporotic_fracture_10y_pct": risk["major_osteoporotic_fracture_10y_pct"],
         "hip_fracture_10y_pct": risk["hip_fracture_10y_pct"],
+        "any_clinical_fracture_10y_pct": risk["any_clinical_fracture_10y_pct"],
     }
 
 
 def extra_notes(scenarios: Sequence[Scenario]) -> dict[str, object]:
     """Text fields for each Trajectory: the fracture-risk model and the evidence notes."""
-    return {"fracture_risk_model": FRACTURE_RISK_MODEL, "evidence_notes": list(EVIDENCE_NOTES)}
+    return {"fracture_risk_model": FRACTURE_RISK_MODEL, "any_clinical_fracture_model": ANY_CLINICAL_FRACTURE_MODEL,
+            "evidence_notes": list(EVIDENCE_NOTES)}

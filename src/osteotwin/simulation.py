@@ -157,6 +157,15 @@ def trajectory_arrays(arrays: engine.PatientArrays, raw: dict[str, np.ndarray], 
     return fields
 
 
+def _denosumab_stops_within(agent, months: float) -> bool:
+    """Whether a denosumab course ends (last dose more than one interval before the end) inside the scenario."""
+    if agent.drug != "denosumab":
+        return False
+    if agent.doses is not None:
+        return bool(agent.doses) and max(dose.month for dose in agent.doses) + 6.0 < months
+    return agent.stop_month is not None and agent.stop_month < months
+
+
 def engine_warnings(scenario: Scenario) -> list[str]:
     """Our own warnings about where the engine is weak for this scenario."""
     notes: list[str] = []
@@ -166,11 +175,11 @@ def engine_warnings(scenario: Scenario) -> list[str]:
         notes.append("exemestane: estradiol suppression is a recalled value (85-95%); no exemestane trial is in the calibration")
     if scenario.bone_agents:
         notes.append("bone agents: drug effects are calibrated to trial means (docs/calibration.md); individual responses vary")
-    if any(agent.drug == "denosumab" for agent in scenario.bone_agents):
+    if any(_denosumab_stops_within(agent, scenario.months) for agent in scenario.bone_agents):
         notes.append(
-            "denosumab: in the model the effect wears off in months 5-6 of each 6-month interval (turnover briefly "
-            "returns to baseline), so BMD and fracture risk oscillate between doses; in trials turnover stays "
-            "suppressed through the interval, so values just before a dose understate the drug (a known model limitation)"
+            "denosumab stopped: after the last dose the model's turnover overshoot is much smaller than in trials "
+            "(CTX about +5% rather than +50-100%), so the bone loss after stopping, at the hip most, and the fracture "
+            "risk that follows are understated (a known model limitation; docs/calibration.md rows S3-026/S3-027)"
         )
     return notes
 

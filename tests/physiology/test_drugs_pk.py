@@ -73,10 +73,10 @@ def body_umol(states: np.ndarray, drug: str) -> np.ndarray:
 
 def test_interface_shapes_and_registry() -> None:
     assert "osteotwin.physiology.drugs" in PARAMETER_MODULES
-    assert len(drugs.DRUG_STATE_NAMES) == drugs.N_DRUG_STATES == 15
+    assert len(drugs.DRUG_STATE_NAMES) == drugs.N_DRUG_STATES == 16
     y = drugs.initial_drug_states(4)
-    assert y.shape == (15, 4) and not y.any()
-    assert drugs.drug_rhs(y, np.ones(4), PARAMS).shape == (15, 4)
+    assert y.shape == (16, 4) and not y.any()
+    assert drugs.drug_rhs(y, np.ones(4), PARAMS).shape == (16, 4)
     assert not drugs.drug_rhs(y, np.ones(4), PARAMS).any()  # no drug, nothing moves
     assert drugs.default_params() == drugs.PARAMETERS.values_dict()
     for parameter in drugs.PARAMETERS.values():
@@ -145,13 +145,28 @@ def test_denosumab_every_six_months_accumulates_little() -> None:
     assert fourth / first == pytest.approx(1.0, abs=0.05)  # label: no accumulation on q6M dosing
 
 
-def test_denosumab_molar_and_rankl_term() -> None:
+def test_denosumab_molar_and_rankl_inhibition() -> None:
     y = drugs.initial_drug_states(1)
     y[drugs.IDX_DMAB_CENTRAL, 0] = PARAMS["denosumab_central_volume_ml"] * 1.0  # 1 ug/mL
     assert drugs.denosumab_serum_ug_per_ml(y, PARAMS)[0] == pytest.approx(1.0)
     assert drugs.denosumab_molar_pM(y, PARAMS)[0] == pytest.approx(1e9 / 147000.0, rel=1e-9)  # ~6800 pM
-    term = drugs.denosumab_rankl_binding_term(y, PARAMS)[0]
-    assert term == pytest.approx(0.012 * (1e9 / 147000.0) / 3.0, rel=1e-9)
+    # serum alone does not act: only bone-site denosumab binds RANKL
+    assert drugs.denosumab_rankl_inhibition(y, PARAMS)[0] == 0.0
+    y[drugs.IDX_DMAB_EFFECT, 0] = PARAMS["denosumab_rankl_ic50_ng_per_ml"] / 1000.0  # at the IC50
+    assert drugs.denosumab_rankl_inhibition(y, PARAMS)[0] == pytest.approx(0.5 * PARAMS["denosumab_max_rankl_inhibition_fraction"])
+
+
+def test_effect_site_lags_serum_and_outlasts_it() -> None:
+    """The bone-site concentration rises after serum and falls more slowly (effect compartment)."""
+    t = np.arange(0.0, 240.0, 1.0)
+    states = simulate([(0.0, "denosumab", 60.0)], t)
+    c, ce = serum(states), states[drugs.IDX_DMAB_EFFECT]
+    assert np.argmax(ce) > np.argmax(c)
+    late = t >= 150.0
+    assert np.all(ce[late] > c[late])
+    # no mass: the effect site does not change serum (same serum with any ke0)
+    other = simulate([(0.0, "denosumab", 60.0)], t, params={**PARAMS, "denosumab_effect_site_half_life_days": 3.0})
+    np.testing.assert_allclose(serum(other), c, rtol=1e-6)
 
 
 # ------------------------------------------------------------------ bisphosphonates
@@ -253,7 +268,7 @@ def test_mass_balance_only_renal_elimination_removes_bisphosphonate() -> None:
     body = body_umol(states, "risedronate")
     assert np.all(np.diff(body[1:]) <= 1e-12)
     y = drugs.initial_drug_states(1)
-    y[drugs.IDX_BP_FIRST:, 0] = np.arange(1.0, 13.0)
+    y[drugs.IDX_BP_FIRST:, 0] = np.arange(1.0, 1.0 + drugs.N_DRUG_STATES - drugs.IDX_BP_FIRST)
     dydt = drugs.drug_rhs(y, np.array([0.7]), PARAMS)
     for d, drug in enumerate(drugs.BISPHOSPHONATES):
         rows = slice(drugs.IDX_BP_FIRST + 3 * d, drugs.IDX_BP_FIRST + 3 * d + 3)
@@ -409,7 +424,8 @@ def test_numba_kernels_match_numpy_and_finite_differences() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.floats(0.0, 1e5), min_size=15, max_size=15), st.floats(0.0, 5.0), st.integers(0, 14))
+@given(st.lists(st.floats(0.0, 1e5), min_size=drugs.N_DRUG_STATES, max_size=drugs.N_DRUG_STATES), st.floats(0.0, 5.0),
+       st.integers(0, drugs.N_DRUG_STATES - 1))
 def test_rhs_keeps_amounts_non_negative(values, resorption, zero_row) -> None:
     """On the boundary of the non-negative orthant the flow points inward: amounts cannot turn negative."""
     y = np.array(values)[:, None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from osteotwin.physiology import engine, estrogen
+from osteotwin.physiology import background, engine, estrogen
 
 CODES = estrogen.ENDOCRINE_DRUG_CODES
 
@@ -56,3 +56,31 @@ def test_estradiol_returns_after_stopping(params):
     e2 = out["estradiol_pg_ml"][0]
     assert e2[12] < 1.0 and abs(e2[30] - params.value("estradiol_postmenopausal_pg_ml")) < 1e-9
     assert out["rankl_opg_ratio_relative"][0, 30] < out["rankl_opg_ratio_relative"][0, 12]
+
+
+def test_background_drive_follows_the_transmenopausal_estradiol_fall(params):
+    """Zero long before the FMP, largest shortly after it, then fading (background.py)."""
+    years = np.array([-8.0, -3.0, -1.0, 0.0, 1.0, 2.0, 5.0, 10.0, 30.0])
+    x = background.unadapted_estradiol_fall(years, params)
+    assert np.all((x >= 0.0) & (x <= 1.0))
+    assert x[0] < 1e-3 and x[1] < x[2] < x[3] < x[4]
+    fine = np.linspace(-5.0, 20.0, 2501)
+    peak = fine[np.argmax(background.unadapted_estradiol_fall(fine, params))]
+    assert 0.0 < peak < 6.0  # after the FMP (the fall is centred at or after it), then adaptation wins
+    assert x[6] > x[7] > x[8]
+    # as the adaptation time grows, x tends to the estradiol fall itself (a cumulative normal, 1 long after the FMP)
+    centre, width = params.value("estradiol_fall_centre_years_since_fmp"), params.value("estradiol_fall_width_years")
+    no_adaptation = background._unadapted_estradiol_fall(np.array([centre, centre + 3 * width]), centre, width, 1e9)
+    assert abs(no_adaptation[0] - 0.5) < 1e-6 and abs(no_adaptation[1] - 0.99865) < 1e-4  # Phi(0), Phi(3)
+
+
+def test_background_age_term_accelerates(params):
+    ages = np.array([60.0, 70.0, 80.0, 90.0])
+    drive = background.background_rankl_drive(np.full(4, 40.0), ages, params.with_values(menopause_rankl_drive=0.0))
+    steps = np.diff(drive)
+    assert drive[0] >= 0.0 and np.all(steps > 0.0) and steps[2] > steps[1] > steps[0]
+
+
+def test_no_drift_parameters_remove_the_background(params_no_drift):
+    drive = background.background_rankl_drive(np.array([-2.0, 0.5, 15.0]), np.array([49.0, 52.0, 90.0]), params_no_drift)
+    assert np.all(drive == 0.0)

@@ -82,9 +82,12 @@ def test_trajectory_carries_the_extra_outputs_and_names_the_fracture_model(runs)
     trajectory = runs["ai"]
     extra = trajectory.model_extra
     for field in ("serum_25ohd_ng_ml", "pth_pct_change", "lean_mass_kg", "strength_pct_change", "falls_per_year",
-                  "major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct"):
+                  "major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct", "any_clinical_fracture_10y_pct"):
         assert len(extra[field]) == 25, field
-    assert "QFracture" in extra["fracture_risk_model"] and "Marshall" in extra["fracture_risk_model"]
+    assert "QFracture" in extra["fracture_risk_model"] and "Johnell 2005" in extra["fracture_risk_model"]
+    assert "van Geel 2006" in extra["any_clinical_fracture_model"] and "[D]" in extra["any_clinical_fracture_model"]
+    # any clinical fracture (all sites) is more likely than a major osteoporotic one at every month
+    assert np.all(np.asarray(extra["any_clinical_fracture_10y_pct"]) > np.asarray(extra["major_osteoporotic_fracture_10y_pct"]))
     assert any("animal" in note for note in extra["evidence_notes"])
     # AI: risk rises as BMD falls
     assert extra["major_osteoporotic_fracture_10y_pct"][-1] > extra["major_osteoporotic_fracture_10y_pct"][0]
@@ -168,7 +171,7 @@ def test_gut_module_off_changes_nothing_else():
 
 
 def test_fracture_risk_rises_with_lower_bmd_and_with_falls(runs):
-    for field in ("major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct"):
+    for field in ("major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct", "any_clinical_fracture_10y_pct"):
         assert np.all(np.asarray(runs["ai lower bmd"].model_extra[field]) > np.asarray(runs["ai"].model_extra[field]))
         # balance training: fewer falls, lower risk at every month
         older, balance = runs["ai older"].model_extra, runs["ai older balance"].model_extra

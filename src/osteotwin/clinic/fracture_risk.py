@@ -19,6 +19,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from osteotwin.clinic.record import AROMATASE_INHIBITORS, PatientRecord
+from osteotwin.physiology.fracture import GRADIENT_HIP_PER_SD, GRADIENT_OSTEOPOROTIC_PER_SD
 from osteotwin.physiology.qfracture import (
     QFRACTURE_AGE_RANGE,
     QFRACTURE_BMI_RANGE,
@@ -28,9 +29,9 @@ from osteotwin.physiology.qfracture import (
 )
 
 # ------------------------------------------------------------------ modifiers
-#: Gradient of risk per SD decrease of femoral-neck BMD at age 65, women (Johnell 2005 [V]).
-GRADIENT_HIP_PER_SD = 2.88
-GRADIENT_OSTEOPOROTIC_PER_SD = 1.38
+# Gradient of risk per SD decrease of femoral-neck BMD, women (Johnell 2005 [V]): GRADIENT_HIP_PER_SD,
+# GRADIENT_OSTEOPOROTIC_PER_SD, imported above from the engine's fracture module (one definition;
+# physiology/fracture.py says why Johnell rather than Marshall 1996).
 #: Fracture risk ratio, AI vs no AI (Tseng 2018 [V]): 1.17 (1.07-1.28); after treatment 0.99 (0.72-1.37).
 AI_FRACTURE_RR = 1.17
 AI_VS_TAMOXIFEN_RR = 1.35

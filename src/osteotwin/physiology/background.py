@@ -3,40 +3,79 @@
 An extra RANKL production, as a fraction of the intrinsic production beta_RANKL, added on top of
 the reference steady state (the reference is the untreated postmenopausal woman with no drift):
 
-``b(y, a) = b_meno * onset(y) * tau**2 / (tau**2 + max(y, 0)**2) + b_age * max(a - a_0, 0) / 10``
+``b(y, a) = b_meno * x(y) + b_age * (max(a - a_0, 0) / 10) ** n_age``
 
-with y years since the final menstrual period (FMP) and a age in years. ``onset`` is a logistic
-ramp over the transmenopause (centred one year before the FMP). The form follows the
-Scheiner/Martinez-Reina postmenopausal RANKL term (a hyperbolic decay, model.md P2), re-scaled;
-the age term is ours and lets loss speed up again in old age (SOF rows). All magnitudes are
-calibrated to the natural-loss rows (SWAN, Michigan, SOF, CaMos).
+with y years since the final menstrual period (FMP) and a age in years.
+
+Transmenopausal term, estradiol-driven. Serum estradiol falls across the menopausal transition
+along an FMP-centred sigmoid: in SWAN (Randolph 2011) mean E2 is flat until 2.0 y before the FMP,
+falls fastest at the FMP and is stable from 2.2 y after it. We write the fraction of that fall
+completed by y as a cumulative normal ``F(y) = Phi((y - c_E) / sigma_E)`` (c_E = 0, sigma_E = 1 y,
+so that ~95% of the fall lies between FMP-2 y and FMP+2 y; both are then fitted within priors
+around these values, as bone may lag serum E2). ``x`` is the part of the fall that
+bone has not yet adapted to: it follows ``dx/dy = F'(y) - x / tau`` (first-order adaptation with
+time constant tau; ours [A], a lumped stand-in for the re-equilibration of remodelling at the
+lower estradiol that the engine's burn-in, which holds bone volume, cannot represent for women
+who start long after their FMP). With x = 0 before the transition the closed form is
+``x(y) = exp(sigma_E**2 / (2 tau**2) - (y - c_E) / tau) * Phi((y - c_E) / sigma_E - sigma_E / tau)``
+(an exponentially modified Gaussian). So the drive rises with the estradiol fall and then fades;
+with the spine's mechanostat the simulated loss is steepest from FMP-1 y to FMP+2 y (Greendale 2012)
+and then settles (~1%/yr 2-7 y after the FMP, Sowers 2010; tests/physiology/test_calibration.py).
+As tau grows the drive approaches the estradiol fall itself. In the core fit sigma_E and n_age sit
+at the upper ends of their prior ranges (docs/calibration.md, parameters.md).
+
+Age term: ours [A]; loss speeds up again in old age (SOF: total-hip loss 2.5 mg/cm2/yr at 67-69
+vs 10.4 at >= 85, Ensrud 1995; CaMos: hip loss accelerates after 70, Berger 2008), so it grows as a
+power n_age > 1 of the decades above a_0. Magnitudes are calibrated to the natural-loss rows
+(SWAN, Michigan, SOF, CaMos, Rochester) jointly with the ATAC rows (scripts/calibrate.py --suite core).
 """
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
-C_NAT = "calibrated by scripts/calibrate.py to natural-loss rows S1-065..S1-081 (SWAN, Michigan, SOF, CaMos)"
+C_NAT = "calibrated by scripts/calibrate.py --suite core to natural-loss rows S1-065..S1-081 (SWAN, Michigan, SOF, CaMos, Rochester) with the ATAC rows"
+RANDOLPH = ("Randolph JF Jr et al. J Clin Endocrinol Metab 2011;96:746-54 (SWAN, n = 1215: mean E2 flat until 2.03 y before the FMP, "
+            "maximal rate of fall at the FMP, stable 2.17 y after)")
 
 PARAMETERS = ParameterTable(
     [
-        Parameter("menopause_rankl_drive", 1.0, "1", "b_meno: extra RANKL production at the FMP / beta_RANKL", C_NAT + "; form after MR 2019 PMO term (model.md P2)", "C", (0.0, 10.0)),
-        Parameter("menopause_drive_decay_years", 3.0, "y", "tau: half-decay time of the menopausal drive (hyperbolic)", C_NAT, "C", (0.5, 20.0)),
-        Parameter("menopause_onset_years_before_fmp", 1.0, "y", "centre of the logistic onset before the FMP", "ours (SWAN: loss starts ~1 y before FMP, Greendale 2012)", "A", (0.0, 3.0)),
-        Parameter("menopause_onset_width_years", 0.5, "y", "width of the logistic onset", "ours", "A", (0.1, 2.0)),
-        Parameter("age_rankl_drive_per_decade", 0.1, "1/10y", "b_age: extra RANKL production per decade above age a_0 / beta_RANKL", C_NAT + " (SOF age strata S1-076, S1-077)", "C", (0.0, 5.0)),
-        Parameter("age_drive_onset_years", 65.0, "y", "a_0: age from which the age term grows", "ours", "A", (50.0, 80.0)),
+        Parameter("menopause_rankl_drive", 1.0, "1", "b_meno: extra RANKL production / beta_RANKL per unit of not-yet-adapted estradiol fall x(y)", C_NAT, "C", (0.0, 20.0)),
+        Parameter("menopause_drive_decay_years", 3.0, "y", "tau: time constant of bone's adaptation to the transmenopausal estradiol fall (x relaxes as exp(-y/tau) once E2 is stable)", C_NAT + "; first-order form ours", "C", (0.3, 30.0)),
+        Parameter("estradiol_fall_centre_years_since_fmp", 0.0, "y", "c_E: centre (maximal rate) of the transmenopausal fall that drives bone, years after the FMP", C_NAT + "; prior " + RANDOLPH + " (E2 fastest at the FMP; bone loss fastest FMP to FMP+2 y, Sowers 2010, so a lag is allowed)", "C", (-1.0, 1.0)),
+        Parameter("estradiol_fall_width_years", 1.0, "y", "sigma_E: SD of the cumulative-normal fall (prior: E2 falls from FMP-2 y to FMP+2 y = +-2 sigma_E)", C_NAT + "; prior " + RANDOLPH + ", sigma_E = 4.2 y / 4", "C", (0.5, 1.5)),
+        Parameter("age_rankl_drive_per_decade", 0.1, "1", "b_age: extra RANKL production / beta_RANKL one decade above a_0", C_NAT + " (SOF age strata S1-076, S1-077)", "C", (0.0, 5.0)),
+        Parameter("age_drive_exponent", 1.0, "1", "n_age: power of the decades above a_0 in the age term (> 1: loss accelerates with age)", C_NAT + "; accelerating form ours (SOF, Ensrud 1995; CaMos, Berger 2008)", "C", (1.0, 5.0)),
+        Parameter("age_drive_onset_years", 65.0, "y", "a_0: age from which the age term grows", "ours (SOF: hip loss at 67-69 is slow, 2.5 mg/cm2/yr; trial fits with a_0 = 50, 55, 60 and 65 met 30-31 of the 38 core rows alike)", "A", (40.0, 80.0)),
     ]
 )
 
 
+@numba.vectorize(["float64(float64, float64, float64, float64)"], cache=True)
+def _unadapted_estradiol_fall(y, centre, width, tau):
+    """x(y): exponentially modified Gaussian (see the module docstring); 0 long before the FMP."""
+    z = (y - centre) / width - width / tau
+    log_tail = 0.5 * (width / tau) ** 2 - (y - centre) / tau
+    cdf = 0.5 * math.erfc(-z / math.sqrt(2.0))
+    if cdf <= 0.0:
+        return 0.0
+    return math.exp(min(log_tail + math.log(cdf), 50.0))
+
+
+def unadapted_estradiol_fall(years_since_menopause: np.ndarray, params: ParameterTable) -> np.ndarray:
+    """x(y) in [0, 1]: the part of the transmenopausal estradiol fall that bone has not adapted to."""
+    y = np.asarray(years_since_menopause, dtype=float)
+    return _unadapted_estradiol_fall(y, params.value("estradiol_fall_centre_years_since_fmp"),
+                                     params.value("estradiol_fall_width_years"), params.value("menopause_drive_decay_years"))
+
+
 def background_rankl_drive(years_since_menopause: np.ndarray, age_years: np.ndarray, params: ParameterTable) -> np.ndarray:
     """Extra RANKL production / beta_RANKL at the given years since FMP and age (elementwise)."""
-    y = np.asarray(years_since_menopause, dtype=float)
-    onset = 1.0 / (1.0 + np.exp(-(y + params.value("menopause_onset_years_before_fmp")) / params.value("menopause_onset_width_years")))
-    tau = params.value("menopause_drive_decay_years")
-    decay = tau**2 / (tau**2 + np.maximum(y, 0.0) ** 2)
-    age_term = params.value("age_rankl_drive_per_decade") * np.maximum(np.asarray(age_years, dtype=float) - params.value("age_drive_onset_years"), 0.0) / 10.0
-    return params.value("menopause_rankl_drive") * onset * decay + age_term
+    decades = np.maximum(np.asarray(age_years, dtype=float) - params.value("age_drive_onset_years"), 0.0) / 10.0
+    age_term = params.value("age_rankl_drive_per_decade") * decades ** params.value("age_drive_exponent")
+    return params.value("menopause_rankl_drive") * unadapted_estradiol_fall(years_since_menopause, params) + age_term

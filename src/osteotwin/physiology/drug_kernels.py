@@ -2,12 +2,12 @@
 
 drugs.py (written by the drugs engineer) owns the PK/PD equations and parameters; this file packs
 them into one float vector for the compiled integrator and restates the two observables the core
-needs per step (denosumab's RANKL-binding term, bisphosphonate resorption inhibition) as scalar
+needs per step (denosumab's RANKL inhibition, bisphosphonate resorption inhibition) as scalar
 numba functions. ``tests/physiology/test_drug_coupling.py`` checks them against drugs.py's
 numpy functions.
 
 Drug vector layout: ``drugs.rate_constants(params)`` followed by
-``[denosumab term per ug/mL, ...]`` (see ``D_*`` indices).
+``[denosumab Imax, IC50 in ug/mL, Vc]`` (see ``D_*`` indices).
 """
 
 from __future__ import annotations
@@ -23,13 +23,26 @@ cache_guard.invalidate_stale(__file__, (drugs.__file__,))
 
 DRUG_STATE_NAMES: tuple[str, ...] = drugs.DRUG_STATE_NAMES
 N_DRUG_STATES = drugs.N_DRUG_STATES
-BLOCK = 3  # the drug Jacobian is block diagonal: denosumab, then each bisphosphonate (3 pools)
-N_BLOCKS = N_DRUG_STATES // BLOCK
+# The drug Jacobian is block diagonal: denosumab (depot, central, peripheral; its effect site is a
+# linear filter of the central concentration, integrated on its own), then each bisphosphonate
+# (plasma, surface, buried). Block b holds rows BLOCK_START[b] : BLOCK_START[b] + BLOCK_SIZE.
+BLOCK_SIZE = 3
+BLOCK_START = np.array([drugs.IDX_DMAB_DEPOT, *range(drugs.IDX_BP_FIRST, N_DRUG_STATES, 3)], dtype=np.int64)
+N_BLOCKS = BLOCK_START.size
+assert drugs.IDX_DMAB_PERIPHERAL == BLOCK_SIZE - 1 and drugs.IDX_DMAB_EFFECT == BLOCK_SIZE
+# absolute error scale of each drug state: denosumab amounts (ug; a 60 mg dose is 37,200 ug absorbed),
+# the effect-site concentration (ug/mL; 1e-4 = 0.1 ng/mL, well below any IC50 in the prior),
+# bisphosphonate amounts (umol; a 4 mg zoledronic acid dose is 14 umol)
+ABSOLUTE_TOLERANCE = np.array([10.0, 10.0, 10.0, 1e-4] + [1e-4] * (N_DRUG_STATES - drugs.IDX_BP_FIRST))
 
 _NK = drugs.N_RATE_CONSTANTS
-D_DEN_TERM_PER_UG_ML = _NK
-D_VC = _NK + 1
-N_DRUG_VECTOR = _NK + 2
+D_DEN_IMAX = _NK
+D_DEN_IC50_UG_ML = _NK + 1
+D_VC = _NK + 2
+D_DEN_KE0 = _NK + 3
+N_DRUG_VECTOR = _NK + 4
+IDX_DMAB_CENTRAL = drugs.IDX_DMAB_CENTRAL
+IDX_DMAB_EFFECT = drugs.IDX_DMAB_EFFECT
 
 K_BP_FIRST = drugs._K_BP_FIRST
 K_BP_STRIDE = drugs._K_BP_STRIDE
@@ -40,9 +53,10 @@ def pack_drug_parameters(params: Mapping[str, float] | None) -> np.ndarray:
     p = drugs.default_params() if params is None else {**drugs.default_params(), **{k: v for k, v in dict(params).items() if k in drugs.PARAMETERS}}
     vector = np.zeros(N_DRUG_VECTOR)
     vector[:_NK] = drugs.rate_constants(p)
-    # chi * C_pM / Kd with C_pM = C_ug_per_ml * 1e-3 / MW * 1e12
-    vector[D_DEN_TERM_PER_UG_ML] = p["denosumab_rankl_access_fraction"] * 1e9 / p["denosumab_molecular_weight_g_per_mol"] / p["denosumab_rankl_kd_pM"]
+    vector[D_DEN_IMAX] = p["denosumab_max_rankl_inhibition_fraction"]
+    vector[D_DEN_IC50_UG_ML] = p["denosumab_rankl_ic50_ng_per_ml"] / 1000.0
     vector[D_VC] = p["denosumab_central_volume_ml"]
+    vector[D_DEN_KE0] = vector[drugs.K_DMAB_KE0]
     return vector
 
 
@@ -53,9 +67,25 @@ def denosumab_serum_ug_per_ml(ds, dp):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def denosumab_term(ds, dp):
-    """chi * C_den / Kd, the RANKL quasi-steady-state term (drugs.denosumab_rankl_binding_term)."""
-    return denosumab_serum_ug_per_ml(ds, dp) * dp[D_DEN_TERM_PER_UG_ML]
+def denosumab_inhibition(ds, dp):
+    """Fraction of RANKL removed, Imax * Ce / (Ce + IC50) (drugs.denosumab_rankl_inhibition)."""
+    ce = max(ds[drugs.IDX_DMAB_EFFECT], 0.0)
+    return dp[D_DEN_IMAX] * ce / (ce + dp[D_DEN_IC50_UG_ML])
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def error_scale(ds, i, dp):
+    """Magnitude against which the integrator measures the local error of drug state i.
+
+    Amounts: their own size plus ABSOLUTE_TOLERANCE. The effect-site concentration only acts
+    through ``I = Imax Ce / (Ce + IC50)``, so its error is measured in units of I:
+    ``dI = Imax IC50 / (Ce + IC50)**2 dCe``, i.e. scale ``(Ce + IC50)**2 / IC50`` (far above the
+    IC50 the inhibition is saturated and Ce need not be tracked closely).
+    """
+    if i == drugs.IDX_DMAB_EFFECT:
+        c = max(ds[i], 0.0) + dp[D_DEN_IC50_UG_ML]
+        return c * c / dp[D_DEN_IC50_UG_ML]
+    return abs(ds[i]) + ABSOLUTE_TOLERANCE[i]
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)

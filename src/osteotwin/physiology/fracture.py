@@ -1,12 +1,13 @@
-"""Fracture risk over time: 10-year probability of a major osteoporotic and of a hip fracture.
+"""Fracture risk over time: 10-year probability of a major osteoporotic, a hip and any clinical fracture.
 
-MODEL NAME (shown in every output): ``osteotwin-fracture-1: QFracture-2009 baseline x BMD
-gradient of risk x falls x AI exposure x turnover``. It is our own combination of published
-pieces, not a validated calculator (neither QFracture nor FRAX takes BMD change or AI exposure).
+MODEL NAME (shown in every output): ``osteotwin-fracture-2: QFracture-2009 baseline x BMD
+gradient of risk (Johnell 2005) x falls x AI exposure x turnover``. It is our own combination of
+published pieces, not a validated calculator (neither QFracture nor FRAX takes BMD change or AI
+exposure).
 
 For a woman at month t (covariates held at their month-t values for the next 10 years):
 
-    hazard multiplier H = GR^(-Z(t)) * F(falls) * M_AI(t) * C(turnover)
+    hazard multiplier H = GR^(-Z_hip(t)) * F(falls) * M_AI(t) * C(turnover)
     10-year probability = 1 - S0_10 ^ (exp(a(age, BMI)) * H)
 
 * Baseline a(age, BMI), S0_10: QFracture-2009 female equations for "osteoporotic fracture"
@@ -14,10 +15,12 @@ For a woman at month t (covariates held at their month-t values for the next 10 
   (Hippisley-Cox & Coupland BMJ 2009;339:b4229; coefficients from the public 2009 code,
   guidelines.md 3.4) [V]. Other QFracture covariates are taken as absent. Ages outside 30-84 are
   clamped to that range (QFracture's own range).
-* BMD: gradient of risk per SD of the age-matched Z-score (RR = GR^-Z; guidelines.md 3.1).
-  Hip fracture: total hip Z, GR 2.6 (Marshall, Johnell & Wedel BMJ 1996, hip BMD -> hip fracture)
-  [V]. Major osteoporotic fracture: mean of the lumbar spine and total hip Z, GR 1.5 (Marshall
-  1996, any site -> any fracture) [V]. Z = T - expected T for age, from NHANES mean BMD by age.
+* BMD: gradient of risk per SD of the age-matched Z-score (RR = GR^-Z; guidelines.md 3.1), ONE
+  definition for the engine and the clinic (:data:`GRADIENT_HIP_PER_SD`,
+  :data:`GRADIENT_OSTEOPOROTIC_PER_SD`; Johnell 2005, femoral neck, women at age 65) [V], applied
+  to the total hip Z-score (the engine has no femoral-neck site; total hip stands in, as in the
+  clinic) [A]. Z = T - expected T for age, from NHANES mean BMD by age. Spine BMD does not enter
+  (as in Johnell 2005 and FRAX); the model has no vertebral-fracture outcome.
 * Falls: QFracture's "history of falls" hazard ratio (exp 0.5988 osteoporotic, exp 0.7072 hip)
   weighted by the probability of at least one fall in a year, 1 - exp(-falls per year) [A: our
   bridge from a rate to QFracture's yes/no covariate].
@@ -26,9 +29,24 @@ For a woman at month t (covariates held at their month-t values for the next 10 
   term already carries the AI bone loss, the residual is calibrated [C] so that BMD and residual
   together reproduce RR 1.17 (S5-025); it is labelled "AI fracture meta-analysis multiplier".
 * Turnover: antiresorptive drugs reduce fractures more than their BMD gain predicts (Bouxsein 2019
-  JBMR 34:632; HORIZON: TH BMD explains ~40% of the zoledronate vertebral effect, Jacques 2012)
-  [V]. C = (CTX relative)^beta when CTX is below baseline, 1 otherwise; beta calibrated [C] to the
-  Bouxsein rows (S5-034..037) and HORIZON zoledronate rows (S5-040/041).
+  JBMR 34:632; HORIZON: TH BMD explains ~40% of the zoledronate vertebral effect and 12-month PINP
+  change ~58%, Jacques 2012 JBMR 27:1627, abstract read) [V]. C = (CTX relative)^beta when CTX is
+  below baseline, 1 otherwise; beta calibrated [C] to the Bouxsein rows (S5-034..037) and HORIZON
+  zoledronate rows (S5-040/041).
+* Any clinical fracture (all sites, what trials such as ATAC count): the osteoporotic-fracture
+  hazard (with all the multipliers above) times K = ``any_clinical_to_osteoporotic_hazard_ratio``,
+  derived [D] from the 5-year risk of a first clinical fracture in a Dutch general-practice cohort
+  of postmenopausal women aged 50-80 without prior fracture (van Geel 2006, BMC Med 4:24: 7.0%,
+  95% CI 5.5-8.5, with normal BMD; 13.8%, 10.9-16.6, with T < -1; abstract read [V]) for emulated
+  women aged 65 with T-scores 0.0 and -1.8 [A] (:func:`any_clinical_ratio_from_van_geel`; K is 4.6
+  and 5.3 in the two strata, and 6.7 or 3.9 if the emulated age is 60 or 70 instead: the age is the
+  main uncertainty). K carries both the sites QFracture leaves out (ribs, ankle, humerus, pelvis, hands, feet...) and
+  QFracture's lower ascertainment of fractures in GP records. Cross-checks (not fitted): in GLOW,
+  hip and clinical vertebral fractures were 6% and 8% of 4122 incident fractures in women aged 55+
+  (Costa 2013 PLoS One 8:e83306, abstract read) [V], so all fractures / (hip + spine) = 7.1 bounds K
+  from above; the Garvan nomogram (guidelines.md 3.3, low-trauma fractures only) [S] implies K
+  about 2.3-2.5 for the same emulated women. The same BMD, falls, AI and turnover multipliers are
+  applied to all sites [A].
 """
 
 from __future__ import annotations
@@ -39,11 +57,33 @@ from osteotwin.physiology import qfracture
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
 MODEL_NAME = (
-    "osteotwin-fracture-1: QFracture-2009 female baseline (age, BMI) x BMD gradient of risk per SD "
-    "(Marshall 1996) x falls (QFracture falls hazard ratio) x AI fracture meta-analysis multiplier "
-    "(Tseng 2018, residual beyond BMD) x turnover suppression (Bouxsein 2019); our combination, not a "
+    "osteotwin-fracture-2: QFracture-2009 female baseline (age, BMI) x BMD gradient of risk per SD of total "
+    "hip BMD (Johnell 2005) x falls (QFracture falls hazard ratio) x AI fracture meta-analysis multiplier "
+    "(Tseng 2018, residual beyond BMD) x turnover suppression (Bouxsein 2019); any clinical fracture = "
+    "osteoporotic-fracture hazard x all-site ratio (van Geel 2006); our combination, not a validated calculator"
+)
+
+ANY_CLINICAL_FRACTURE_NOTE = (
+    "any clinical fracture (all sites, as counted by trials such as ATAC): the osteoporotic-fracture hazard x "
+    "an all-site ratio derived [D] from van Geel 2006 (BMC Med 4:24; 5-year risk of a first clinical fracture in "
+    "women aged 50-80: 7.0% with normal BMD, 13.8% with T < -1) for emulated women aged 65 [A]; not a "
     "validated calculator"
 )
+
+# ------------------------------------------------------------------ gradient of risk (one definition)
+# Choice: Johnell et al. J Bone Miner Res 2005;20:1185-94 (guidelines.md 3.1) [V], not Marshall, Johnell &
+# Wedel BMJ 1996;312:1254 (hip 2.6, 2.0-3.5; any site -> any fracture 1.5, 1.4-1.6) [V], because Johnell
+# 2005 is the larger and later meta-analysis (12 cohorts, 29,082 women, 168,366 person-years, against 11
+# cohorts and ~90,000 person-years), reports women separately, is per SD of the femoral-neck BMD that DXA
+# reports and FRAX uses, and gives the gradient for the same two outcomes the engine reports (hip fracture,
+# osteoporotic fracture); Marshall's 1.5 pools every BMD site and every fracture. The two hip values lie in
+# each other's 95% CI. Johnell's gradients depend on age (hip: higher at 50 than at 80; osteoporotic: rises
+# with age); we use the published age-65 values at every age [A]. The clinic
+# (osteotwin.clinic.fracture_risk) applies the same numbers to the femoral-neck (or total hip) Z-score.
+#: Hip fracture RR per SD decrease of femoral-neck BMD, women at age 65: 2.88 (95% CI 2.31-3.59) [V].
+GRADIENT_HIP_PER_SD = 2.88
+#: Osteoporotic fracture RR per SD decrease of femoral-neck BMD, women at age 65: 1.38 (1.28-1.48) [V].
+GRADIENT_OSTEOPOROTIC_PER_SD = 1.38
 
 # QFracture-2009 female equations (guidelines.md 3.4, from rnab/qpred 2009 code) [V].
 _QF_MOF_S0_10 = qfracture.S0_OSTEOPOROTIC[9]
@@ -59,34 +99,50 @@ _LS_MEAN = np.array([1.064, 1.065, 1.056, 0.993, 0.952, 0.902])
 _TH_AGE = np.array([25.0, 35.0, 45.0, 55.0, 65.0, 75.0, 85.0])
 _TH_MEAN = np.array([0.942, 0.945, 0.920, 0.858, 0.817, 0.725, 0.636])
 
+# van Geel 2006 (BMC Med 4:24, abstract) [V]: 5-year absolute risk (%) of a first clinical fracture in
+# postmenopausal women aged 50-80 without a fracture history, by BMD, with 95% CI; and our emulation of
+# each stratum [A]: age 65 (middle of the 50-80 range), BMI 25, T-score 0.0 (normal BMD) and -1.8 (T < -1).
+VAN_GEEL_5Y_RISK_PCT = {"normal BMD": (7.0, 5.5, 8.5), "T < -1": (13.8, 10.9, 16.6)}
+VAN_GEEL_EMULATION = {"age_years": 65.0, "bmi_kg_m2": 25.0, "total_hip_t_score": {"normal BMD": 0.0, "T < -1": -1.8}}
+
 PARAMETERS = ParameterTable(
     [
         Parameter(
-            "hip_gradient_of_risk_per_sd", 2.6, "RR/SD",
-            "Hip fracture RR per SD decrease of hip BMD (age-adjusted)",
-            "Marshall, Johnell & Wedel BMJ 1996;312:1254 (2.6, 95% CI 2.0-3.5) [V]; Johnell 2005 FN 2.88 [V]",
+            "hip_gradient_of_risk_per_sd", GRADIENT_HIP_PER_SD, "RR/SD",
+            "Hip fracture RR per SD decrease of hip BMD (femoral neck; total hip stands in), women at age 65",
+            "Johnell et al. JBMR 2005;20:1185 (2.88, 95% CI 2.31-3.59) [V]; chosen over Marshall 1996 (2.6) [V], "
+            "see GRADIENT_HIP_PER_SD",
             "V", (2.0, 3.6),
         ),
         Parameter(
-            "any_fracture_gradient_of_risk_per_sd", 1.5, "RR/SD",
-            "Any fracture RR per SD decrease of BMD (any site)",
-            "Marshall 1996 (1.5, 1.4-1.6) [V]; Johnell 2005 FN -> osteoporotic fracture 1.38 [V]",
-            "V", (1.3, 1.7),
+            "osteoporotic_fracture_gradient_of_risk_per_sd", GRADIENT_OSTEOPOROTIC_PER_SD, "RR/SD",
+            "Osteoporotic fracture RR per SD decrease of hip BMD (femoral neck; total hip stands in), women at 65",
+            "Johnell et al. JBMR 2005;20:1185 (1.38, 95% CI 1.28-1.48) [V]; chosen over Marshall 1996 any site -> "
+            "any fracture (1.5) [V], see GRADIENT_HIP_PER_SD",
+            "V", (1.2, 1.7),
         ),
         Parameter(
-            "ai_residual_multiplier", 1.0357, "RR",
+            "any_clinical_to_osteoporotic_hazard_ratio", 4.93, "1",
+            "Hazard of any clinical fracture (all sites) per unit hazard of a QFracture osteoporotic fracture",
+            "Derived [D] from van Geel 2006 BMC Med 4:24 (5-year risk of a first clinical fracture, women 50-80: 7.0% "
+            "normal BMD, 13.8% T < -1) [V] with emulated women aged 65, T 0.0 / -1.8 [A] "
+            "(any_clinical_ratio_from_van_geel); GLOW (Costa 2013) bound <= 7.1 [V]",
+            "D", (2.0, 8.0),
+        ),
+        Parameter(
+            "ai_residual_multiplier", 1.0396, "RR",
             "AI fracture meta-analysis multiplier beyond the simulated BMD loss, during AI treatment",
             "Calibrated [C] so that BMD + residual give AI vs no AI RR 1.17 (Tseng 2018, S5-025) [V]",
             "C", (1.0, 1.5),
         ),
         Parameter(
-            "turnover_exponent_mof", 1.0503, "1",
+            "turnover_exponent_mof", 1.0962, "1",
             "beta: major-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 (S5-034/035) and HORIZON-RFT (S5-041) [V]",
             "C", (0.0, 1.5),
         ),
         Parameter(
-            "turnover_exponent_hip", 0.461, "1",
+            "turnover_exponent_hip", 0.3921, "1",
             "beta: hip-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 hip rows (S5-036/037) and HORIZON-PFT (S5-040) [V]",
             "C", (0.0, 1.5),
@@ -121,18 +177,18 @@ def expected_t_score(age_years: np.ndarray, site: int, reference_mean_g_cm2: flo
 def ten_year_fracture_probability(
     age_years: np.ndarray,
     bmi: np.ndarray,
-    lumbar_spine_z_score: np.ndarray,
     total_hip_z_score: np.ndarray,
     falls_per_year: np.ndarray,
     ai_exposed: np.ndarray,
     ctx_relative: np.ndarray,
     parameters: ParameterTable | None = None,
 ) -> dict[str, np.ndarray]:
-    """10-year probabilities (percent) of a major osteoporotic and of a hip fracture.
+    """10-year probabilities (percent) of a major osteoporotic, a hip and any clinical fracture.
 
-    All arrays broadcast together (e.g. ``(patients, months)``). ``ai_exposed`` is 0..1 (the
-    fraction of the month on an aromatase inhibitor, times adherence). Returns the two
-    probabilities and the hazard multipliers for transparency.
+    All arrays broadcast together (e.g. ``(patients, months)``). ``total_hip_z_score`` is the
+    age-matched Z-score (stand-in for the femoral neck); ``ai_exposed`` is 0..1 (the fraction of the
+    month on an aromatase inhibitor, times adherence). Returns the probabilities and the hazard
+    multipliers for transparency.
     """
     parameters = PARAMETERS if parameters is None else parameters
     p = parameters.values_dict()
@@ -140,20 +196,22 @@ def ten_year_fracture_probability(
     fall_probability = 1.0 - np.exp(-np.clip(falls_per_year, 0.0, None))
     falls_mof = 1.0 + fall_probability * (np.exp(_QF_MOF_FALLS) - 1.0)
     falls_hip = 1.0 + fall_probability * (np.exp(_QF_HIP_FALLS) - 1.0)
-    mean_z = 0.5 * (np.asarray(lumbar_spine_z_score) + np.asarray(total_hip_z_score))
-    bmd_mof = p["any_fracture_gradient_of_risk_per_sd"] ** (-mean_z)
-    bmd_hip = p["hip_gradient_of_risk_per_sd"] ** (-np.asarray(total_hip_z_score))
+    z_hip = np.asarray(total_hip_z_score, dtype=float)
+    bmd_mof = p["osteoporotic_fracture_gradient_of_risk_per_sd"] ** (-z_hip)
+    bmd_hip = p["hip_gradient_of_risk_per_sd"] ** (-z_hip)
     ai = 1.0 + np.clip(ai_exposed, 0.0, 1.0) * (p["ai_residual_multiplier"] - 1.0)
     suppressed = np.clip(ctx_relative, 0.05, 1.0)
     turnover_mof = suppressed ** p["turnover_exponent_mof"]
     turnover_hip = suppressed ** p["turnover_exponent_hip"]
     multiplier_mof = bmd_mof * falls_mof * ai * turnover_mof
     multiplier_hip = bmd_hip * falls_hip * ai * turnover_hip
-    mof = 1.0 - _QF_MOF_S0_10 ** (np.exp(mof_lp) * multiplier_mof)
-    hip = 1.0 - _QF_HIP_S0_10 ** (np.exp(hip_lp) * multiplier_hip)
+    hazard_mof = -np.log(_QF_MOF_S0_10) * np.exp(mof_lp) * multiplier_mof  # 10-year cumulative hazard
+    hazard_hip = -np.log(_QF_HIP_S0_10) * np.exp(hip_lp) * multiplier_hip
+    hazard_any = p["any_clinical_to_osteoporotic_hazard_ratio"] * hazard_mof
     return {
-        "major_osteoporotic_fracture_10y_pct": 100.0 * mof,
-        "hip_fracture_10y_pct": 100.0 * hip,
+        "major_osteoporotic_fracture_10y_pct": -100.0 * np.expm1(-hazard_mof),
+        "hip_fracture_10y_pct": -100.0 * np.expm1(-hazard_hip),
+        "any_clinical_fracture_10y_pct": -100.0 * np.expm1(-hazard_any),
         "major_osteoporotic_fracture_hazard_multiplier": multiplier_mof,
         "hip_fracture_hazard_multiplier": multiplier_hip,
     }
@@ -162,3 +220,27 @@ def ten_year_fracture_probability(
 def hazard_ratio_from_probabilities(p1_pct: np.ndarray, p0_pct: np.ndarray) -> np.ndarray:
     """Hazard ratio between two 10-year probabilities under proportional hazards."""
     return np.log1p(-np.asarray(p1_pct) / 100.0) / np.log1p(-np.asarray(p0_pct) / 100.0)
+
+
+def any_clinical_ratio_from_van_geel(parameters: ParameterTable | None = None) -> dict[str, float]:
+    """The derivation of ``any_clinical_to_osteoporotic_hazard_ratio`` (K) from van Geel 2006.
+
+    For each stratum, K = (5-year cumulative hazard of a first clinical fracture, van Geel) / (the
+    model's osteoporotic-fracture hazard over 5 years, taken as half its 10-year hazard, as the
+    calibration suite annualises) for the emulated woman of :data:`VAN_GEEL_EMULATION`. Returns K
+    per stratum and their geometric mean (the parameter's value, rounded to 2 decimals).
+    """
+    from osteotwin.physiology import bone
+
+    parameters = PARAMETERS if parameters is None else parameters
+    reference = bone.PARAMETERS.value("total_hip_reference_mean_g_cm2"), bone.PARAMETERS.value("total_hip_reference_sd_g_cm2")
+    age, bmi = VAN_GEEL_EMULATION["age_years"], VAN_GEEL_EMULATION["bmi_kg_m2"]
+    expected = float(expected_t_score(age, 1, *reference))
+    ratios = {}
+    for stratum, (risk_pct, _, _) in VAN_GEEL_5Y_RISK_PCT.items():
+        z = VAN_GEEL_EMULATION["total_hip_t_score"][stratum] - expected
+        mof = ten_year_fracture_probability(age, bmi, z, 0.0, 0.0, 1.0, parameters)["major_osteoporotic_fracture_10y_pct"]
+        model_hazard_5y = -0.5 * float(np.log1p(-mof / 100.0))
+        ratios[stratum] = -float(np.log1p(-risk_pct / 100.0)) / model_hazard_5y
+    ratios["geometric mean"] = float(np.exp(np.mean(np.log(list(ratios.values())))))
+    return ratios

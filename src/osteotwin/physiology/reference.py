@@ -21,7 +21,7 @@ def _full_derivative(y: np.ndarray, vector: np.ndarray, drug_vector: np.ndarray,
     ds = y[nc:]
     prod = np.empty(nc)
     loss = np.empty(nc)
-    sy.core_rates(y, vector, u, dk.denosumab_term(ds, drug_vector), dk.bisphosphonate_inhibition(ds, drug_vector), prod, loss)
+    sy.core_rates(y, vector, u, dk.denosumab_inhibition(ds, drug_vector), dk.bisphosphonate_inhibition(ds, drug_vector), prod, loss)
     out = np.empty(y.size)
     out[:nc] = prod - loss * y[:nc]
     drug_out = np.empty(dk.N_DRUG_STATES)

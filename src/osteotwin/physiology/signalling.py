@@ -1,8 +1,8 @@
 """RANK/RANKL/OPG signalling with PTH, quasi-steady (Pivonka 2008; Martinez-Reina 2019 values).
 
 Receptor binding is fast (minutes to hours) compared with bone cells (days), so RANKL and OPG are
-algebraic functions of the cell state (quasi-steady state). Denosumab sequesters RANKL inside the
-same balance: a term ``C_den / Kd`` in the denominator (Martinez-Reina 2019). Numbers as
+algebraic functions of the cell state (quasi-steady state). Denosumab removes a fraction of free
+RANKL (bone-site occupancy, drugs.denosumab_rankl_inhibition). Numbers as
 implemented in cmodiz/Bone-Models ``parameters/pivonka_parameters.py`` and
 ``martinez_reina_parameters.py`` (model.md tables P1, P2), which notes where code and paper differ.
 """

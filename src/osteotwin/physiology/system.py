@@ -143,7 +143,7 @@ def reference_state(vector: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def site_signals(y, s, p, u, denosumab_term):
+def site_signals(y, s, p, u, denosumab_inhibition):
     """Algebraic signals of site s: (stimulus Phi, Wnt factor w, RANKL pM, OPG pM, pi_L)."""
     o = s * N_SITE_STATES
     obp = y[o + OBP]
@@ -175,16 +175,16 @@ def site_signals(y, s, p, u, denosumab_term):
     l_eff = p[P_NL] * obp * pi_p
     beta = p[P_BETAL]
     production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi + exercise))) * u[IN_RANKL] + u[IN_BG])
-    rankl = l_eff / (1.0 + p[P_KAO] * opg + p[P_KAR] * p[P_RANK] + denosumab_term) * production / (beta + p[P_DL] * l_eff)
+    rankl = (1.0 - denosumab_inhibition) * l_eff / (1.0 + p[P_KAO] * opg + p[P_KAR] * p[P_RANK]) * production / (beta + p[P_DL] * l_eff)
     x = p[P_KAR] * rankl * p[P_RANK]
     return phi, w, rankl, opg, x / (x + p[P_KD])
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def core_rates(y, p, u, denosumab_term, bisphosphonate_inhibition, prod, loss):
+def core_rates(y, p, u, denosumab_inhibition, bisphosphonate_inhibition, prod, loss):
     """Production and loss rates (per day) of the core states: dy/dt = prod - loss * y.
 
-    ``denosumab_term`` = free denosumab / its RANKL dissociation constant (0 without the drug);
+    ``denosumab_inhibition`` in [0, 1): fraction of RANKL bound by bone-site denosumab (0 without the drug);
     ``bisphosphonate_inhibition`` in [0, 1) raises osteoclast apoptosis by 1/(1 - I).
     """
     for s in range(2):
@@ -195,7 +195,7 @@ def core_rates(y, p, u, denosumab_term, bisphosphonate_inhibition, prod, loss):
         ocp = y[o + OCP]
         oca = y[o + OCA]
         bv = y[o + BV]
-        phi, w, rankl, opg, pi_l = site_signals(y, s, p, u, denosumab_term)
+        phi, w, rankl, opg, pi_l = site_signals(y, s, p, u, denosumab_inhibition)
         tgf = oca
         pi_u = tgf / (tgf + p[P_KU])
         pi_r = p[P_KR] / (tgf + p[P_KR])
@@ -218,11 +218,11 @@ def core_rates(y, p, u, denosumab_term, bisphosphonate_inhibition, prod, loss):
         loss[o + MIN] = resorption_per_bv + p[P_KAPPA]
 
 
-def core_derivative(y: np.ndarray, p: np.ndarray, u: np.ndarray, denosumab_term: float = 0.0, bisphosphonate_inhibition: float = 0.0) -> np.ndarray:
+def core_derivative(y: np.ndarray, p: np.ndarray, u: np.ndarray, denosumab_inhibition: float = 0.0, bisphosphonate_inhibition: float = 0.0) -> np.ndarray:
     """dy/dt of the core for one patient (for steady-state tests and the SciPy reference)."""
     prod = np.empty(N_CORE_STATES)
     loss = np.empty(N_CORE_STATES)
-    core_rates(y, p, u, denosumab_term, bisphosphonate_inhibition, prod, loss)
+    core_rates(y, p, u, denosumab_inhibition, bisphosphonate_inhibition, prod, loss)
     return prod - loss * y
 
 

@@ -12,7 +12,11 @@ Conventions (ours, stated in each row's note):
   12-month change reported by LIFTMOR (LS 2.8, FN 2.6; Watson 2018) [A].
 * Fracture ratios (RR, HR, OR) are compared with the model's hazard ratio averaged over the
   follow-up, from the 10-year probabilities of the two arms at each month
-  (major osteoporotic fracture for any/all fractures, hip for hip).
+  (major osteoporotic fracture for any/all fractures, hip for hip; the any-clinical-fracture
+  outcome has the same hazard ratios as the major osteoporotic one).
+* Absolute fracture rates of trials that count every clinical fracture (ATAC) are compared with
+  the model's any-clinical-fracture outcome (fracture.py: osteoporotic hazard x an all-site ratio
+  derived from van Geel 2006), annualised from the 10-year probability.
 * Trials without a stated duration are emulated over 12 months (exercise) or 42 months (Tang:
   mean trial length ~3.5 years [R]).
 
@@ -130,9 +134,13 @@ SITE_FIELD = {"LS": "lumbar_spine_bmd_pct_change", "TH": "total_hip_bmd_pct_chan
               "hip": "total_hip_bmd_pct_change"}
 
 
+OUTCOME_FIELD = {"hip": "hip_fracture_10y_pct", "any": "major_osteoporotic_fracture_10y_pct",
+                 "clinical": "any_clinical_fracture_10y_pct"}
+
+
 def mean_hazard_ratio(batch: _Batch, key_a: str, key_b: str, outcome: str, first_month: float, last_month: float) -> float:
     """Hazard ratio of arm a vs arm b averaged over months [first, last] (geometric mean)."""
-    field = "hip_fracture_10y_pct" if outcome == "hip" else "major_osteoporotic_fracture_10y_pct"
+    field = OUTCOME_FIELD[outcome]
     months, pa = batch.series(key_a, field)
     _, pb = batch.series(key_b, field)
     window = (months >= first_month) & (months <= last_month)
@@ -187,8 +195,8 @@ def _exercise_meta(batch: _Batch) -> Callable[[], list[Row]]:
         return [
             Row("S4-018", diff(prt, "FN"), "PRT 3/wk moderate, 12 mo (duration assumed), FN vs model TH", True, 0.5),
             Row("S4-019", diff(combo, "LS"), "resistance 2/wk + impact 3/wk + walking 120 min/wk + balance, 12 mo", True, 0.5),
-            Row("S4-020", mean_hazard_ratio(batch, falls_ex, falls_ctrl, "any", 1, 12),
-                "exercise (resistance + balance) vs control: model fracture HR over 12 mo (BMD + falls)", False),
+            Row("S4-020", mean_hazard_ratio(batch, falls_ex, falls_ctrl, "clinical", 1, 12),
+                "exercise (resistance + balance) vs control: model any-clinical-fracture HR over 12 mo (BMD + falls)", False),
             Row("S4-021", diff(typical, "LS") / SD_12_MONTH_PCT["LS"],
                 "model pp / LIFTMOR SD 2.8 -> SMD; programme resistance 2/wk moderate + walking 90 min/wk, 12 mo", True, 0.5),
             Row("S4-022", diff(typical, "FN") / SD_12_MONTH_PCT["FN"], "model TH pp / SD 2.6 -> SMD", True, 0.5),
@@ -210,7 +218,9 @@ def _calcium_vitamin_d(batch: _Batch) -> Callable[[], list[Row]]:
                 "Ca 1200 mg + D 800 IU vs diet only (800 mg, 200 IU), 42 mo, hip vs model TH", True),
             Row("S4-027", batch.value(tang_s, SITE_FIELD["LS"], 42) - batch.value(tang_p, SITE_FIELD["LS"], 42),
                 "as S4-026, lumbar spine", True),
-            Row("S4-028", mean_hazard_ratio(batch, tang_s, tang_p, "any", 1, 42), "model MOF HR over 42 mo (BMD route only)", False),
+            Row("S4-028", mean_hazard_ratio(batch, tang_s, tang_p, "clinical", 1, 42),
+                "model any-clinical-fracture HR over 42 mo (BMD route only: the model has no sourced non-BMD route, e.g. "
+                "vitamin D on falls, whose trial evidence conflicts)", False),
             Row("S4-029", batch.value(whi_s, SITE_FIELD["hip"], 84) - batch.value(whi_p, SITE_FIELD["hip"], 84),
                 "WHI CaD 1000 mg + 400 IU vs placebo, 84 mo, hip vs model TH (target recalled, weight low)", True, 0.3),
             Row("S4-030", mean_hazard_ratio(batch, whi_s, whi_p, "hip", 1, 84), "model hip HR over 84 mo", False, 0.3),
@@ -218,7 +228,8 @@ def _calcium_vitamin_d(batch: _Batch) -> Callable[[], list[Row]]:
             Row("S4-032", mean_hazard_ratio(batch, whi_s, whi_p, "hip", 1, 84), "model hip HR over 84 mo", False),
             Row("S4-033", mean_hazard_ratio(batch, whi_s, whi_p, "any", 1, 84),
                 "model MOF HR over 84 mo (vertebral rows vs MOF)", False),
-            Row("S4-034", mean_hazard_ratio(batch, tang_s, tang_p, "any", 1, 42), "model MOF HR, Tang emulation", False),
+            Row("S4-034", mean_hazard_ratio(batch, tang_s, tang_p, "clinical", 1, 42),
+                "model any-clinical-fracture HR, Tang emulation", False),
             Row("S4-035", mean_hazard_ratio(batch, tang_s, tang_p, "hip", 1, 42), "model hip HR, Tang emulation", False),
         ]
 
@@ -258,35 +269,43 @@ def _ai_fracture(batch: _Batch) -> Callable[[], list[Row]]:
     none = batch.add("no_ai", _scenario(AI_PATIENT, 96))
     tam = batch.add("tamoxifen_5y", _scenario(AI_PATIENT, 96, endocrine_therapy=TAMOXIFEN_COURSE))
 
+    clinical = OUTCOME_FIELD["clinical"]
+
     def annual_rate(key: str, first: float, last: float) -> float:
-        months, p10 = batch.series(key, "major_osteoporotic_fracture_10y_pct")
+        months, p10 = batch.series(key, clinical)
         window = (months >= first) & (months <= last)
         return float(np.mean(-np.log1p(-p10[window] / 100.0) / 10.0) * 100.0)
 
     def cumulative(key: str, last: float) -> float:
-        months, p10 = batch.series(key, "major_osteoporotic_fracture_10y_pct")
+        months, p10 = batch.series(key, clinical)
         window = (months >= 1) & (months <= last)
         hazard_per_month = -np.log1p(-p10[window] / 100.0) / 120.0
         return float(100.0 * (1.0 - np.exp(-np.sum(hazard_per_month))))
 
-    outcome_note = "ATAC counts all clinical fractures; the model's outcome is QFracture osteoporotic fracture"
+    outcome_note = ("ATAC counts all clinical fractures: model any-clinical-fracture outcome (osteoporotic hazard x "
+                    "all-site ratio 4.93 derived from van Geel 2006 [D]; ratio uncertain about 3.9-6.7)")
+    after_note = (outcome_note + "; the model's off-treatment rate rises with age (QFracture) while the recalled ATAC "
+                  "rate falls: not explained by the fracture module")
 
     def rows() -> list[Row]:
         return [
-            Row("S5-001", mean_hazard_ratio(batch, ai, tam, "any", 1, 60), "AI vs tamoxifen, model MOF HR over 60 mo", False),
+            Row("S5-001", mean_hazard_ratio(batch, ai, tam, "clinical", 1, 60),
+                "AI vs tamoxifen, model any-clinical-fracture HR over 60 mo", False),
             Row("S5-002", cumulative(ai, 40), outcome_note, False, 0.1),
             Row("S5-003", cumulative(tam, 40), outcome_note, False, 0.1),
             Row("S5-004", cumulative(ai, 60), outcome_note, False, 0.1),
             Row("S5-005", cumulative(tam, 60), outcome_note, False, 0.1),
             Row("S5-006", annual_rate(ai, 1, 60), outcome_note, False, 0.1),
             Row("S5-007", annual_rate(tam, 1, 60), outcome_note, False, 0.1),
-            Row("S5-008", annual_rate(ai, 61, 96), outcome_note, False, 0.1),
-            Row("S5-009", annual_rate(tam, 61, 96), outcome_note, False, 0.1),
-            Row("S5-024", mean_hazard_ratio(batch, ai, tam, "any", 1, 60), "AI vs tamoxifen, model MOF HR, 60 mo", False),
-            Row("S5-025", mean_hazard_ratio(batch, ai, none, "any", 1, 60),
-                "AI vs no AI, model MOF HR over 60 mo (BMD + AI residual multiplier)", True, 2.0),
-            Row("S5-026", mean_hazard_ratio(batch, ai, tam, "any", 1, 60), "during treatment, vs tamoxifen", False),
-            Row("S5-027", mean_hazard_ratio(batch, ai, tam, "any", 61, 96), "after treatment (months 61-96), vs tamoxifen", False),
+            Row("S5-008", annual_rate(ai, 61, 96), after_note, False, 0.1),
+            Row("S5-009", annual_rate(tam, 61, 96), after_note, False, 0.1),
+            Row("S5-024", mean_hazard_ratio(batch, ai, tam, "clinical", 1, 60),
+                "AI vs tamoxifen, model any-clinical-fracture HR, 60 mo", False),
+            Row("S5-025", mean_hazard_ratio(batch, ai, none, "clinical", 1, 60),
+                "AI vs no AI, model any-clinical-fracture HR over 60 mo (BMD + AI residual multiplier)", True, 2.0),
+            Row("S5-026", mean_hazard_ratio(batch, ai, tam, "clinical", 1, 60), "during treatment, vs tamoxifen", False),
+            Row("S5-027", mean_hazard_ratio(batch, ai, tam, "clinical", 61, 96),
+                "after treatment (months 61-96), vs tamoxifen", False),
         ]
 
     return rows
@@ -295,21 +314,27 @@ def _ai_fracture(batch: _Batch) -> Callable[[], list[Row]]:
 def _risk_gradients(batch: _Batch) -> Callable[[], list[Row]]:
     """Gradient-of-risk rows: the fracture module's hazard ratio per SD, evaluated directly."""
 
-    def per_sd(outcome: str, site: str) -> float:
-        z = np.array([0.0, -1.0])
-        zs = {"both": (z, z), "hip": (np.zeros(2), z)}[site]
-        risk = fracture.ten_year_fracture_probability(65.0, 25.0, zs[0], zs[1], 0.0, 0.0, 1.0)
-        field = "hip_fracture_10y_pct" if outcome == "hip" else "major_osteoporotic_fracture_10y_pct"
+    def per_sd(outcome: str) -> float:
+        """Model hazard ratio per 1 SD lower total hip Z-score (the only BMD input), age 65, BMI 25."""
+        from osteotwin.physiology.parameters import registry
+
+        risk = fracture.ten_year_fracture_probability(65.0, 25.0, np.array([0.0, -1.0]), 0.0, 0.0, 1.0, registry())
+        field = OUTCOME_FIELD[outcome]
         return float(fracture.hazard_ratio_from_probabilities(risk[field][1], risk[field][0]))
+
+    johnell = "model input: Johnell 2005 gradient (fracture.GRADIENT_*), per SD of total hip as FN stand-in"
 
     def rows() -> list[Row]:
         return [
-            Row("S5-029", per_sd("any", "both"), "MOF HR per 1 SD lower BMD at both sites (model input)", False),
-            Row("S5-030", per_sd("any", "both"),
-                "model has no vertebral outcome; MOF HR per SD at both sites shown", False, 0.3),
-            Row("S5-031", per_sd("hip", "hip"), "hip HR per 1 SD lower total hip BMD (model input)", False),
-            Row("S5-032", per_sd("hip", "hip"), "FN row vs model total hip gradient (Marshall 2.6 used)", False),
-            Row("S5-033", per_sd("any", "hip"), "MOF HR per 1 SD lower hip BMD only (spine unchanged)", False),
+            Row("S5-029", per_sd("clinical"),
+                "Marshall any site -> any fracture; model any-clinical-fracture HR per SD of hip BMD (" + johnell
+                + " 1.38 chosen over Marshall 1.5)", False),
+            Row("S5-030", per_sd("any"),
+                "model has no vertebral outcome and spine BMD does not enter (as in Johnell/FRAX); MOF HR per SD of "
+                "hip BMD shown", False, 0.3),
+            Row("S5-031", per_sd("hip"), "Marshall hip 2.6; " + johnell + " (2.88 chosen)", False),
+            Row("S5-032", per_sd("hip"), johnell, False),
+            Row("S5-033", per_sd("any"), johnell, False),
         ]
 
     return rows
@@ -340,31 +365,37 @@ def _drug_fracture(batch: _Batch) -> Callable[[], list[Row]]:
         _, p_pl = batch.series(placebo, "major_osteoporotic_fracture_10y_pct")
         window = (months >= 1) & (months <= 36)
         total = np.log(fracture.hazard_ratio_from_probabilities(p_zol[window], p_pl[window]))
-        dz = np.zeros(window.sum())
-        for field in ("lumbar_spine_t_score", "total_hip_t_score"):
-            dz += 0.5 * (batch.series(zol, field)[1][window] - batch.series(placebo, field)[1][window])
-        bmd_part = -dz * math.log(fracture.PARAMETERS.value("any_fracture_gradient_of_risk_per_sd"))
+        dz = batch.series(zol, "total_hip_t_score")[1][window] - batch.series(placebo, "total_hip_t_score")[1][window]
+        bmd_part = -dz * math.log(fracture.PARAMETERS.value("osteoporotic_fracture_gradient_of_risk_per_sd"))
         return 100.0 * float(np.mean(bmd_part) / np.mean(total))
 
     def sof_increase() -> float:
-        months, p_hip = batch.series(sof, "hip_fracture_10y_pct")
         dz = batch.value(sof, "total_hip_t_score", 60) - batch.value(sof, "total_hip_t_score", 0)
         gr = fracture.PARAMETERS.value("hip_gradient_of_risk_per_sd")
         return 100.0 * (gr ** (-dz) - 1.0)
 
     def rows() -> list[Row]:
+        zol = keys["zoledronic_acid"]
+        zol_gain_36 = (batch.value(zol, "total_hip_bmd_pct_change", 36)
+                       - batch.value(placebo, "total_hip_bmd_pct_change", 36))
+        months, ctx = batch.series(zol, "ctx_pct_change")
+        zol_ctx = (float(np.min(ctx[months >= 3])), float(np.max(ctx[months >= 3])))
         return [
             Row("S5-034", model_rrr_at(2.0, "any"), "model MOF RRR at a 2 pp TH gain (regression over 3 drugs x 12/24/36 mo)", True),
             Row("S5-035", model_rrr_at(6.0, "any"), "model MOF RRR at a 6 pp TH gain", True),
             Row("S5-036", model_rrr_at(2.0, "hip"), "model hip RRR at a 2 pp TH gain", True),
             Row("S5-037", model_rrr_at(6.0, "hip"), "model hip RRR at a 6 pp TH gain", True),
             Row("S5-038", share_explained(),
-                "share of the ZOL MOF log-HR (36 mo average) carried by the BMD term (mid-period approximation)", False, 0.5),
+                "share of the ZOL MOF log-HR (36 mo average) carried by the hip BMD term; the row is the vertebral "
+                "effect (no vertebral outcome in the model); cross-sectional GR 1.38/SD gives a small BMD share and the "
+                "turnover term carries the rest", False, 0.5),
             Row("S5-039", sof_increase(), "hip hazard increase from the model's own 5-y TH change, untreated, age 68", False),
             Row("S5-040", 100.0 * (1.0 - mean_hazard_ratio(batch, keys["zoledronic_acid"], placebo, "hip", 1, 36)),
-                "ZOL 5 mg yearly vs placebo, model hip RRR over 36 mo", True),
-            Row("S5-041", mean_hazard_ratio(batch, keys["zoledronic_acid"], placebo, "any", 1, 36),
-                "ZOL vs placebo, model MOF HR over 36 mo (HORIZON-RFT was after hip fracture)", True),
+                "ZOL 5 mg yearly vs placebo, model hip RRR over 36 mo (HORIZON 95% CI 17-58%, HR 0.42-0.83); limited by "
+                f"the drug module's ZOL: TH gain vs placebo {zol_gain_36:.1f} pp at 36 mo, CTX {zol_ctx[0]:.0f}..{zol_ctx[1]:.0f}% "
+                "over months 3-36; a hip turnover exponent big enough for 41% breaks the Bouxsein hip rows", True),
+            Row("S5-041", mean_hazard_ratio(batch, keys["zoledronic_acid"], placebo, "clinical", 1, 36),
+                "ZOL vs placebo, model any-clinical-fracture HR over 36 mo (HORIZON-RFT was after hip fracture)", True),
         ]
 
     return rows
@@ -564,8 +595,9 @@ def report_sections() -> list[str]:
         "| nutrients.py | protein, magnesium, vitamin K2 -> osteoblast formation | weak [A]/[R]; at most a few percent |\n"
         "| muscle.py | lean mass, strength, falls | training gains [V] (Peterson 2010/2011, Morton 2018); falls [V] "
         "(Sherrington 2019); age/estrogen/inflammation rates ours [A] |\n"
-        "| fracture.py | 10-year MOF and hip probability | QFracture-2009 [V] x gradient of risk [V] x falls [A bridge] x AI "
-        "residual [C] x turnover [C]; our combination, not validated |\n",
+        "| fracture.py | 10-year MOF, hip and any-clinical-fracture probability | QFracture-2009 [V] x gradient of risk "
+        "(Johnell 2005, total hip Z) [V] x falls [A bridge] x AI residual [C] x turnover [C]; any clinical fracture = MOF "
+        "hazard x all-site ratio derived from van Geel 2006 [D] (emulated age 65 [A]); our combination, not validated |\n",
         "### Known weaknesses (see the rows above for current numbers)\n\n"
         "- Exercise reaches the osteocytes through its own route (mechanostat.py `*_exercise_loading_sensitivity`), "
         "not through the core's ATAC-fitted `total_hip_mechanosensitivity` (~0.01, the hip's loss feedback), so the hip "
@@ -576,8 +608,12 @@ def report_sections() -> list[str]:
         "core's mechanostat to arrest it.\n"
         "- Probiotics: fitted to one positive trial (Jansson 2019); the null L. reuteri trial (Gregori 2024) has no value "
         "to fit; the mechanism rests on mice.\n"
-        "- Fracture: the Bouxsein BMD-change rows and the HORIZON zoledronate rows pull the turnover exponent in opposite "
-        "directions; ATAC absolute fracture rates count all clinical fractures and are not the model's outcome.\n"
+        "- Fracture: the Bouxsein BMD-change rows and the HORIZON zoledronate hip row pull the hip turnover exponent in "
+        "opposite directions (an exponent of ~1.3 would give HORIZON's 41% hip RRR but ~36%/64% instead of 16%/40% on "
+        "the Bouxsein hip rows): the model's zoledronate gives less TH gain and much less CTX suppression than HORIZON "
+        "(drug module), so S5-040 stays out. ATAC absolute rates are compared with the any-clinical-fracture outcome; its "
+        "all-site ratio comes from one cohort (van Geel 2006) and is uncertain by about -20%/+35% (emulated age 70/60); "
+        "the recalled ATAC off-treatment rates (S5-008/009) fall after treatment while the model's rise with age.\n"
         "- Long horizons: osteocyte accommodation (mechanostat.py: onset 365 d, then exp fade with tau 365 d; both "
         "ours, after Schriefer 2005) levels the LIFTMOR programme's gain over control off after the first year "
         "(spine +4.3/+5.3/+5.4 points, hip +3.2/+3.9/+2.8 at 1/2/5 years); no trial longer than ~2 years "

@@ -28,14 +28,14 @@ NOTES = """## How the model was fitted, and what is weak
   Areal BMD is proportional to mineral mass (mean-field mineralisation).
 - **Solver.** `physiology/solve.py`: per patient (numba, `prange` over patients), an adaptive two-stage
   production/loss scheme for the core (Patankar-Euler predictor, exponential corrector with averaged rates,
-  embedded error estimate) and ROS2 with the exact block Jacobian for the drug states; steps are cut at dose
-  times; a 1000-day burn-in with bone volume held puts each patient on her own quasi-steady state at month 0.
+  embedded error estimate) and an exponential Rosenbrock-Euler step with the exact block Jacobian for the
+  drug states (exact for linear pharmacokinetics); steps are cut at dose times; a 1000-day burn-in with bone volume held puts each patient on her own quasi-steady state at month 0.
   Against SciPy Radau (rtol 1e-9) the default tolerance keeps BMD within 0.05 percentage points over 10 years
   (tests/physiology/test_solver_accuracy.py). Calibration runs at rtol 2e-5 so residuals are smooth.
 - **Fitting.** `scripts/calibrate.py` minimises weighted squared error/tolerance over the rows of each suite
   (scipy least_squares within the parameters' prior ranges). The core suite fits the estrogen exponents,
   tamoxifen's bone agonism, the site turnover scales, the mechanostat, the background drive and the secondary
-  mineralisation rate; the drug suite fits denosumab's access to bone RANKL, the precursor removal rate and the
+  mineralisation rate; the drug suite fits denosumab's bone-site lag, potency and maximal RANKL inhibition, the precursor removal rate and the
   bisphosphonate potency parameters. Nothing was hand-tuned to pass a single row.
 - **Medians vs means.** ATAC rows are medians; the model gives the response of a representative patient.
 - **Cohort assumptions (ours).** Ages, years since menopause and baseline T-scores of each trial cohort are
@@ -45,17 +45,20 @@ NOTES = """## How the model was fitted, and what is weak
   structure, not the data, limits the fit. Rows that miss their tolerance are listed as **no** above and are not
   hidden. The anastrozole compliance substudy's 24-month spine value conflicts with ATAC and is weighted 0.3.
   In particular:
-  - the spine's recovery after stopping anastrozole (+4.0% at 2 years in ATAC) comes out at about half, and
-    the spine keeps losing after tamoxifen stops (ATAC: nearly flat); the mechanostat exponents sit at their
-    upper prior bound;
-  - the menopausal transition (SWAN) starts too slowly, and loss at age 85+ (SOF) and the CaMos 5-year hip
-    change (a mixed-sex, all-age cohort) are too small;
-  - denosumab: serum levels (drugs.py PK, saturable elimination) fall to ~0.01 ug/mL by month 5, so turnover
-    escapes to above baseline in the last month of each 6-month interval (a saw-tooth, visible in
-    docs/figures/drug_scenarios.png); the overshoot after the last dose is small (+7% CTX rather than the
-    +50-100% recalled in model.md) and the BMD loss in the year after stopping is about half of the recalled
-    phase-2 values; the FREEDOM-extension spine gain at 5 years is short by ~4 points (mineralisation
-    does not keep adding BMD).
+  - the same bone-cell core must fit the AI rows (loss from raised resorption) and the drug rows (gain from
+    suppressed resorption); with one turnover compartment per site the joint fit trades a few ATAC points
+    (tamoxifen hip at 5 years, recovery after stopping) against the ABCSG-18 and HORIZON rows: BMD still
+    rises a little too much per unit of turnover suppression (zoledronic acid suppresses CTX by about a third
+    where HORIZON reports a half, ABCSG-18 gains are ~2 points high);
+  - after stopping tamoxifen ATAC's hip loses fast while the spine barely moves; the engine's tamoxifen
+    withdrawal is one estrogen-equivalent step at both sites, so the faster-turnover spine loses more;
+  - the mechanostat exponents sit at their upper prior bound and the hip's mechanosensitivity at zero;
+  - Michigan's 3.3 %/yr in the 2 years after the FMP and SWAN's 7.4% over FMP-1..+2 y cannot both be met;
+  - denosumab: the effect-compartment PD keeps CTX suppressed through each 6-month interval (label:
+    >= 45% at the end of the interval) and the gain is given back within about a year of stopping, but
+    the turnover overshoot after the last dose is small (about +5% CTX rather than the +50-100% recalled
+    in model.md), so the hip loses less than the phase-2 values after stopping; the FREEDOM-extension
+    spine gain at 5 years is short by ~3 points (mineralisation does not keep adding BMD).
 """
 
 
