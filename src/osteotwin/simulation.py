@@ -177,8 +177,9 @@ def engine_warnings(scenario: Scenario) -> list[str]:
         notes.append("bone agents: drug effects are calibrated to trial means (docs/calibration.md); individual responses vary")
     if any(_denosumab_stops_within(agent, scenario.months) for agent in scenario.bone_agents):
         notes.append(
-            "denosumab stopped: after the last dose the model's turnover overshoot is much smaller than in trials "
-            "(CTX about +5% rather than +50-100%), so the bone loss after stopping, at the hip most, and the fracture "
+            "denosumab stopped: after the last dose the model's turnover overshoot is smaller and shorter than in trials "
+            "(CTX up to about +25% for a few months rather than +50-100%), so in the year after stopping it gives back "
+            "about half of the gained BMD where trials report nearly all: the bone loss after stopping and the fracture "
             "risk that follows are understated (a known model limitation; docs/calibration.md rows S3-026/S3-027)"
         )
     return notes
@@ -225,7 +226,8 @@ def simulate(scenario: Scenario | Mapping, *, options: EngineOptions | None = No
 
 
 def _clean(values: np.ndarray) -> list[float]:
-    return [round(float(v), 6) for v in values]
+    """Plain floats rounded to 6 decimals (vectorised: this runs for every output of every patient)."""
+    return np.round(np.asarray(values, dtype=float), 6).tolist()
 
 
 def _extra_outputs(scenarios, months, outputs, options) -> dict[str, np.ndarray]:

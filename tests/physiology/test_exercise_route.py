@@ -34,7 +34,7 @@ def test_hip_responds_to_loading_through_the_route(params):
     base = _run(params, 8, 1.0)["total_hip_bmd_relative"][0, 8]
     gain_on = 100 * (_run(params, 8, 1.05)["total_hip_bmd_relative"][0, 8] - base)
     gain_off = 100 * (_run(off, 8, 1.05)["total_hip_bmd_relative"][0, 8] - base)
-    assert gain_on > 0.5
+    assert gain_on > 0.3  # LIFTMOR-calibrated route: about 0.4 pp per 5% more hip loading over 8 months
     assert gain_off < 0.1 * gain_on
 
 

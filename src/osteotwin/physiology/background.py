@@ -3,7 +3,7 @@
 An extra RANKL production, as a fraction of the intrinsic production beta_RANKL, added on top of
 the reference steady state (the reference is the untreated postmenopausal woman with no drift):
 
-``b(y, a) = b_meno * x(y) + b_age * (max(a - a_0, 0) / 10) ** n_age``
+``b(y, a) = b_meno * x(y) + s_site * b_age * (max(a - a_0, 0) / 10) ** n_age``
 
 with y years since the final menstrual period (FMP) and a age in years.
 
@@ -24,7 +24,7 @@ and then settles (~1%/yr 2-7 y after the FMP, Sowers 2010; tests/physiology/test
 As tau grows the drive approaches the estradiol fall itself. In the core fit sigma_E and n_age sit
 at the upper ends of their prior ranges (docs/calibration.md, parameters.md).
 
-Age term: ours [A]; loss speeds up again in old age (SOF: total-hip loss 2.5 mg/cm2/yr at 67-69
+Age term: ours [A], scaled per site (s_site: 1 at the hip, fitted at the spine); loss speeds up again in old age (SOF: total-hip loss 2.5 mg/cm2/yr at 67-69
 vs 10.4 at >= 85, Ensrud 1995; CaMos: hip loss accelerates after 70, Berger 2008), so it grows as a
 power n_age > 1 of the decades above a_0. Magnitudes are calibrated to the natural-loss rows
 (SWAN, Michigan, SOF, CaMos, Rochester) jointly with the ATAC rows (scripts/calibrate.py --suite core).
@@ -49,8 +49,16 @@ PARAMETERS = ParameterTable(
         Parameter("menopause_drive_decay_years", 3.0, "y", "tau: time constant of bone's adaptation to the transmenopausal estradiol fall (x relaxes as exp(-y/tau) once E2 is stable)", C_NAT + "; first-order form ours", "C", (0.3, 30.0)),
         Parameter("estradiol_fall_centre_years_since_fmp", 0.0, "y", "c_E: centre (maximal rate) of the transmenopausal fall that drives bone, years after the FMP", C_NAT + "; prior " + RANDOLPH + " (E2 fastest at the FMP; bone loss fastest FMP to FMP+2 y, Sowers 2010, so a lag is allowed)", "C", (-1.0, 1.0)),
         Parameter("estradiol_fall_width_years", 1.0, "y", "sigma_E: SD of the cumulative-normal fall (prior: E2 falls from FMP-2 y to FMP+2 y = +-2 sigma_E)", C_NAT + "; prior " + RANDOLPH + ", sigma_E = 4.2 y / 4", "C", (0.5, 1.5)),
-        Parameter("age_rankl_drive_per_decade", 0.1, "1", "b_age: extra RANKL production / beta_RANKL one decade above a_0", C_NAT + " (SOF age strata S1-076, S1-077)", "C", (0.0, 5.0)),
+        Parameter("age_rankl_drive_per_decade", 0.1, "1", "b_age: extra RANKL production / beta_RANKL one decade above a_0", C_NAT + " (SOF age strata S1-076, S1-077)", "C", (0.0, 10.0)),
         Parameter("age_drive_exponent", 1.0, "1", "n_age: power of the decades above a_0 in the age term (> 1: loss accelerates with age)", C_NAT + "; accelerating form ours (SOF, Ensrud 1995; CaMos, Berger 2008)", "C", (1.0, 5.0)),
+        Parameter("lumbar_spine_age_drive_scale", 1.0, "1",
+                  "age term at the spine relative to the hip",
+                  C_NAT + "; ours [A] that it may differ: in older women spine DXA is raised by degenerative change "
+                  "(osteophytes, facet sclerosis, aortic calcification [recalled]) so measured spine loss slows with age while the "
+                  "hip keeps losing; ATAC's arms off treatment (hip -2.1%/y after tamoxifen, spine flat) point the same way",
+                  "C", (0.0, 1.0)),
+        Parameter("total_hip_age_drive_scale", 1.0, "1", "age term at the hip (the reference; the spine's scale is fitted relative to it)",
+                  "reference by definition", "A", (1.0, 1.0)),
         Parameter("age_drive_onset_years", 65.0, "y", "a_0: age from which the age term grows", "ours (SOF: hip loss at 67-69 is slow, 2.5 mg/cm2/yr; trial fits with a_0 = 50, 55, 60 and 65 met 30-31 of the 38 core rows alike)", "A", (40.0, 80.0)),
     ]
 )
@@ -74,8 +82,17 @@ def unadapted_estradiol_fall(years_since_menopause: np.ndarray, params: Paramete
                                      params.value("estradiol_fall_width_years"), params.value("menopause_drive_decay_years"))
 
 
-def background_rankl_drive(years_since_menopause: np.ndarray, age_years: np.ndarray, params: ParameterTable) -> np.ndarray:
-    """Extra RANKL production / beta_RANKL at the given years since FMP and age (elementwise)."""
+def menopausal_rankl_drive(years_since_menopause: np.ndarray, params: ParameterTable) -> np.ndarray:
+    """The transmenopausal term b_meno * x(y), the same at both sites (elementwise)."""
+    return params.value("menopause_rankl_drive") * unadapted_estradiol_fall(years_since_menopause, params)
+
+
+def age_rankl_drive(age_years: np.ndarray, params: ParameterTable) -> np.ndarray:
+    """The age term b_age * (decades above a_0) ** n_age at the hip; the spine's is ``lumbar_spine_age_drive_scale`` times it."""
     decades = np.maximum(np.asarray(age_years, dtype=float) - params.value("age_drive_onset_years"), 0.0) / 10.0
-    age_term = params.value("age_rankl_drive_per_decade") * decades ** params.value("age_drive_exponent")
-    return params.value("menopause_rankl_drive") * unadapted_estradiol_fall(years_since_menopause, params) + age_term
+    return params.value("age_rankl_drive_per_decade") * decades ** params.value("age_drive_exponent")
+
+
+def background_rankl_drive(years_since_menopause: np.ndarray, age_years: np.ndarray, params: ParameterTable) -> np.ndarray:
+    """Extra RANKL production / beta_RANKL at the hip, at the given years since FMP and age (elementwise)."""
+    return menopausal_rankl_drive(years_since_menopause, params) + age_rankl_drive(age_years, params)

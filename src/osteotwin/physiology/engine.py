@@ -116,16 +116,18 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable, options: Engin
     inflammation = lifestyle.inflammation_rankl_relative(ratio, np.broadcast_to(gut, ratio.shape)) if options.gut_axis else np.ones_like(ratio)
     months = arrays.months
     month_years = (np.arange(months) + 0.5) / 12.0
-    bg = background.background_rankl_drive(arrays.years_since_menopause[start:stop][None, :] + month_years[:, None],
-                                           arrays.age_years[start:stop][None, :] + month_years[:, None], params)
+    bg = background.menopausal_rankl_drive(arrays.years_since_menopause[start:stop][None, :] + month_years[:, None], params)
+    bg_age = background.age_rankl_drive(arrays.age_years[start:stop][None, :] + month_years[:, None], params)
     u = np.empty((sy.N_INPUTS, months, stop - start))
     burn = np.ones((sy.N_INPUTS, stop - start))
     burn[sy.IN_BG] = bg[0]
+    burn[sy.IN_BGAGE] = bg_age[0]
     u[sy.IN_RANKL] = multipliers["rankl"] * inflammation
     u[sy.IN_OPG] = multipliers["opg"]
     u[sy.IN_OCAPOP] = multipliers["osteoclast_apoptosis"]
     u[sy.IN_SCL] = multipliers["sclerostin"]
     u[sy.IN_BG] = bg
+    u[sy.IN_BGAGE] = bg_age
     u[sy.IN_PTH] = drives.pth_relative[start:stop][None, :]
     u[sy.IN_FORM] = drives.formation_relative[start:stop][None, :]
     u[sy.IN_LOAD0] = drives.loading_stimulus_relative[0, start:stop][None, :]

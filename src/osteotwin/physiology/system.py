@@ -32,15 +32,16 @@ INPUT_NAMES = (
     "opg_production_relative",
     "osteoclast_apoptosis_relative",
     "sclerostin_relative",
-    "background_rankl_drive",  # extra RANKL production / beta_RANKL
+    "background_rankl_drive",  # extra RANKL production / beta_RANKL, transmenopausal term (both sites)
     "pth_relative",
     "formation_relative",
     "loading_lumbar_spine_relative",
     "loading_total_hip_relative",
     "exercise_accommodation_relative",  # exp(-(t - t_acc)/tau_acc) after onset (mechanostat.py); 1 in burn-in
+    "age_rankl_drive",  # extra RANKL production / beta_RANKL, age term at the hip (x site scale at the spine)
 )
 N_INPUTS = len(INPUT_NAMES)
-IN_RANKL, IN_OPG, IN_OCAPOP, IN_SCL, IN_BG, IN_PTH, IN_FORM, IN_LOAD0, IN_LOAD1, IN_EXACC = range(N_INPUTS)
+IN_RANKL, IN_OPG, IN_OCAPOP, IN_SCL, IN_BG, IN_PTH, IN_FORM, IN_LOAD0, IN_LOAD1, IN_EXACC, IN_BGAGE = range(N_INPUTS)
 
 # Flat parameter vector layout (registry values, then derived values).
 VECTOR_NAMES = (
@@ -56,6 +57,7 @@ VECTOR_NAMES = (
     "secondary_mineralisation_per_day", "stiffness_bone_volume_exponent", "stiffness_ash_exponent",
     "sclerostin_stimulus_exponent", "osteocyte_rankl_stimulus_exponent", "mechanostat_lazy_zone_log",
     "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity",
+    "lumbar_spine_age_drive_scale", "total_hip_age_drive_scale",
     # derived [D]
     "derived_formation_rate_pct_per_pM_day", "derived_osteoclast_differentiation_per_day",
     "derived_osteoclast_precursor_supply_pM_per_day",
@@ -65,7 +67,7 @@ VECTOR_NAMES = (
 )
 (P_PTH0, P_KPP, P_KPM, P_POPG, P_OPGMAX, P_DOPG, P_NL, P_BETAL, P_DL, P_KAO, P_KAR, P_RANK, P_KD, P_PHIOT,
  P_DOBU, P_DOBP, P_AOBA, P_AOCA, P_KU, P_KC, P_KR, P_AOCP, P_KRES, P_VPRIM, P_VMAX, P_KAPPA, P_EBV, P_EASH,
- P_GSCL, P_GL, P_LAZY, P_EX0, P_EX1,
+ P_GSCL, P_GL, P_LAZY, P_EX0, P_EX1, P_BGS0, P_BGS1,
  P_KFORM, P_KDIFF, P_SOCP, P_OBP0, P_OBA0, P_OCP0, P_OCA0, P_RANKL0, P_OPG0,
  P_THETA0, P_THETA1, P_BV00, P_BV01, P_M00, P_M01, P_V00, P_V01, P_MECH0, P_MECH1) = range(len(VECTOR_NAMES))
 N_VECTOR = len(VECTOR_NAMES)
@@ -174,7 +176,7 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     opg = p_o * p[P_OPGMAX] / (p_o + p[P_DOPG] * p[P_OPGMAX])
     l_eff = p[P_NL] * obp * pi_p
     beta = p[P_BETAL]
-    production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi + exercise))) * u[IN_RANKL] + u[IN_BG])
+    production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi + exercise))) * u[IN_RANKL] + u[IN_BG] + p[P_BGS0 + s] * u[IN_BGAGE])
     rankl = (1.0 - denosumab_inhibition) * l_eff / (1.0 + p[P_KAO] * opg + p[P_KAR] * p[P_RANK]) * production / (beta + p[P_DL] * l_eff)
     x = p[P_KAR] * rankl * p[P_RANK]
     return phi, w, rankl, opg, x / (x + p[P_KD])
@@ -230,4 +232,5 @@ def baseline_inputs() -> np.ndarray:
     """Inputs of the untreated postmenopausal reference (all multipliers 1, no background drive)."""
     u = np.ones(N_INPUTS)
     u[IN_BG] = 0.0
+    u[IN_BGAGE] = 0.0
     return u

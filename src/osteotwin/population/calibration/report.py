@@ -45,19 +45,20 @@ NOTES = """## How the model was fitted, and what is weak
   structure, not the data, limits the fit. Rows that miss their tolerance are listed as **no** above and are not
   hidden. The anastrozole compliance substudy's 24-month spine value conflicts with ATAC and is weighted 0.3.
   In particular:
-  - the same bone-cell core must fit the AI rows (loss from raised resorption) and the drug rows (gain from
-    suppressed resorption); with one turnover compartment per site the joint fit trades a few ATAC points
-    (tamoxifen hip at 5 years, recovery after stopping) against the ABCSG-18 and HORIZON rows: BMD still
-    rises a little too much per unit of turnover suppression (zoledronic acid suppresses CTX by about a third
-    where HORIZON reports a half, ABCSG-18 gains are ~2 points high);
-  - after stopping tamoxifen ATAC's hip loses fast while the spine barely moves; the engine's tamoxifen
-    withdrawal is one estrogen-equivalent step at both sites, so the faster-turnover spine loses more;
-  - the mechanostat exponents sit at their upper prior bound and the hip's mechanosensitivity at zero;
+  - one bone-cell core fits the AI rows (loss from raised resorption) and the drug rows (gain from suppressed
+    resorption) jointly (scripts/calibrate.py --suite all); with one turnover compartment per site BMD still
+    rises a little too much per unit of turnover suppression (FREEDOM and ABCSG-18 hip ~3 points high, the
+    ZO-FAST immediate arm at 5 years 1.6 high, CTX after the third zoledronic acid infusion -45% vs -60%);
+  - the age term acts at the hip only (the spine's fitted share is 0: spine DXA in older women is raised by
+    degenerative change, our reading); untreated older women's spine is about stable in the model, and the
+    same age term overshoots SOF's hip loss at 73 and undershoots it at >= 85;
   - Michigan's 3.3 %/yr in the 2 years after the FMP and SWAN's 7.4% over FMP-1..+2 y cannot both be met;
+  - the mechanostat's sclerostin exponent, the estrogen RANKL exponent (at model.md's lower prior 0.3), the
+    precursor removal rate and denosumab's IC50 sit at prior bounds (see the parameter table);
   - denosumab: the effect-compartment PD keeps CTX suppressed through each 6-month interval (label:
-    >= 45% at the end of the interval) and the gain is given back within about a year of stopping, but
-    the turnover overshoot after the last dose is small (about +5% CTX rather than the +50-100% recalled
-    in model.md), so the hip loses less than the phase-2 values after stopping; the FREEDOM-extension
+    >= 45% at the end of the interval), but after the last dose the overshoot is smaller and shorter than
+    reported (CTX up to about +25% rather than +50-100%), so about half of the gain is given back in the
+    year after stopping where the phase-2 trial reports nearly all (S3-026/S3-027); the FREEDOM-extension
     spine gain at 5 years is short by ~3 points (mineralisation does not keep adding BMD).
 """
 
