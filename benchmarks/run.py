@@ -3,7 +3,8 @@
 Measures, in one process and run (after warm-up, i.e. numba compilation excluded and reported):
   1. one patient, 10 years, anastrozole (engine.run and the public ``simulate``);
   2. 10,000 patients, 10 years, anastrozole;
-  3. 10,000 patients, 10 years, anastrozole + denosumab 60 mg every 6 months;
+  3. 10,000 patients, 10 years, anastrozole + denosumab 60 mg every 6 months; 10,000 patients through
+     the public ``simulate_batch`` with every lifestyle and outcome module on;
   4. peak memory for 100,000 patients, 10 years (separate child process, chunked);
   5. SciPy ``solve_ivp`` (Radau and LSODA, rtol 1e-6) on our own right-hand side, one patient 10 years;
   6. the ``bone-models`` package (cmodiz/Bone-Models; its Martinez-Reina 2019 model, one patient),
@@ -38,6 +39,21 @@ def _arrays(patients: int, denosumab: bool = False) -> engine.PatientArrays:
         item = ("denosumab", 60.0, 6 * DAYS_PER_MONTH, 0.0, MONTHS * DAYS_PER_MONTH + 1, engine.NO_RULE, 0.0)
         arrays = engine.PatientArrays(**{**arrays.__dict__, "schedule": engine.DoseSchedule.from_items([[item]] * patients)})
     return arrays
+
+
+def _lifestyle_scenario(i: int) -> dict:
+    """The DESIGN.md example patient with every lifestyle block, ages 55-79 (AI for 5 of the 10 years)."""
+    return {
+        "patient": {"age_years": 55 + i % 25, "years_since_menopause": 12, "weight_kg": 68, "height_cm": 162,
+                    "lumbar_spine_t_score": -1.2, "total_hip_t_score": -0.8},
+        "months": MONTHS,
+        "endocrine_therapy": [{"drug": "anastrozole", "start_month": 0, "stop_month": 60, "adherence": 1.0}],
+        "diet": {"calcium_mg_per_day": 900, "vitamin_d_iu_per_day": 400, "protein_g_per_kg_per_day": 1.0},
+        "supplements": {"calcium_mg_per_day": 500, "vitamin_d_iu_per_day": 800},
+        "exercise": {"walking_minutes_per_week": 150, "impact_sessions_per_week": 0, "resistance_sessions_per_week": 2,
+                     "resistance_intensity": "moderate", "balance_sessions_per_week": 2},
+        "gut": {"probiotic": False, "fiber_g_per_day": 20},
+    }
 
 
 def _max_bmd_error_pp(arrays: engine.PatientArrays, options: EngineOptions) -> float:
@@ -77,12 +93,18 @@ def main() -> int:
     one = _arrays(1)
     single_s = _best_of(lambda: engine.run(one), 20)
     rows.append(("1 patient, 10 y, anastrozole (engine.run)", f"{1000 * single_s:.1f} ms"))
-    from osteotwin import simulate
+    from osteotwin import simulate, simulate_batch
 
     scenario = {"months": MONTHS, "endocrine_therapy": [{"drug": "anastrozole"}]}
     simulate(scenario)
     api_s = _best_of(lambda: simulate(scenario), 5)
     rows.append(("1 patient, 10 y, anastrozole (public simulate(), incl. lifestyle and outcome modules)", f"{1000 * api_s:.1f} ms"))
+
+    batch = [_lifestyle_scenario(i) for i in range(10_000)]
+    simulate_batch(batch[:2])
+    batch_s = _best_of(lambda: simulate_batch(batch), 1)
+    rows.append(("10,000 patients, 10 y, public simulate_batch() with diet, supplements, exercise and gut blocks "
+                 "(every lifestyle and outcome module on; Trajectories built)", f"{batch_s:.2f} s"))
 
     big = _arrays(10_000)
     ai_s = _best_of(lambda: engine.run(big), 2)
