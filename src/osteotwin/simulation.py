@@ -177,10 +177,10 @@ def engine_warnings(scenario: Scenario) -> list[str]:
         notes.append("bone agents: drug effects are calibrated to trial means (docs/calibration.md); individual responses vary")
     if any(_denosumab_stops_within(agent, scenario.months) for agent in scenario.bone_agents):
         notes.append(
-            "denosumab stopped: after the last dose the model's turnover overshoot is smaller and shorter than in trials "
-            "(CTX up to about +25% for a few months rather than +50-100%), so in the year after stopping it gives back "
-            "about half of the gained BMD where trials report nearly all: the bone loss after stopping and the fracture "
-            "risk that follows are understated (a known model limitation; docs/calibration.md rows S3-026/S3-027)"
+            "denosumab stopped: the model's turnover overshoot after the last dose (CTX up to about +50% for a few "
+            "months, osteomorphs re-fusing) is shorter than in trials, so in the year after stopping it gives back about "
+            "half of the gained BMD where the phase-2 trial reports nearly all: the bone loss after stopping and the "
+            "fracture risk that follows are understated (a known model limitation; docs/calibration.md rows S3-026/S3-027)"
         )
     return notes
 

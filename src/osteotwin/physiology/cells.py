@@ -9,6 +9,18 @@ The variable OCp pool is what makes denosumab withdrawal overshoot: a fixed pool
 the post-denosumab osteoclast spike (Martinez-Reina 2022). While RANKL is sequestered the pool
 fills up to ``(k_diff * pi_L0 + A_OCp) / A_OCp`` times its baseline; when the drug is cleared
 the accumulated precursors differentiate at once.
+
+Osteomorphs (McDonald et al. 2021 Cell 184:1330 [citation recalled]): osteoclasts do not only die;
+they fission into osteomorphs that can re-fuse into osteoclasts when RANKL is available. Under
+RANKL inhibition (denosumab) osteomorphs accumulate; when the drug wears off they re-fuse, which
+McDonald et al. propose as the cause of the rebound after stopping denosumab. Per site, with I the
+fraction of RANKL removed by denosumab (drugs.denosumab_rankl_inhibition):
+
+    d OM/dt = f_OM * I * (osteoclast exits)  -  (A_OM + k_ref (1 - I)) OM,    OCa gains k_ref (1 - I) OM
+
+so without denosumab (I = 0) no osteomorph pool forms and nothing else changes (the AI, natural-loss
+and bisphosphonate results are unaffected). Structure ours after McDonald 2021; f_OM, A_OM and
+k_ref are calibrated to the denosumab discontinuation rows (S3-026/S3-027) with the other drug rows.
 """
 
 from __future__ import annotations
@@ -29,6 +41,12 @@ PARAMETERS = ParameterTable(
         Parameter("tgf_osteoblast_repression_K_pM", 1.754e-4, "pM", "TGF-beta repression of OBp maturation, K_r", MR, "S", (1e-5, 1e-3)),
         Parameter("osteoclast_baseline_pM", 1.0e-4, "pM", "active osteoclasts at the reference steady state (MR 2019 reproduced, model.md 2.2)", MR, "S", (1e-5, 1e-3)),
         Parameter("osteoclast_precursor_baseline_pM", 1.0e-3, "pM", "osteoclast precursors at the reference steady state (MR fixed OCp used as OCp_0)", MR, "S", (1e-4, 1e-2)),
+        Parameter("osteomorph_share_of_osteoclast_exits", 0.3, "1", "f_OM: share of osteoclast exits that become osteomorphs per unit of denosumab RANKL inhibition",
+                  "calibrated (scripts/calibrate.py, suite drugs) to the denosumab discontinuation rows; mechanism McDonald 2021 [recalled]", "C", (0.0, 1.0)),
+        Parameter("osteomorph_removal_per_day", 0.01, "1/d", "A_OM: osteomorph loss other than re-fusion",
+                  "calibrated (suite drugs); ours that osteomorphs persist for months under denosumab (McDonald 2021 [recalled])", "C", (0.001, 0.5)),
+        Parameter("osteomorph_refusion_per_day", 0.05, "1/d", "k_ref: re-fusion of osteomorphs into osteoclasts when RANKL is free",
+                  "calibrated (suite drugs) to the discontinuation rows; mechanism McDonald 2021 [recalled]", "C", (0.001, 1.0)),
         Parameter("osteoclast_precursor_apoptosis_per_day", 0.05, "1/d", "A_OCp: precursor removal; sets how far the pool fills under denosumab", "model.md 4.6 C prior 0.04-0.08 (ours); calibrated jointly (fixing it at 0.05 was tried: total cost 33.8 vs 24.4, and the discontinuation rows were not better)", "C", (0.01, 0.2)),
     ]
 )

@@ -54,15 +54,15 @@ MAX_GROWTH = 4.0
 # absolute error scale of each core state, as a fraction of its reference value (times rtol): a
 # cell count suppressed far below baseline by a drug is tracked to rtol of its baseline, not of
 # its own (tiny) value; bone and mineral volume always relative to themselves
-_ABSOLUTE_SCALE = np.array([0.3, 0.3, 0.3, 0.3, 1e-3, 1e-3] * 2)
+_ABSOLUTE_SCALE = np.array([0.3, 0.3, 0.3, 0.3, 1e-3, 1e-3, 0.3] * 2)
 # relative tolerance of each core state as a multiple of rtol: cells 3 x rtol, bone and mineral volume 1 x.
 # Measured against SciPy Radau (rtol 1e-9), 1 patient, 10 years: max BMD error 0.09 pp on anastrozole
 # (cells 1x: ~0.04, 2x: 0.07, 5x: 0.13) and 0.02 pp with denosumab; with denosumab 3x takes 14% fewer
 # steps than 2x (benchmarks/RESULTS.md).
-_RTOL_FACTOR = np.array([3.0, 3.0, 3.0, 3.0, 1.0, 1.0] * 2)
+_RTOL_FACTOR = np.array([3.0, 3.0, 3.0, 3.0, 1.0, 1.0, 3.0] * 2)
 # reference magnitude of each core state, as an offset from P_OBP0 in the parameter vector
-_REFERENCE_SLOT = np.array([0, 1, 2, 3, sy.P_BV00 - sy.P_OBP0, sy.P_M00 - sy.P_OBP0,
-                            0, 1, 2, 3, sy.P_BV01 - sy.P_OBP0, sy.P_M01 - sy.P_OBP0], dtype=np.int64)
+_REFERENCE_SLOT = np.array([0, 1, 2, 3, sy.P_BV00 - sy.P_OBP0, sy.P_M00 - sy.P_OBP0, 3,
+                            0, 1, 2, 3, sy.P_BV01 - sy.P_OBP0, sy.P_M01 - sy.P_OBP0, 3], dtype=np.int64)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)

@@ -1,8 +1,8 @@
 """The right-hand side of the bone-cell core, vectorised over patients by the integrator.
 
-Per site (lumbar spine, total hip) six states: osteoblast precursors OBp, active osteoblasts OBa,
-osteoclast precursors OCp, active osteoclasts OCa (pM), bone volume BV (%) and mineral volume M
-(%). Signals (TGF-beta, RANKL, OPG, sclerostin, mechanical stimulus) are algebraic
+Per site (lumbar spine, total hip) seven states: osteoblast precursors OBp, active osteoblasts OBa,
+osteoclast precursors OCp, active osteoclasts OCa (pM), bone volume BV (%), mineral volume M (%) and
+osteomorphs OM (pM; zero unless denosumab acts, cells.py). Signals (TGF-beta, RANKL, OPG, sclerostin, mechanical stimulus) are algebraic
 (quasi-steady). The rates are returned in production/loss form ``dy/dt = P - L*y`` with P, L >= 0,
 which the integrator (solve.py) uses for a positive, unconditionally stable linearly implicit
 step. The right-hand side is pure: it reads states, parameters and inputs and writes only the
@@ -21,10 +21,11 @@ import numpy as np
 from osteotwin.physiology.parameters import ParameterTable
 
 SITES = ("lumbar_spine", "total_hip")
-SITE_STATE_NAMES = ("osteoblast_precursors_pM", "osteoblasts_pM", "osteoclast_precursors_pM", "osteoclasts_pM", "bone_volume_pct", "mineral_volume_pct")
-N_SITE_STATES = 6
+SITE_STATE_NAMES = ("osteoblast_precursors_pM", "osteoblasts_pM", "osteoclast_precursors_pM", "osteoclasts_pM", "bone_volume_pct", "mineral_volume_pct",
+                    "osteomorphs_pM")
+N_SITE_STATES = 7
 N_CORE_STATES = 2 * N_SITE_STATES
-OBP, OBA, OCP, OCA, BV, MIN = range(6)
+OBP, OBA, OCP, OCA, BV, MIN, OM = range(7)
 
 # Inputs, piecewise constant per month: shape (N_INPUTS, months, patients).
 INPUT_NAMES = (
@@ -58,6 +59,7 @@ VECTOR_NAMES = (
     "sclerostin_stimulus_exponent", "osteocyte_rankl_stimulus_exponent", "mechanostat_lazy_zone_log",
     "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity",
     "lumbar_spine_age_drive_scale", "total_hip_age_drive_scale",
+    "osteomorph_share_of_osteoclast_exits", "osteomorph_removal_per_day", "osteomorph_refusion_per_day",
     # derived [D]
     "derived_formation_rate_pct_per_pM_day", "derived_osteoclast_differentiation_per_day",
     "derived_osteoclast_precursor_supply_pM_per_day",
@@ -67,7 +69,7 @@ VECTOR_NAMES = (
 )
 (P_PTH0, P_KPP, P_KPM, P_POPG, P_OPGMAX, P_DOPG, P_NL, P_BETAL, P_DL, P_KAO, P_KAR, P_RANK, P_KD, P_PHIOT,
  P_DOBU, P_DOBP, P_AOBA, P_AOCA, P_KU, P_KC, P_KR, P_AOCP, P_KRES, P_VPRIM, P_VMAX, P_KAPPA, P_EBV, P_EASH,
- P_GSCL, P_GL, P_LAZY, P_EX0, P_EX1, P_BGS0, P_BGS1,
+ P_GSCL, P_GL, P_LAZY, P_EX0, P_EX1, P_BGS0, P_BGS1, P_FOM, P_AOM, P_KREF,
  P_KFORM, P_KDIFF, P_SOCP, P_OBP0, P_OBA0, P_OCP0, P_OCA0, P_RANKL0, P_OPG0,
  P_THETA0, P_THETA1, P_BV00, P_BV01, P_M00, P_M01, P_V00, P_V01, P_MECH0, P_MECH1) = range(len(VECTOR_NAMES))
 N_VECTOR = len(VECTOR_NAMES)
@@ -141,6 +143,7 @@ def reference_state(vector: np.ndarray) -> np.ndarray:
         y[o + OCA] = vector[P_OCA0]
         y[o + BV] = vector[P_BV00 + s]
         y[o + MIN] = vector[P_M00 + s]
+        y[o + OM] = 0.0
     return y
 
 
@@ -210,8 +213,11 @@ def core_rates(y, p, u, denosumab_inhibition, bisphosphonate_inhibition, prod, l
         differentiation = p[P_KDIFF] * pi_l
         prod[o + OCP] = theta * p[P_SOCP]
         loss[o + OCP] = theta * (differentiation + p[P_AOCP])
-        prod[o + OCA] = theta * differentiation * ocp
+        refusion = theta * p[P_KREF] * (1.0 - denosumab_inhibition)
+        prod[o + OCA] = theta * differentiation * ocp + refusion * y[o + OM]
         loss[o + OCA] = theta * p[P_AOCA] * pi_c * u[IN_OCAPOP] / (1.0 - bisphosphonate_inhibition)
+        prod[o + OM] = p[P_FOM] * denosumab_inhibition * loss[o + OCA] * oca
+        loss[o + OM] = theta * p[P_AOM] + refusion
         formation = theta * p[P_KFORM] * oba
         resorption_per_bv = theta * p[P_KRES] * oca / bv
         prod[o + BV] = formation

@@ -53,13 +53,13 @@ NOTES = """## How the model was fitted, and what is weak
     degenerative change, our reading); untreated older women's spine is about stable in the model, and the
     same age term overshoots SOF's hip loss at 73 and undershoots it at >= 85;
   - Michigan's 3.3 %/yr in the 2 years after the FMP and SWAN's 7.4% over FMP-1..+2 y cannot both be met;
-  - the mechanostat's sclerostin exponent, the estrogen RANKL exponent (at model.md's lower prior 0.3), the
-    precursor removal rate and denosumab's IC50 sit at prior bounds (see the parameter table);
+  - some parameters sit at prior bounds (marked in the parameter table), e.g. the mechanostat's sclerostin
+    exponent and the estrogen RANKL exponent (at model.md's lower prior 0.3);
   - denosumab: the effect-compartment PD keeps CTX suppressed through each 6-month interval (label:
-    >= 45% at the end of the interval), but after the last dose the overshoot is smaller and shorter than
-    reported (CTX up to about +25% rather than +50-100%), so about half of the gain is given back in the
-    year after stopping where the phase-2 trial reports nearly all (S3-026/S3-027); the FREEDOM-extension
-    spine gain at 5 years is short by ~3 points (mineralisation does not keep adding BMD).
+    >= 45% at the end of the interval); after the last dose osteomorphs re-fuse (McDonald 2021) and CTX
+    overshoots by about +50% for a few months (model.md recalls +50-100%), but only about half of the gain
+    is given back in the year after stopping where the phase-2 trial reports nearly all (S3-026/S3-027);
+    the FREEDOM-extension spine gain at 5 years is short by ~3 points (mineralisation does not keep adding BMD).
 """
 
 
