@@ -45,7 +45,7 @@ def test_exercise_gain_decelerates(params):
     loaded = _run(params, 60, 1.05)["total_hip_bmd_relative"][0]
     gain = 100 * (loaded - base)
     yearly = np.diff(gain[[0, 12, 24, 36, 48, 60]])
-    assert yearly[0] > 0.5
+    assert yearly[0] > 0.3  # a 5% loading rise: about 0.4 pp at the hip in the first year (LIFTMOR-calibrated route)
     assert np.all(yearly[1:] < 0.5 * yearly[0])
     assert gain[60] > 0.25 * gain[12]
 
@@ -56,7 +56,7 @@ def test_osteocyte_accommodation_bounds_the_long_horizon_gain(params):
     base = {"total_hip": _run(params, 60, 1.0)["total_hip_bmd_relative"][0]}
     loaded = _run(params, 60, 1.05)
     gain = 100 * (loaded["total_hip_bmd_relative"][0] - base["total_hip"])
-    assert gain[12] > 0.5
+    assert gain[12] > 0.3
     assert gain[60] <= 2.5 * gain[12]
     slow = params.with_values(exercise_accommodation_time_days=1095.0)
     slow_base = _run(slow, 60, 1.0)["total_hip_bmd_relative"][0, 60]
@@ -77,3 +77,23 @@ def test_accommodation_leaves_the_trial_year_untouched(params):
     slow = _run(params.with_values(exercise_accommodation_time_days=1095.0), 24, 1.05)["total_hip_bmd_relative"][0]
     np.testing.assert_array_equal(fast[:13], slow[:13])
     assert slow[24] > fast[24]
+
+
+def test_the_exercise_evidence_note_states_the_model_s_own_numbers():
+    """The user-facing note (outcomes.EVIDENCE_NOTES) quotes LIFTMOR programme-minus-control gains at 8 and 60
+    months; they must be what the shipped model gives (so the note cannot go stale after a refit)."""
+    import re
+
+    from osteotwin import outcomes, simulate_batch
+    from osteotwin.population.calibration import lifestyle as suite
+
+    note = next(n for n in outcomes.EVIDENCE_NOTES if n.startswith("exercise:"))
+    stated = [float(x) for x in re.findall(r"\+(\d+\.\d) points? at the spine and \+(\d+\.\d) at the hip", note)[0]]
+    stated += [float(x) for x in re.findall(r"\+(\d+\.\d) points at the spine and \+(\d+\.\d) at the hip after 5 years", note)[0]]
+    modelled = []
+    for months in (8, 60):
+        hirit, control = simulate_batch([suite._scenario(suite.LIFTMOR_PATIENT, months, exercise=suite.LIFTMOR_HIRIT),
+                                         suite._scenario(suite.LIFTMOR_PATIENT, months, exercise=suite.LIFTMOR_CONTROL)])
+        modelled += [hirit.lumbar_spine_bmd_pct_change[months] - control.lumbar_spine_bmd_pct_change[months],
+                     hirit.total_hip_bmd_pct_change[months] - control.total_hip_bmd_pct_change[months]]
+    np.testing.assert_allclose(stated, modelled, atol=0.06)

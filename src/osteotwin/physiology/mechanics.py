@@ -128,7 +128,7 @@ PARAMETERS = ParameterTable(
             "A", (0.5, 0.95),
         ),
         Parameter(
-            "stimulus_gain", 0.2803, "1",
+            "stimulus_gain", 0.3445, "1",
             "Gain from the relative stress stimulus psi to the core's mechanostat stimulus multiplier",
             "Calibrated [C] to LIFTMOR (S4-010..013) against the core's mechanostat",
             "C", (0.01, 3.0),

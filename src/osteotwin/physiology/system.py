@@ -157,21 +157,27 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     v = y[o + MIN] / bv
     gain = p[P_MECH0 + s]
     log_load = 2.0 * np.log(u[IN_LOAD0 + s])  # >= 0: exercise above habitual
-    log_phi = log_load + p[P_EBV] * np.log(p[P_BV00 + s] / bv) + p[P_EASH] * np.log(p[P_V00 + s] / v)
+    # Strain of the current bone under habitual loading, relative to the reference bone: the
+    # mechanostat's set point is habitual loading, so this part carries no exercise.
+    log_phi_bone = p[P_EBV] * np.log(p[P_BV00 + s] / bv) + p[P_EASH] * np.log(p[P_V00 + s] / v)
+    log_phi = log_load + log_phi_bone
     phi = np.exp(log_phi)
-    # Exercise route (mechanostat.py): the part of the stimulus above habitual that bone gained since
-    # has not yet absorbed, min(log_load, max(log_phi, 0)); 0 at habitual loading (baseline unchanged)
-    # and falls to 0 as the bone stiffens (re-equilibration, plateau). Osteocyte accommodation to the
-    # sustained new regime (Schriefer 2005) fades it with time on the programme: u[IN_EXACC].
+    # Exercise reaches the osteocytes through one route (mechanostat.py): the part of the added
+    # stimulus that bone gained since has not yet absorbed, min(log_load, max(log_phi, 0)); 0 at
+    # habitual loading (baseline unchanged) and falls to 0 as the bone stiffens (re-equilibration,
+    # plateau). Osteocyte accommodation to the sustained new regime (Schriefer 2005) fades it with
+    # time on the programme: u[IN_EXACC]. (Until session 2 the added load also entered the set-point
+    # term below; at the spine that gave a persistent, unaccommodated gain of ~9 points at 5 years.)
     exercise = p[P_EX0 + s] * min(log_load, max(log_phi, 0.0)) * u[IN_EXACC]
     lazy = p[P_LAZY]
-    if log_phi > lazy:
-        log_phi -= lazy
-    elif log_phi < -lazy:
-        log_phi += lazy
+    log_phi_set = log_phi_bone
+    if log_phi_set > lazy:
+        log_phi_set -= lazy
+    elif log_phi_set < -lazy:
+        log_phi_set += lazy
     else:
-        log_phi = 0.0
-    w = np.exp(p[P_GSCL] * (gain * log_phi + exercise)) / u[IN_SCL]
+        log_phi_set = 0.0
+    w = np.exp(p[P_GSCL] * (gain * log_phi_set + exercise)) / u[IN_SCL]
     pth = p[P_PTH0] * u[IN_PTH]
     pi_p = pth / (pth + p[P_KPP])
     pi_m = p[P_KPM] / (pth + p[P_KPM])
@@ -179,7 +185,7 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     opg = p_o * p[P_OPGMAX] / (p_o + p[P_DOPG] * p[P_OPGMAX])
     l_eff = p[P_NL] * obp * pi_p
     beta = p[P_BETAL]
-    production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi + exercise))) * u[IN_RANKL] + u[IN_BG] + p[P_BGS0 + s] * u[IN_BGAGE])
+    production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi_set + exercise))) * u[IN_RANKL] + u[IN_BG] + p[P_BGS0 + s] * u[IN_BGAGE])
     rankl = (1.0 - denosumab_inhibition) * l_eff / (1.0 + p[P_KAO] * opg + p[P_KAR] * p[P_RANK]) * production / (beta + p[P_DL] * l_eff)
     x = p[P_KAR] * rankl * p[P_RANK]
     return phi, w, rankl, opg, x / (x + p[P_KD])

@@ -615,9 +615,10 @@ def report_sections() -> list[str]:
         "all-site ratio comes from one cohort (van Geel 2006) and is uncertain by about -20%/+35% (emulated age 70/60); "
         "the recalled ATAC off-treatment rates (S5-008/009) fall after treatment while the model's rise with age.\n"
         "- Long horizons: osteocyte accommodation (mechanostat.py: onset 365 d, then exp fade with tau 365 d; both "
-        "ours, after Schriefer 2005) levels the LIFTMOR programme's gain over control off after the first year "
-        "(spine +4.3/+5.3/+5.4 points, hip +3.2/+3.9/+2.8 at 1/2/5 years); no trial longer than ~2 years "
-        "constrains the two times.\n",
+        "ours, after Schriefer 2005) fades the exercise route after the first year, and the disuse feedback then "
+        "returns part of the gain towards the habitual-loading set point: the LIFTMOR programme's gain over control "
+        "is in the user-facing evidence note (outcomes.EVIDENCE_NOTES, checked against the model by "
+        "tests/physiology/test_exercise_route.py); no trial longer than ~2 years constrains the two times.\n",
     ]
 
 
