@@ -178,9 +178,10 @@ def engine_warnings(scenario: Scenario) -> list[str]:
     if any(_denosumab_stops_within(agent, scenario.months) for agent in scenario.bone_agents):
         notes.append(
             "denosumab stopped: the model's turnover overshoot after the last dose (CTX up to about +50% for a few "
-            "months, osteomorphs re-fusing) is shorter than in trials, so in the year after stopping it gives back about "
-            "half of the gained BMD where the phase-2 trial reports nearly all: the bone loss after stopping and the "
-            "fracture risk that follows are understated (a known model limitation; docs/calibration.md rows S3-026/S3-027)"
+            "months, osteomorphs re-fusing) is shorter than in trials; for the phase-2 discontinuation cohort (no AI) it "
+            "gives back about half of the gained BMD in the year after stopping where the trial reports nearly all, so "
+            "the bone loss after stopping and the fracture risk that follows may be understated (a known model "
+            "limitation; docs/calibration.md rows S3-026/S3-027)"
         )
     return notes
 

@@ -69,7 +69,7 @@ def format_table(trajectory: Trajectory, scenario: Scenario) -> str:
     has_bp = "bisphosphonate_resorption_inhibition" in extra and any(v > 0 for v in extra["bisphosphonate_resorption_inhibition"])
     header = ["month", "LS g/cm2", "LS %chg", "LS T", "TH g/cm2", "TH %chg", "TH T", "CTX %chg", "P1NP %chg", "E2 pg/mL", "RANKL/OPG"]
     if has_dmab:
-        header.append("Dmab ug/mL")
+        header.append("Dmab ng/mL")
     if has_bp:
         header.append("BP inhib")
     lines = [" ".join(f"{h:>10}" for h in header)]
@@ -88,7 +88,7 @@ def format_table(trajectory: Trajectory, scenario: Scenario) -> str:
             f"{(trajectory.rankl_opg_ratio_relative or [float('nan')] * (m + 1))[m]:>10.2f}",
         ]
         if has_dmab:
-            cells.append(f"{extra['denosumab_serum_ug_per_ml'][m]:>10.2f}")
+            cells.append(f"{1000.0 * extra['denosumab_serum_ug_per_ml'][m]:>10.1f}")
         if has_bp:
             cells.append(f"{extra['bisphosphonate_resorption_inhibition'][m]:>10.2f}")
         lines.append(" ".join(cells))
@@ -96,7 +96,9 @@ def format_table(trajectory: Trajectory, scenario: Scenario) -> str:
                         for c in scenario.endocrine_therapy) or "no endocrine therapy"
     agents = ", ".join(a.drug for a in scenario.bone_agents) or "no bone agent"
     title = (f"osteotwin simulate: {scenario.months:g} months; {therapy}; {agents}. "
-             "LS lumbar spine, TH total hip; %chg from month 0; CTX/P1NP % change from baseline; RANKL/OPG relative to untreated.")
+             "LS lumbar spine, TH total hip; %chg from month 0; CTX/P1NP % change from baseline; RANKL/OPG relative to untreated"
+             + ("; Dmab = serum denosumab at the month's end (at 6-month marks: the trough just before the next dose)" if has_dmab else "")
+             + ".")
     return title + "\n" + "\n".join(lines)
 
 
