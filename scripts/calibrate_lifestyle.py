@@ -8,7 +8,7 @@ parameters are fixed; they belong to the core's own calibration):
 
 | group | parameters | rows |
 |---|---|---|
-| exercise | mechanics: stimulus_gain (site stresses are fixed priors); mechanostat: {lumbar_spine,total_hip}_exercise_loading_sensitivity (the exercise route to the osteocytes) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023) |
+| exercise | mechanics: stimulus_gain, resistance_intensity_scale_moderate (site stresses are fixed priors); mechanostat: {lumbar_spine,total_hip}_exercise_loading_sensitivity (the exercise route to the osteocytes) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023) |
 | probiotic | gut: probiotic_permeability_reduction | Jansson difference (S4-045) |
 | calcium / vitamin D | minerals: pth_absorbed_calcium_exponent | Tang (S4-026/027), WHI (S4-029, weight 0.3) |
 | AI fracture | fracture: ai_residual_multiplier | Tseng AI vs no AI (S5-025) |
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 GROUPS = [
     ("exercise", (mechanics, mechanostat),
-     ("stimulus_gain", "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity"),
+     ("stimulus_gain", "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity", "resistance_intensity_scale_moderate"),
      (suite._liftmor, suite._exercise_meta)),
     ("probiotic", gut, ("probiotic_permeability_reduction",), (suite._probiotics,)),
     ("calcium / vitamin D", minerals, ("pth_absorbed_calcium_exponent",), (suite._calcium_vitamin_d,)),

@@ -42,10 +42,10 @@ EVIDENCE_NOTES = (
     "women (Jansson 2019); no trial in women on aromatase inhibitors",
     "protein, magnesium, vitamin K2, fibre and polyphenol effects on bone: weak evidence, small by design",
     "exercise: calibrated to trials of 8-12 months (LIFTMOR, meta-analyses); the modelled LIFTMOR gain over "
-    "control is +2.8 points at the spine and +2.2 at the hip at 8 months (trial: +4.1 and +2.2); after the first "
+    "control is +3.7 points at the spine and +2.7 at the hip at 8 months (trial: +4.1 and +2.2); after the first "
     "year the osteocytes' accommodation to the new loading (our assumption: onset 1 year, time constant 1 year, "
-    "not fitted to any trial) lets part of the gain fade although the programme continues (+1.4 points at the "
-    "spine and +2.0 at the hip after 5 years); no trial longer than about 2 years constrains it",
+    "not fitted to any trial) lets part of the gain fade although the programme continues (+1.8 points at the "
+    "spine and +3.4 at the hip after 5 years); no trial longer than about 2 years constrains it",
     "fracture risk: our combination of QFracture-2009, the BMD gradient of risk (Johnell 2005), falls, an AI "
     "multiplier and turnover; not a validated calculator. Any clinical fracture (all sites) = the osteoporotic-"
     "fracture hazard x a ratio derived from one Dutch cohort (van Geel 2006) for women aged 65: uncertain by "
