@@ -45,7 +45,10 @@ EVIDENCE_NOTES = (
     "control is +3.7 points at the spine and +2.7 at the hip at 8 months (trial: +4.1 and +2.2); after the first "
     "year the osteocytes' accommodation to the new loading (our assumption: onset 1 year, time constant 1 year, "
     "not fitted to any trial) lets part of the gain fade although the programme continues (+1.8 points at the "
-    "spine and +3.4 at the hip after 5 years); no trial longer than about 2 years constrains it",
+    "spine and +3.4 at the hip after 5 years); no trial longer than about 2 years constrains it. The engine has no "
+    "modelling-based bone formation, so it reaches the trials' gains by lowering bone turnover (CTX falls by up to "
+    "about 70% in the first year), which exercise trials do not show: read the exercise effect on BMD, not on "
+    "turnover markers; fracture risk counts turnover only for bone drugs",
     "fracture risk: our combination of QFracture-2009, the BMD gradient of risk (Johnell 2005), falls, an AI "
     "multiplier and turnover; not a validated calculator. Any clinical fracture (all sites) = the osteoporotic-"
     "fracture hazard x a ratio derived from one Dutch cohort (van Geel 2006) for women aged 65: uncertain by "
@@ -153,7 +156,12 @@ def _extra_outputs_chunk(
         age_t, 1, params.value("total_hip_reference_mean_g_cm2"), params.value("total_hip_reference_sd_g_cm2")
     )
     exposure = np.vstack([ai_exposure(s, months) for s in scenarios])
-    ctx_relative = 1.0 + np.asarray(outputs["ctx_pct_change"], dtype=float) / 100.0
+    # The turnover term (Bouxsein 2019) comes from drug trials: it acts only where a bone agent is given. An
+    # AI's raised turnover is in the AI multiplier (Tseng 2018), and the engine's exercise route lowers CTX
+    # far more than exercise trials show (no modelling-based formation in the engine; evidence note), so
+    # counting that as fracture protection would overstate exercise.
+    has_agent = np.array([bool(s.bone_agents) for s in scenarios])[:, None]
+    ctx_relative = np.where(has_agent, 1.0 + np.asarray(outputs["ctx_pct_change"], dtype=float) / 100.0, 1.0)
     risk = fracture.ten_year_fracture_probability(age_t, bmi, z_th, falls, exposure, ctx_relative, params)
 
     return {

@@ -130,7 +130,7 @@ PARAMETERS = ParameterTable(
             "D", (2.0, 8.0),
         ),
         Parameter(
-            "ai_residual_multiplier", 1.0694, "RR",
+            "ai_residual_multiplier", 1.0713, "RR",
             "AI fracture meta-analysis multiplier beyond the simulated BMD loss, during AI treatment",
             "Calibrated [C] so that BMD + residual give AI vs no AI RR 1.17 (Tseng 2018, S5-025) [V]",
             "C", (1.0, 1.5),

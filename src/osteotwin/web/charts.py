@@ -87,21 +87,28 @@ def projection_figures(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for name, item in result["regimens"].items():
             trajectory = item["trajectory"]
             for field in risk_fields:
+                label, dash = RISK_CHART_FIELDS[field]
                 traces.append({"x": [m / 12 for m in trajectory["months"]], "y": trajectory[field], "mode": "lines",
-                               "name": f"{item['label']}: {field.replace('_', ' ')}", "meta": name,
-                               "line": {"color": REGIMEN_COLOURS.get(name),
-                                        "dash": "solid" if field == risk_fields[0] else "dash"}})
+                               "name": f"{item['label']}: {label}", "meta": name,
+                               "line": {"color": REGIMEN_COLOURS.get(name), "dash": dash}})
         layout = {**LAYOUT, "title": {"text": "Fracture risk"}, "xaxis": {"title": {"text": "years from today"}},
                   "yaxis": {"title": {"text": "%"}}}
         figures["fracture_risk"] = {"data": traces, "layout": layout}
     return figures
 
 
+# The two 10-year probabilities a clinician reads (as FRAX reports them); the engine's any-clinical-fracture
+# output stays in the JSON and the CLI, not on this chart (three lines per regimen were unreadable).
+RISK_CHART_FIELDS = {
+    "major_osteoporotic_fracture_10y_pct": ("major osteoporotic fracture, 10-year %", "solid"),
+    "hip_fracture_10y_pct": ("hip fracture, 10-year %", "dash"),
+}
+
+
 def fracture_risk_fields(result: dict[str, Any]) -> list[str]:
-    """Trajectory fields about fracture risk (names containing 'fracture'), in a stable order."""
+    """The charted fracture-risk fields present in the trajectories, in RISK_CHART_FIELDS order."""
     first = next(iter(result["regimens"].values()), None)
     if first is None:
         return []
     trajectory = first["trajectory"]
-    return sorted(k for k, v in trajectory.items()
-                  if "fracture" in k and isinstance(v, list) and v and isinstance(v[0], int | float))
+    return [field for field in RISK_CHART_FIELDS if isinstance(trajectory.get(field), list) and trajectory[field]]
