@@ -7,7 +7,7 @@ numba functions. ``tests/physiology/test_drug_coupling.py`` checks them against 
 numpy functions.
 
 Drug vector layout: ``drugs.rate_constants(params)`` followed by
-``[denosumab Imax, IC50 in ug/mL, Vc]`` (see ``D_*`` indices).
+``[denosumab Imax, IC50 in ug/mL]`` (see ``D_*`` indices).
 """
 
 from __future__ import annotations
@@ -31,18 +31,17 @@ BLOCK_START = np.array([drugs.IDX_DMAB_DEPOT, *range(drugs.IDX_BP_FIRST, N_DRUG_
 N_BLOCKS = BLOCK_START.size
 assert drugs.IDX_DMAB_PERIPHERAL == BLOCK_SIZE - 1 and drugs.IDX_DMAB_EFFECT == BLOCK_SIZE
 # absolute error scale of each drug state: denosumab amounts (ug; a 60 mg dose is 37,200 ug absorbed),
-# the effect-site concentration (ug/mL; 1e-4 = 0.1 ng/mL, well below any IC50 in the prior),
-# bisphosphonate amounts (umol; a 4 mg zoledronic acid dose is 14 umol)
+# the effect-site concentration (integrated exactly, so its error estimate is 0; the entry only keeps
+# the layout), bisphosphonate amounts (umol; a 4 mg zoledronic acid dose is 14 umol)
 ABSOLUTE_TOLERANCE = np.array([10.0, 10.0, 10.0, 1e-4] + [1e-4] * (N_DRUG_STATES - drugs.IDX_BP_FIRST))
 
 _NK = drugs.N_RATE_CONSTANTS
 D_DEN_IMAX = _NK
 D_DEN_IC50_UG_ML = _NK + 1
-D_VC = _NK + 2
-D_DEN_KE0 = _NK + 3
-N_DRUG_VECTOR = _NK + 4
+N_DRUG_VECTOR = _NK + 2
 IDX_DMAB_CENTRAL = drugs.IDX_DMAB_CENTRAL
 IDX_DMAB_EFFECT = drugs.IDX_DMAB_EFFECT
+K_DMAB_KE0 = drugs.K_DMAB_KE0
 
 K_BP_FIRST = drugs._K_BP_FIRST
 K_BP_STRIDE = drugs._K_BP_STRIDE
@@ -55,15 +54,13 @@ def pack_drug_parameters(params: Mapping[str, float] | None) -> np.ndarray:
     vector[:_NK] = drugs.rate_constants(p)
     vector[D_DEN_IMAX] = p["denosumab_max_rankl_inhibition_fraction"]
     vector[D_DEN_IC50_UG_ML] = p["denosumab_rankl_ic50_ng_per_ml"] / 1000.0
-    vector[D_VC] = p["denosumab_central_volume_ml"]
-    vector[D_DEN_KE0] = vector[drugs.K_DMAB_KE0]
     return vector
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def denosumab_serum_ug_per_ml(ds, dp):
     """Serum denosumab (ug/mL) of one patient (drugs.denosumab_serum_ug_per_ml)."""
-    return max(ds[drugs.IDX_DMAB_CENTRAL], 0.0) / dp[D_VC]
+    return max(ds[drugs.IDX_DMAB_CENTRAL], 0.0) / dp[drugs.K_DMAB_VC]
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -71,21 +68,6 @@ def denosumab_inhibition(ds, dp):
     """Fraction of RANKL removed, Imax * Ce / (Ce + IC50) (drugs.denosumab_rankl_inhibition)."""
     ce = max(ds[drugs.IDX_DMAB_EFFECT], 0.0)
     return dp[D_DEN_IMAX] * ce / (ce + dp[D_DEN_IC50_UG_ML])
-
-
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
-def error_scale(ds, i, dp):
-    """Magnitude against which the integrator measures the local error of drug state i.
-
-    Amounts: their own size plus ABSOLUTE_TOLERANCE. The effect-site concentration only acts
-    through ``I = Imax Ce / (Ce + IC50)``, so its error is measured in units of I:
-    ``dI = Imax IC50 / (Ce + IC50)**2 dCe``, i.e. scale ``(Ce + IC50)**2 / IC50`` (far above the
-    IC50 the inhibition is saturated and Ce need not be tracked closely).
-    """
-    if i == drugs.IDX_DMAB_EFFECT:
-        c = max(ds[i], 0.0) + dp[D_DEN_IC50_UG_ML]
-        return c * c / dp[D_DEN_IC50_UG_ML]
-    return abs(ds[i]) + ABSOLUTE_TOLERANCE[i]
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)

@@ -166,8 +166,8 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, aug, mats):
     effect = dk.IDX_DMAB_EFFECT
     if ds[effect] != 0.0 or ds[dk.IDX_DMAB_CENTRAL] != 0.0:
         c0 = dk.denosumab_serum_ug_per_ml(ds, dp)
-        c1 = max(increment[dk.IDX_DMAB_CENTRAL], 0.0) / dp[dk.D_VC]
-        kh = dp[dk.D_DEN_KE0] * h
+        c1 = dk.denosumab_serum_ug_per_ml(increment, dp)
+        kh = dp[dk.K_DMAB_KE0] * h
         decay = np.exp(-kh)
         ramp = 1.0 - (1.0 - decay) / kh if kh > 1e-8 else 0.5 * kh
         increment[effect] = ds[effect] * decay + c0 * (1.0 - decay) + (c1 - c0) * ramp
@@ -191,7 +191,7 @@ def _step(y, p, dp, u, h, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, 
     ``y1 = (y + h P) / (1 + h L)``; stage 2 exponential with rates averaged over both ends,
     ``y+ = P/L + (y - P/L) exp(-h L)``. Error estimate: the difference between the first-order
     stage 1 and the second-order result (core), and the drugs' nonlinear remainder, scaled by
-    ``rtol * |y| + atol`` (per-state absolute scales below; drug_kernels.error_scale).
+    ``rtol * |y| + atol`` (per-state absolute scales below; drug_kernels.ABSOLUTE_TOLERANCE).
     """
     nc = sy.N_CORE_STATES
     ds = y[nc:]
@@ -208,7 +208,7 @@ def _step(y, p, dp, u, h, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, 
     if active:
         _drug_step(ds_new, _resorption_relative(y, p), dp, h, f0, f1, jac, increment, remainder, aug, mats)
         for i in range(ds.size):
-            e = abs(remainder[i]) / (rtol * dk.error_scale(ds_new, i, dp))
+            e = abs(remainder[i]) / (rtol * (abs(ds_new[i]) + dk.ABSOLUTE_TOLERANCE[i]))
             if e > err:
                 err = e
         den0 = dk.denosumab_inhibition(ds, dp)

@@ -69,7 +69,7 @@ VECTOR_NAMES = (
 )
 (P_PTH0, P_KPP, P_KPM, P_POPG, P_OPGMAX, P_DOPG, P_NL, P_BETAL, P_DL, P_KAO, P_KAR, P_RANK, P_KD, P_PHIOT,
  P_DOBU, P_DOBP, P_AOBA, P_AOCA, P_KU, P_KC, P_KR, P_AOCP, P_KRES, P_VPRIM, P_VMAX, P_KAPPA, P_EBV, P_EASH,
- P_GSCL, P_GL, P_LAZY, P_EX0, P_EX1, P_BGS0, P_BGS1, P_FOM, P_AOM, P_KREF,
+ P_GSCL, P_GL, P_LAZY, P_EX0, P_EX1, P_AGES0, P_AGES1, P_FOM, P_AOM, P_KREF,
  P_KFORM, P_KDIFF, P_SOCP, P_OBP0, P_OBA0, P_OCP0, P_OCA0, P_RANKL0, P_OPG0,
  P_THETA0, P_THETA1, P_BV00, P_BV01, P_M00, P_M01, P_V00, P_V01, P_MECH0, P_MECH1) = range(len(VECTOR_NAMES))
 N_VECTOR = len(VECTOR_NAMES)
@@ -185,7 +185,7 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     opg = p_o * p[P_OPGMAX] / (p_o + p[P_DOPG] * p[P_OPGMAX])
     l_eff = p[P_NL] * obp * pi_p
     beta = p[P_BETAL]
-    production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi_set + exercise))) * u[IN_RANKL] + u[IN_BG] + p[P_BGS0 + s] * u[IN_BGAGE])
+    production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi_set + exercise))) * u[IN_RANKL] + u[IN_BG] + p[P_AGES0 + s] * u[IN_BGAGE])
     rankl = (1.0 - denosumab_inhibition) * l_eff / (1.0 + p[P_KAO] * opg + p[P_KAR] * p[P_RANK]) * production / (beta + p[P_DL] * l_eff)
     x = p[P_KAR] * rankl * p[P_RANK]
     return phi, w, rankl, opg, x / (x + p[P_KD])

@@ -61,6 +61,16 @@ class TargetResult:
         return TargetResult(row.id, row.trial, row.arm, row.timepoint_months, row.site, row.value, float(model),
                             float(error), tolerance, bool(abs(error) <= tolerance or inside), scenario, unit, note)
 
+    @staticmethod
+    def check(row_id: str, source: str, arm: str, month: float, site: str, target: float, model: float,
+              tolerance: float, scenario: str, *, unit: str = "%", note: str = "",
+              interval: tuple[float, float] | None = None) -> TargetResult:
+        """A check that is not a row of the targets CSV (an issue goal, a label figure), judged like ``of``."""
+        error = model - target
+        inside = interval is not None and min(interval) <= model <= max(interval)
+        return TargetResult(row_id, source, arm, month, site, target, float(model), float(error), tolerance,
+                            bool(abs(error) <= tolerance or inside), scenario, unit, note)
+
 
 def _number(text: str) -> float | None:
     try:
