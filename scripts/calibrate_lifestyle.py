@@ -8,7 +8,7 @@ parameters are fixed; they belong to the core's own calibration):
 
 | group | parameters | rows |
 |---|---|---|
-| exercise | mechanics: stimulus_gain, resistance_intensity_scale_moderate (site stresses are fixed priors); mechanostat: {lumbar_spine,total_hip}_exercise_loading_sensitivity (the exercise route to the osteocytes) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023) |
+| exercise | mechanics: stimulus_gain, resistance_intensity_scale_moderate (site stresses are fixed priors); mechanostat: {lumbar_spine,total_hip}_exercise_loading_sensitivity (the exercise route's Wnt/sclerostin gain), {lumbar_spine,total_hip}_modelling_formation_per_day (modelling-based formation) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023), exercise CTX and P1NP checks EX-CTX-12/EX-P1NP-12 (Zhang 2025; lifestyle suite MARKER_CHECKS) |
 | probiotic | gut: probiotic_permeability_reduction | Jansson difference (S4-045) |
 | calcium / vitamin D | minerals: pth_absorbed_calcium_exponent | Tang (S4-026/027), WHI (S4-029, weight 0.3) |
 | AI fracture | fracture: ai_residual_multiplier | Tseng AI vs no AI (S5-025) |
@@ -44,14 +44,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 GROUPS = [
     ("exercise", (mechanics, mechanostat),
-     ("stimulus_gain", "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity", "resistance_intensity_scale_moderate"),
-     (suite._liftmor, suite._exercise_meta)),
+     ("stimulus_gain", "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity", "resistance_intensity_scale_moderate",
+      "lumbar_spine_modelling_formation_per_day", "total_hip_modelling_formation_per_day"),
+     (suite._liftmor, suite._exercise_meta, suite._exercise_markers)),
     ("probiotic", gut, ("probiotic_permeability_reduction",), (suite._probiotics,)),
     ("calcium / vitamin D", minerals, ("pth_absorbed_calcium_exponent",), (suite._calcium_vitamin_d,)),
     ("AI fracture", fracture, ("ai_residual_multiplier",), (suite._ai_fracture,)),
     ("drug fracture", fracture, ("turnover_exponent_mof", "turnover_exponent_hip"), (suite._drug_fracture,)),
 ]
 
+
+# Nelder-Mead evaluation budget per group (default 150); the exercise group has six parameters and its
+# 8-12-month scenarios take ~10 ms per evaluation.
+MAX_EVALUATIONS = {"exercise": 600}
 
 _ENGINE_RUN = engine.run
 _CACHE: dict[str, dict[str, np.ndarray]] = {}
@@ -102,25 +107,30 @@ def _set(module, names, values) -> None:
 
 def fit_group(name, module, names, experiments) -> dict[str, float]:
     bounds = [_owner(module, n).PARAMETERS[n].prior_range for n in names]
-    start = np.array([_owner(module, n).PARAMETERS.value(n) for n in names])
+    low = np.array([b[0] for b in bounds])
+    width = np.array([b[1] - b[0] for b in bounds])
+    # Nelder-Mead works on each parameter scaled to its prior range (0..1): the group mixes parameters of
+    # order 1 with modelling rates of order 1e-4/d, and xatol is then 0.1% of each prior range.
+    start = (np.array([_owner(module, n).PARAMETERS.value(n) for n in names]) - low) / width
 
-    def objective(x: np.ndarray) -> float:
-        x = np.clip(x, [b[0] for b in bounds], [b[1] for b in bounds])
+    def objective(z: np.ndarray) -> float:
+        x = low + width * np.clip(z, 0.0, 1.0)
         _set(module, names, x)
         return suite.weighted_error(suite.evaluate_rows(experiments))
 
     t0 = time.time()
     if len(names) == 1:
-        result = optimize.minimize_scalar(lambda v: objective(np.array([v])), bounds=bounds[0], method="bounded",
-                                          options={"xatol": 1e-3 * (bounds[0][1] - bounds[0][0])})
-        best = np.array([result.x])
+        result = optimize.minimize_scalar(lambda v: objective(np.array([v])), bounds=(0.0, 1.0), method="bounded",
+                                          options={"xatol": 1e-3})
+        best_z = np.array([result.x])
     else:
-        result = optimize.minimize(objective, start, method="Nelder-Mead", bounds=bounds,
-                                   options={"maxfev": 150, "xatol": 1e-3, "fatol": 1e-4})
-        best = np.clip(result.x, [b[0] for b in bounds], [b[1] for b in bounds])
-    _set(module, names, best)
-    error = objective(best)
-    print(f"{name}: {dict(zip(names, np.round(best, 4), strict=True))}  error {error:.4f}  ({time.time() - t0:.0f} s)")
+        result = optimize.minimize(objective, start, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(names),
+                                   options={"maxfev": MAX_EVALUATIONS.get(name, 150), "xatol": 1e-3, "fatol": 1e-4})
+        best_z = np.clip(result.x, 0.0, 1.0)
+    error = objective(best_z)
+    best = low + width * best_z
+    print(f"{name}: {dict(zip(names, (float(f'{v:.4g}') for v in best), strict=True))}  error {error:.4f}  "
+          f"({result.nfev if hasattr(result, 'nfev') else '?'} evaluations, {time.time() - t0:.0f} s)")
     return dict(zip(names, (float(v) for v in best), strict=True))
 
 
@@ -131,12 +141,17 @@ def write_values(module, values: dict[str, float]) -> None:
             _write_module(owner, own)
 
 
+def _format(value: float) -> str:
+    """4 decimals, or 4 significant digits for small values (modelling rates ~1e-4/d would round to 0)."""
+    return f"{round(value, 4):g}" if abs(value) >= 0.1 or value == 0.0 else f"{value:.4g}"
+
+
 def _write_module(module, values: dict[str, float]) -> None:
     path = Path(module.__file__)
     text = path.read_text()
     for name, value in values.items():
         pattern = re.compile(rf'("{re.escape(name)}",\s*)([-+0-9.eE]+)(,)')
-        text, count = pattern.subn(lambda m, v=value: f"{m.group(1)}{round(v, 4):g}{m.group(3)}", text, count=1)
+        text, count = pattern.subn(lambda m, v=value: f"{m.group(1)}{_format(v)}{m.group(3)}", text, count=1)
         if count != 1:
             raise RuntimeError(f"could not find parameter {name} in {path}")
     path.write_text(text)

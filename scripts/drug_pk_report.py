@@ -19,6 +19,7 @@ import fit_bisphosphonate_retention as retention  # noqa: E402
 import fit_denosumab_pk as denosumab_fit  # noqa: E402
 
 from osteotwin.physiology import drugs  # noqa: E402
+from osteotwin.physiology.parameters import registry  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DAYS_PER_MONTH = 365.25 / 12.0
@@ -83,7 +84,8 @@ def zoledronic_retention(params: dict[str, float]) -> dict[str, float]:
 
 def parameter_rows() -> list[str]:
     rows = ["| parameter | value | unit | tag | prior range | description | source |", "|---|---|---|---|---|---|---|"]
-    for p in drugs.PARAMETERS.values():
+    shipped = registry()  # calibrated values (scripts/calibrate.py) replace the module defaults, as in the engine
+    for p in (shipped[name] for name in drugs.PARAMETERS):
         prior = "" if p.prior_range is None else f"{p.prior_range[0]:g} to {p.prior_range[1]:g}"
         rows.append(f"| `{p.name}` | {p.value:g} | {p.unit} | {p.evidence} | {prior} | {p.description} | {p.source} |")
     return rows

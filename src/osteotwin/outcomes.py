@@ -41,14 +41,14 @@ EVIDENCE_NOTES = (
     "gut-bone axis: rests mainly on animal evidence (Li 2016, mice) and one positive probiotic trial in "
     "women (Jansson 2019); no trial in women on aromatase inhibitors",
     "protein, magnesium, vitamin K2, fibre and polyphenol effects on bone: weak evidence, small by design",
-    "exercise: calibrated to trials of 8-12 months (LIFTMOR, meta-analyses); the modelled LIFTMOR gain over "
-    "control is +3.7 points at the spine and +2.7 at the hip at 8 months (trial: +4.1 and +2.2); after the first "
-    "year the osteocytes' accommodation to the new loading (our assumption: onset 1 year, time constant 1 year, "
-    "not fitted to any trial) lets part of the gain fade although the programme continues (+1.8 points at the "
-    "spine and +3.4 at the hip after 5 years); no trial longer than about 2 years constrains it. The engine has no "
-    "modelling-based bone formation, so it reaches the trials' gains by lowering bone turnover (CTX falls by up to "
-    "about 70% in the first year), which exercise trials do not show: read the exercise effect on BMD, not on "
-    "turnover markers; fracture risk counts turnover only for bone drugs",
+    "exercise: calibrated to trials of 8-12 months (LIFTMOR, meta-analyses) and to the exercise trials' turnover "
+    "markers (Zhang 2025 meta-analysis: CTX a little lower, P1NP a little higher); the modelled LIFTMOR gain over "
+    "control is +3.4 points at the spine and +2.1 at the hip at 8 months (trial: +4.1 and +2.2), with CTX about 14% "
+    "lower and P1NP about 26% higher in the first year; loading adds bone mainly by modelling-based formation at the "
+    "hip and through lower sclerostin at the spine. After the first year the osteocytes' accommodation to the new "
+    "loading (our assumption: onset 1 year, time constant 4 months, not fitted to any trial) ends the new formation "
+    "while the bone already gained goes on mineralising (+3.5 points at the spine and +7.1 at the hip after 5 years); "
+    "no trial longer than about 2 years constrains it; fracture risk counts turnover only for bone drugs",
     "fracture risk: our combination of QFracture-2009, the BMD gradient of risk (Johnell 2005), falls, an AI "
     "multiplier and turnover; not a validated calculator. Any clinical fracture (all sites) = the osteoporotic-"
     "fracture hazard x a ratio derived from one Dutch cohort (van Geel 2006) for women aged 65: uncertain by "
@@ -157,9 +157,11 @@ def _extra_outputs_chunk(
     )
     exposure = np.vstack([ai_exposure(s, months) for s in scenarios])
     # The turnover term (Bouxsein 2019) comes from drug trials: it acts only where a bone agent is given. An
-    # AI's raised turnover is in the AI multiplier (Tseng 2018), and the engine's exercise route lowers CTX
-    # far more than exercise trials show (no modelling-based formation in the engine; evidence note), so
-    # counting that as fracture protection would overstate exercise.
+    # AI's raised turnover is in the AI multiplier (Tseng 2018). Since session 3 the engine's exercise route adds
+    # bone mainly by modelling-based formation and lowers CTX only as much as exercise trials show (~15%, Zhang
+    # 2025; lifestyle suite EX-CTX-12), but the turnover-fracture relation is a drug-trial relation (antiresorptive
+    # CTX suppression); whether a small exercise-related CTX fall protects is unsourced, so exercise still acts on
+    # fracture risk only through BMD and falls (decision kept, ours [A]).
     has_agent = np.array([bool(s.bone_agents) for s in scenarios])[:, None]
     ctx_relative = np.where(has_agent, 1.0 + np.asarray(outputs["ctx_pct_change"], dtype=float) / 100.0, 1.0)
     risk = fracture.ten_year_fracture_probability(age_t, bmi, z_th, falls, exposure, ctx_relative, params)

@@ -12,8 +12,8 @@ def test_reference_state_has_zero_derivative(params):
     vector = sy.pack_parameters(params)
     y = sy.reference_state(vector)
     derivative = sy.core_derivative(y, vector, sy.baseline_inputs())
-    osteomorphs = [s * sy.N_SITE_STATES + sy.OM for s in range(2)]
-    assert np.all(y[osteomorphs] == 0.0) and np.all(derivative[osteomorphs] == 0.0)  # no denosumab, no osteomorphs
+    osteomorphs = [s * sy.N_SITE_STATES + k for s in range(2) for k in (sy.OM, sy.PRIME)]
+    assert np.all(y[osteomorphs] == 0.0) and np.all(derivative[osteomorphs] == 0.0)  # no denosumab: no osteomorphs, no primed RANKL source
     others = np.setdiff1d(np.arange(y.size), osteomorphs)
     assert np.max(np.abs(derivative[others]) / y[others]) < 1e-12
 

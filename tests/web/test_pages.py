@@ -77,7 +77,7 @@ def test_projection_page_overlays_five_regimens_from_one_batch(client, database,
     assert "major_osteoporotic_fracture_10y_pct" in regimens["ai_alone"]["trajectory"]
     assert 'id="chart-fracture_risk"' in page.text
     notes = page.text[page.text.index('id="model-notes"'):]
-    assert "animal evidence" in notes and "turnover overshoot after the last dose" in notes  # limits shown
+    assert "animal evidence" in notes and "denosumab stopped: turnover overshoots" in notes  # limits shown
     only = client.get(f"/api/v1/patients/{patient_id}/projection?regimens=ai_alone").json()
     assert list(only["regimens"]) == ["ai_alone"]
     assert client.get(f"/api/v1/patients/{patient_id}/projection?regimens=bogus").status_code == 422

@@ -4,11 +4,21 @@ Two site instances of the same local model: lumbar spine (trabecular-rich, fast 
 total hip (more cortical, slower turnover). Each has a turnover scale ``theta`` multiplying all
 its cell rate constants, and a baseline bone volume fraction.
 
-Mineralisation (our mean-field reduction of the Martinez-Reina 2019 age queue, model.md 4.6 I):
-``dM/dt = F*v_prim - R*M/BV + kappa*(v_max*BV - M)`` with F, R formation and resorption in %BV/d.
-When turnover falls, bone gets older on average and more mineralised: this carries the long-term
-BMD gains on antiresorptives. Areal BMD is proportional to mineral mass: BMD = BMD_0 * M / M_0
-(bone size constant; ours).
+Mineralisation (our mean-field reduction of the Martinez-Reina 2019 age queue, model.md 4.6 I, with
+a slow secondary phase added): new bone enters at the primary mineral fraction v_prim and then fills
+its deficit (v_max - v_prim) in two phases, a share (1 - s) at the MR rate kappa (months) and a share s at a
+slow rate kappa_slow (years; human secondary mineralisation continues for years, Boivin & Meunier 2002;
+in rabbit osteons 67% of the interstitial level is reached within 18 days and the rest accrues slowly
+over the following year, Fuchs et al. 2008). With F, R formation and resorption in %BV/d, mineral M and
+the slow deficit D (both %BV):
+
+``dD/dt = s*(v_max - v_prim)*F - (kappa_slow + R/BV)*D``
+``dM/dt = F*v_prim - R*M/BV + kappa*(v_max*BV - M - D) + kappa_slow*D``
+
+(s = 0 gives MR's single phase). When turnover falls, bone gets older on average and more mineralised:
+the fast phase carries the first year's gain, the slow phase keeps adding for years on a strong
+antiresorptive (FREEDOM extension) but little on a weak one, whose turnover stays above kappa_slow.
+Areal BMD is proportional to mineral mass: BMD = BMD_0 * M / M_0 (bone size constant; ours).
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ from __future__ import annotations
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models (model.md P2, P3)"
+C_DRUG = "calibrated by scripts/calibrate.py --suite all to the long-term denosumab and zoledronic-acid rows (FREEDOM extension S3-022..S3-025, ZO-FAST S2-020..S2-023; docs/calibration.md)"
 C_BMD = "calibrated by scripts/calibrate.py to ATAC rows S1-001..S1-018 and natural-loss rows (docs/calibration.md)"
 
 PARAMETERS = ParameterTable(
@@ -27,7 +38,11 @@ PARAMETERS = ParameterTable(
         Parameter("total_hip_bone_volume_pct", 30.0, "%", "baseline effective bone volume fraction, hip (mixed cortical/trabecular; model.md prior 50-70 scaled to our turnover)", "ours", "A", (10.0, 80.0)),
         Parameter("primary_mineral_fraction", 0.121, "1", "v_prim: mineral volume fraction of new bone after primary mineralisation", MR, "S", (0.05, 0.2)),
         Parameter("max_mineral_fraction", 0.442, "1", "v_max: maximum mineral volume fraction", MR, "S", (0.35, 0.5)),
-        Parameter("secondary_mineralisation_per_day", 0.003, "1/d", "kappa: secondary mineralisation rate (MR 0.007; slowed to carry multi-year gains)", "MR 2019 value 0.007 1/d; calibrated to FREEDOM extension S3-022 (docs/calibration.md)", "C", (0.0005, 0.01)),
+        Parameter("secondary_mineralisation_per_day", 0.007, "1/d", "kappa: rate of the fast secondary mineralisation phase (MR's single phase)", MR, "S", (0.002, 0.02)),
+        Parameter("slow_mineralisation_share", 0.3, "1", "s: share of the secondary mineral deficit (v_max - v_prim) that fills in the slow phase",
+                  C_DRUG + "; two phases: Boivin G, Meunier PJ. Calcif Tissue Int 2002;70:503-11 (recalled); Fuchs RK et al. Matrix Biol 2008;27:34-41 (FTIRM, rabbit; abstract read, journal recalled)", "C", (0.0, 0.7)),
+        Parameter("slow_mineralisation_per_day", 0.0005, "1/d", "kappa_slow: rate of the slow secondary mineralisation phase (time constant of years)",
+                  C_DRUG + "; prior ours: 1/(8 y) to 1/(1.4 y)", "C", (0.00035, 0.002)),
         Parameter("lumbar_spine_reference_mean_g_cm2", 1.065, "g/cm2", "young-adult female lumbar spine reference mean (NHANES 2005-2014, peak, non-Hispanic white women)", "Xue S et al. J Clin Endocrinol Metab 2021 doi:10.1210/clinem/dgab180 (guidelines.md 2.1, abstract)", "V", (0.9, 1.3)),
         Parameter("lumbar_spine_reference_sd_g_cm2", 0.122, "g/cm2", "young-adult female lumbar spine reference SD", "Xue 2021 (as above)", "V", (0.08, 0.15)),
         Parameter("total_hip_reference_mean_g_cm2", 0.942, "g/cm2", "NHANES III non-Hispanic white women 20-29, total hip mean", "Looker AC et al. Osteoporos Int 1998;8:468-89 (guidelines.md 2.1), recalled", "R", (0.85, 1.05)),

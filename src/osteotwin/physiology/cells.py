@@ -21,6 +21,16 @@ fraction of RANKL removed by denosumab (drugs.denosumab_rankl_inhibition):
 so without denosumab (I = 0) no osteomorph pool forms and nothing else changes (the AI, natural-loss
 and bisphosphonate results are unaffected). Structure ours after McDonald 2021; f_OM, A_OM and
 k_ref are calibrated to the denosumab discontinuation rows (S3-026/S3-027) with the other drug rows.
+
+Primed RANKL source: under RANKL inhibition, RANKL-expressing cells accumulate on bone surfaces
+(El-Masri et al. 2024 [recalled]; fewer OPG-producing new osteocytes, Fu et al. 2023 JCI Insight
+[recalled]; model.md 3 "rebound mechanism candidates" [L]), so when the drug is cleared RANKL is high
+until they are cleared. Per site, a relative extra RANKL production P (multiplies the whole production):
+
+    dP/dt = k_P (P_max * I - P)
+
+P = 0 without denosumab (nothing else changes); it approaches P_max * I on treatment and decays with
+time constant 1/k_P after the drug is cleared. Form ours; P_max and k_P are calibrated with the drug rows.
 """
 
 from __future__ import annotations
@@ -47,6 +57,10 @@ PARAMETERS = ParameterTable(
                   "calibrated (suite drugs); ours that osteomorphs persist for months under denosumab (McDonald 2021 [recalled])", "C", (0.001, 0.5)),
         Parameter("osteomorph_refusion_per_day", 0.05, "1/d", "k_ref: re-fusion of osteomorphs into osteoclasts when RANKL is free",
                   "calibrated (suite drugs) to the discontinuation rows; mechanism McDonald 2021 [recalled]", "C", (0.001, 1.0)),
+        Parameter("primed_rankl_source_max_relative", 0.5, "1", "P_max: extra RANKL production (relative) that accumulates under sustained, complete denosumab RANKL inhibition",
+                  "calibrated (scripts/calibrate.py, suite drugs) to the discontinuation rows with the other drug rows; mechanism El-Masri 2024, Fu 2023 [recalled]; form ours", "C", (0.0, 5.0)),
+        Parameter("primed_rankl_source_clearance_per_day", 0.01, "1/d", "k_P: rate at which the primed RANKL source follows the inhibition (1/k_P: its lifetime after the drug is cleared)",
+                  "calibrated (suite drugs); prior ours: lifetime 10 days to 1.4 years", "C", (0.002, 0.1)),
         Parameter("osteoclast_precursor_apoptosis_per_day", 0.05, "1/d", "A_OCp: precursor removal; sets how far the pool fills under denosumab", "model.md 4.6 C prior 0.04-0.08 (ours); calibrated jointly (fixing it at 0.05 was tried: total cost 33.8 vs 24.4, and the discontinuation rows were not better)", "C", (0.01, 0.2)),
     ]
 )

@@ -130,19 +130,19 @@ PARAMETERS = ParameterTable(
             "D", (2.0, 8.0),
         ),
         Parameter(
-            "ai_residual_multiplier", 1.0713, "RR",
+            "ai_residual_multiplier", 1.0695, "RR",
             "AI fracture meta-analysis multiplier beyond the simulated BMD loss, during AI treatment",
             "Calibrated [C] so that BMD + residual give AI vs no AI RR 1.17 (Tseng 2018, S5-025) [V]",
             "C", (1.0, 1.5),
         ),
         Parameter(
-            "turnover_exponent_mof", 0.5694, "1",
+            "turnover_exponent_mof", 0.5968, "1",
             "beta: major-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 (S5-034/035) and HORIZON-RFT (S5-041) [V]",
             "C", (0.0, 1.5),
         ),
         Parameter(
-            "turnover_exponent_hip", 0.2124, "1",
+            "turnover_exponent_hip", 0.2123, "1",
             "beta: hip-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 hip rows (S5-036/037) and HORIZON-PFT (S5-040) [V]",
             "C", (0.0, 1.5),

@@ -122,7 +122,7 @@ PARAMETERS = ParameterTable(
             "A", (1.2, 4.0),
         ),
         Parameter(
-            "resistance_intensity_scale_moderate", 0.5218, "1",
+            "resistance_intensity_scale_moderate", 0.6485, "1",
             "Effective stimulus of moderate intensity (~60-70% 1RM, 8-12RM) relative to high (80-85% 1RM)",
             "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the contrast between LIFTMOR's "
             "high-intensity programme (S4-010..013) and the moderate programmes of the meta-analyses (S4-018/019, "
@@ -131,7 +131,7 @@ PARAMETERS = ParameterTable(
             "C", (0.5, 0.95),
         ),
         Parameter(
-            "stimulus_gain", 1.5256, "1",
+            "stimulus_gain", 0.5671, "1",
             "Gain from the relative stress stimulus psi to the core's mechanostat stimulus multiplier",
             "Calibrated [C] to LIFTMOR (S4-010..013) against the core's mechanostat",
             "C", (0.01, 3.0),

@@ -14,17 +14,35 @@ Both act on the bone's own strain term under habitual loading (the set point is 
 added exercise takes the route below), outside a lazy zone (Frost): it is shrunk towards 0 by the
 zone's half-width, so small departures from the habitual state (e.g. tamoxifen's gain) are not
 corrected while large ones (AI loss) are. A site gain scales both exponents per site.
+The response is allowed to be asymmetric (ours [A]): on the disuse side, where the bone is stiffer than
+habitual loading needs (after a drug- or exercise-driven gain), the shrunk log stimulus is multiplied by
+a ratio r_disuse <= 1. Frost's mechanostat has separate thresholds for the disuse and the overload
+(modelling) responses, with an adapted window between them; a symmetric power law made the spine
+give back a denosumab gain while the drug was still acting (FREEDOM extension: spine +13.7% at 5 years
+and still rising at 10, S3-022), because the strong spine feedback that ATAC's decelerating AI loss needs
+also acted on the gain. r_disuse is calibrated jointly with the drug rows (scripts/calibrate.py --suite all).
 
-Exercise has its own route to the osteocytes, separate from this disuse/loss feedback gain (ours [A]):
-with ``L = log(s_load**2) >= 0`` the loading above habitual, the exponents also carry
-``k_ex,site * min(L, max(log Phi, 0))``, i.e. the part of the exercise stimulus that the bone gained
-since has not yet absorbed. It is 0 at habitual loading (so the ATAC-, core- and drug-fitted states
-are unchanged) and falls back to 0 as the loaded bone stiffens (the mechanostat re-equilibrates, the
-exercise gain plateaus). ``k_ex`` is calibrated to LIFTMOR and the exercise meta-analyses by
-scripts/calibrate_lifestyle.py; the ATAC-fitted hip gain (~0.01) alone made the hip deaf to exercise.
+Exercise has its own route, separate from this disuse/loss feedback gain (ours [A]): with
+``L = log(s_load**2) >= 0`` the loading above habitual, the route is ``min(L, max(log Phi, 0))``
+(system.exercise_route), the part of the exercise stimulus that the bone gained since has not yet
+absorbed. It is 0 at habitual loading (so the ATAC-, core- and drug-fitted states are unchanged) and
+falls back to 0 as the loaded bone stiffens (the mechanostat re-equilibrates, the gain plateaus). It acts
+in two ways (since session 3, issue #4):
+- modelling-based formation, loading's anabolic mode (Frost's modelling threshold; Robling & Turner:
+  bone laid on quiescent surfaces without prior resorption): ``F_mod = k_mod,site * route * BV`` (%BV/d)
+  adds bone volume outside the cell counts; its mineral enters at the primary fraction and fills in the
+  fast and slow secondary phases like remodelling formation (bone.py), and it counts in the P1NP output;
+- the osteocytes' sclerostin only (``k_ex,site * route`` on the Wnt exponent; loading lowers sclerostin):
+  more osteoblast maturation. The route no longer lowers osteocyte RANKL directly.
+``k_mod`` and ``k_ex`` are calibrated by scripts/calibrate_lifestyle.py to LIFTMOR, the exercise
+meta-analyses and the exercise turnover-marker checks (Zhang 2025: CTX a little lower, P1NP a little
+higher; lifestyle suite MARKER_CHECKS). Until session 2 the route carried the whole LIFTMOR gain through
+sclerostin and RANKL with k_ex ~0.4-0.7, which cut CTX and P1NP by ~70-85% in the first year (exercise
+acted like an antiresorptive). The fitted split: at the spine most of the 8-month gain still comes through
+the sclerostin route (with CTX ~15% lower), at the hip most through modelling.
 Osteocytes accommodate to a sustained new loading regime (cellular accommodation, Schriefer 2005;
 Turner 1998): after an onset t_acc (the 8-12 months of the calibrating trials) the exercise route is
-multiplied by ``exp(-(t - t_acc)/tau_acc)``, t the time since the scenario start (the engine's burn-in holds
+multiplied by ``exp(-(t - t_acc)/tau_acc)`` (tau_acc 120 d), t the time since the scenario start (the engine's burn-in holds
 habitual loading), so the gain levels off instead of growing for years, and part of it fades as the
 disuse feedback returns the bone towards its habitual-loading set point. Ours [A], both times assumed.
 Until session 2 the added load also entered the set-point term; with the jointly refitted core that gave
@@ -36,12 +54,21 @@ from __future__ import annotations
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74; model.md P2)"
-C_EX = "calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023) by scripts/calibrate_lifestyle.py; form ours"
+C_EX = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023) and the exercise turnover-marker "
+        "checks (Zhang 2025, lifestyle suite) by scripts/calibrate_lifestyle.py; form ours; loading lowers osteocyte sclerostin: "
+        "Robling AG et al. J Biol Chem 2008;283:5866-75 (recalled)")
+C_MOD = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023) and the exercise "
+         "turnover-marker checks (Zhang 2025, lifestyle suite) by scripts/calibrate_lifestyle.py; modelling-based formation "
+         "as loading's anabolic mode: Frost HM. Anat Rec 2003;275:1081-101 (modelling threshold; recalled); Robling AG, "
+         "Castillo AB, Turner CH. Annu Rev Biomed Eng 2006;8:455-98 (loading adds bone by modelling on quiescent "
+         "surfaces; recalled); linear form in the route ours [A]")
 ACC = ("ours [A]: exp(-(t - t_acc)/tau) fade of the exercise route for osteocyte cellular accommodation "
        "(Schriefer JL et al. J Biomech 2005;38:1838-45: the reference state for adaptation follows the strain "
        "history [verified]; Turner CH Bone 1998;23:399-407, rule 3: cells accommodate to a customary loading "
        "[recalled, unverified]); not identifiable from the 8-12-month rows (the fade starts after them), fixed so "
-       "the LIFTMOR programme's 60-month gain over control stays within ~2x its 12-month gain (no trial > ~2 y)")
+       "the LIFTMOR programme's 60-month gain over control stays within ~2x its 12-month gain (no trial > ~2 y); "
+       "365 d until session 2, 120 d since modelling-based formation (session 3): its new bone keeps mineralising "
+       "for years (slow phase), so the hip's 60/12-month ratio was 2.7 with 365 d, 2.0 with 180 d, 1.9 with 120 d")
 ACC_ONSET = ("ours [A]: onset of accommodation after the 8-12 months over which LIFTMOR (S4-010..013) and the exercise "
              "meta-analyses (S4-018..023) show the gains the route is calibrated to; the fade is not applied within them")
 C_MECH = "calibrated by scripts/calibrate.py to ATAC on/off-treatment rows S1-001..S1-018 (deceleration, recovery)"
@@ -54,10 +81,15 @@ PARAMETERS = ParameterTable(
         Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0)),
         Parameter("total_hip_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, hip, relative to the spine", C_MECH + "; site-specific mechanics per model.md 4.6 I", "C", (0.0, 3.0)),
         Parameter("mechanostat_lazy_zone_log", 0.02, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", C_MECH + "; model.md 4.6 E epsilon_lazy (ours, default 0)", "C", (0.0, 0.3)),
-        Parameter("lumbar_spine_exercise_loading_sensitivity", 0.3763, "1", "k_ex, spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on both mechanostat exponents", C_EX, "C", (0.0, 3.0)),
-        Parameter("total_hip_exercise_loading_sensitivity", 0.6948, "1", "k_ex, hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on both mechanostat exponents", C_EX, "C", (0.0, 3.0)),
-        Parameter("exercise_accommodation_time_days", 365.0, "d", "tau_acc: time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "A", (90.0, 1095.0)),
+        Parameter("lumbar_spine_exercise_loading_sensitivity", 0.4801, "1", "k_ex, spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0)),
+        Parameter("total_hip_exercise_loading_sensitivity", 0.06747, "1", "k_ex, hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0)),
+        Parameter("lumbar_spine_modelling_formation_per_day", 7.63e-05, "1/d", "k_mod, spine: modelling-based formation (bone laid on quiescent surfaces, no prior resorption) per unit of the exercise route, as a fraction of bone volume per day: F_mod = k_mod x route x BV", C_MOD, "C", (0.0, 0.02)),
+        Parameter("total_hip_modelling_formation_per_day", 0.000127, "1/d", "k_mod, hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02)),
+        Parameter("exercise_accommodation_time_days", 120.0, "d", "tau_acc: time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "A", (90.0, 1095.0)),
         Parameter("exercise_accommodation_onset_days", 365.0, "d", "t_acc: time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "A", (0.0, 730.0)),
+        Parameter("mechanostat_disuse_gain_ratio", 1.0, "1", "r_disuse: response on the disuse side (bone stiffer than habitual loading needs) relative to the overload side",
+                  "calibrated by scripts/calibrate.py --suite all to ATAC (S1-001..S1-018) with the long-term denosumab rows (FREEDOM extension S3-022, S3-023); "
+                  "asymmetry ours [A] after Frost's separate disuse and modelling thresholds (Frost HM. Anat Rec 2003;275:1081-101, recalled)", "C", (0.0, 1.0)),
         Parameter("osteocyte_rankl_stimulus_exponent", 1.0, "1", "gamma_LPhi: osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", C_MECH + "; prior model.md P7 0.5", "C", (0.0, 5.0)),
     ]
 )

@@ -113,7 +113,7 @@ PARAMETERS = ParameterTable(
             "A", (5.0, 20.0),
         ),
         Parameter(
-            "pth_absorbed_calcium_exponent", 0.1898, "1",
+            "pth_absorbed_calcium_exponent", 0.1608, "1",
             "gamma_Ca: PTH ~ (absorbed calcium / reference)^(-gamma_Ca)",
             "Ours [A] (model.md 4.6 G phase 1 option); calibrated [C] by scripts/calibrate_lifestyle.py to "
             "Tang 2007 (S4-026/027) and WHI CaD (S4-029, weight 0.3)",

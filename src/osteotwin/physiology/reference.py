@@ -55,7 +55,7 @@ def simulate_one(arrays: engine.PatientArrays, patient: int = 0, *, params: Para
                 break
     doses.sort()
     y = np.concatenate([sy.reference_state(vector), np.zeros(dk.N_DRUG_STATES)])
-    frozen = [s * sy.N_SITE_STATES + sy.BV for s in range(2)]
+    frozen = [s * sy.N_SITE_STATES + k for s in range(2) for k in (sy.BV, sy.SLOW)]  # held in the burn-in, as in solve.py
     u_burn = burn[:, 0].copy()
 
     def burn_derivative(_t: float, yy: np.ndarray) -> np.ndarray:

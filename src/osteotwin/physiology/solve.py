@@ -47,22 +47,23 @@ NO_RULE = -1
 
 
 H_MIN = 1e-3  # days
-BURN_IN_DAYS = 1000.0  # > 3 time constants of the mineral fraction (1/(r + kappa))
+BURN_IN_DAYS = 1000.0  # > 5 time constants of the fast mineral phase (1/(r + kappa)); bone volume and the slow phase are held
 BURN_IN_FIRST_STEP = 1.0
 SAFETY = 0.9
 MAX_GROWTH = 4.0
 # absolute error scale of each core state, as a fraction of its reference value (times rtol): a
 # cell count suppressed far below baseline by a drug is tracked to rtol of its baseline, not of
-# its own (tiny) value; bone and mineral volume always relative to themselves
-_ABSOLUTE_SCALE = np.array([0.3, 0.3, 0.3, 0.3, 1e-3, 1e-3, 0.3] * 2)
-# relative tolerance of each core state as a multiple of rtol: cells 3 x rtol, bone and mineral volume 1 x.
+# its own (tiny) value; bone volume, mineral volume and the slow mineral deficit always relative to themselves
+_ABSOLUTE_SCALE = np.array([0.3, 0.3, 0.3, 0.3, 1e-3, 1e-3, 0.3, 1e-3, 0.3] * 2)
+# relative tolerance of each core state as a multiple of rtol: cells 3 x rtol, bone and mineral volumes 1 x.
 # Measured against SciPy Radau (rtol 1e-9), 1 patient, 10 years: max BMD error 0.09 pp on anastrozole
 # (cells 1x: ~0.04, 2x: 0.07, 5x: 0.13) and 0.02 pp with denosumab; with denosumab 3x takes 14% fewer
 # steps than 2x (benchmarks/RESULTS.md).
-_RTOL_FACTOR = np.array([3.0, 3.0, 3.0, 3.0, 1.0, 1.0, 3.0] * 2)
+_RTOL_FACTOR = np.array([3.0, 3.0, 3.0, 3.0, 1.0, 1.0, 3.0, 1.0, 3.0] * 2)
 # reference magnitude of each core state, as an offset from P_OBP0 in the parameter vector
-_REFERENCE_SLOT = np.array([0, 1, 2, 3, sy.P_BV00 - sy.P_OBP0, sy.P_M00 - sy.P_OBP0, 3,
-                            0, 1, 2, 3, sy.P_BV01 - sy.P_OBP0, sy.P_M01 - sy.P_OBP0, 3], dtype=np.int64)
+_REFERENCE_SLOT = np.array([0, 1, 2, 3, sy.P_BV00 - sy.P_OBP0, sy.P_M00 - sy.P_OBP0, 3, sy.P_D00 - sy.P_OBP0, sy.P_PMAX - sy.P_OBP0,
+                            0, 1, 2, 3, sy.P_BV01 - sy.P_OBP0, sy.P_M01 - sy.P_OBP0, 3, sy.P_D01 - sy.P_OBP0, sy.P_PMAX - sy.P_OBP0],
+                           dtype=np.int64)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -242,7 +243,13 @@ def _record(y, y_start, p, dp, u, out, m, i):
         o = s * sy.N_SITE_STATES
         out[O_BMD0 + s, m, i] = y[o + sy.MIN] / y_start[o + sy.MIN]
         out[O_RES0 + s, m, i] = y[o + sy.OCA] / y_start[o + sy.OCA]
-        out[O_FORM0 + s, m, i] = y[o + sy.OBA] / y_start[o + sy.OBA]
+        # P1NP: all bone formation, remodelling (osteoblasts) plus loading's modelling-based formation
+        # (system.core_rates), relative to the start's formation; the burn-in holds habitual loading, so the
+        # start has no modelling flux and the ratio is OBa/OBa_start + F_mod / (theta k_form OBa_start). Month 0
+        # is that start (no time on a programme yet), so its record carries no modelling flux.
+        remodelling_start = p[sy.P_THETA0 + s] * p[sy.P_KFORM] * y_start[o + sy.OBA]
+        modelling = p[sy.P_MOD0 + s] * sy.exercise_route(y, s, p, u) * y[o + sy.BV] if m > 0 else 0.0
+        out[O_FORM0 + s, m, i] = y[o + sy.OBA] / y_start[o + sy.OBA] + modelling / remodelling_start
     phi, w, rankl, opg, pi_l = sy.site_signals(y, 0, p, u, den)
     out[O_RANKLOPG, m, i] = (rankl / opg) / (p[sy.P_RANKL0] / p[sy.P_OPG0])
     out[O_SCL, m, i] = 1.0 / w
@@ -282,19 +289,22 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
         next_dose[k - first] = np.inf if item_rule_site[k] != NO_RULE else item_start[k]
     triggered = np.zeros(last - first, dtype=np.bool_)
     # Burn-in: the cells and the mineral fraction settle on the patient's untreated drive at the
-    # start (background loss by years since menopause) with bone volume held, so that month 0 is
-    # the patient's own quasi-steady state rather than a step from the reference.
+    # start (background loss by years since menopause) with bone volume and the slow mineral
+    # deficit held (BURN_IN_DAYS), so that month 0 is the patient's own quasi-steady state rather
+    # than a step from the reference.
     for j in range(inputs.shape[0]):
         u[j] = burn_inputs[j, i]
     t = 0.0
     h = BURN_IN_FIRST_STEP
     while t < BURN_IN_DAYS - 1e-9:
         dt = min(h, BURN_IN_DAYS - t)
-        bv0 = y[sy.BV]
-        bv1 = y[sy.N_SITE_STATES + sy.BV]
+        for k in range(2):
+            saved[k] = y[k * sy.N_SITE_STATES + sy.BV]
+            saved[2 + k] = y[k * sy.N_SITE_STATES + sy.SLOW]
         err = _step(y, p, dp, u, dt, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, jac, increment, remainder, aug, mats)
-        y[sy.BV] = bv0
-        y[sy.N_SITE_STATES + sy.BV] = bv1
+        for k in range(2):
+            y[k * sy.N_SITE_STATES + sy.BV] = saved[k]
+            y[k * sy.N_SITE_STATES + sy.SLOW] = saved[2 + k]
         t += dt
         h = min(h_max, dt * min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12))))
     y_start = y.copy()

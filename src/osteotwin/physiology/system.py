@@ -1,8 +1,9 @@
 """The right-hand side of the bone-cell core, vectorised over patients by the integrator.
 
-Per site (lumbar spine, total hip) seven states: osteoblast precursors OBp, active osteoblasts OBa,
-osteoclast precursors OCp, active osteoclasts OCa (pM), bone volume BV (%), mineral volume M (%) and
-osteomorphs OM (pM; zero unless denosumab acts, cells.py). Signals (TGF-beta, RANKL, OPG, sclerostin, mechanical stimulus) are algebraic
+Per site (lumbar spine, total hip) eight states: osteoblast precursors OBp, active osteoblasts OBa,
+osteoclast precursors OCp, active osteoclasts OCa (pM), bone volume BV (%), mineral volume M (%),
+osteomorphs OM (pM; zero unless denosumab acts, cells.py), the slow mineral deficit D (%; bone.py) and the
+primed RANKL source P (relative extra RANKL production; zero unless denosumab acts, cells.py). Signals (TGF-beta, RANKL, OPG, sclerostin, mechanical stimulus) are algebraic
 (quasi-steady). The rates are returned in production/loss form ``dy/dt = P - L*y`` with P, L >= 0,
 which the integrator (solve.py) uses for a positive, unconditionally stable linearly implicit
 step. The right-hand side is pure: it reads states, parameters and inputs and writes only the
@@ -22,10 +23,10 @@ from osteotwin.physiology.parameters import ParameterTable
 
 SITES = ("lumbar_spine", "total_hip")
 SITE_STATE_NAMES = ("osteoblast_precursors_pM", "osteoblasts_pM", "osteoclast_precursors_pM", "osteoclasts_pM", "bone_volume_pct", "mineral_volume_pct",
-                    "osteomorphs_pM")
-N_SITE_STATES = 7
+                    "osteomorphs_pM", "slow_mineral_deficit_pct", "primed_rankl_source_relative")
+N_SITE_STATES = 9
 N_CORE_STATES = 2 * N_SITE_STATES
-OBP, OBA, OCP, OCA, BV, MIN, OM = range(7)
+OBP, OBA, OCP, OCA, BV, MIN, OM, SLOW, PRIME = range(N_SITE_STATES)
 
 # Inputs, piecewise constant per month: shape (N_INPUTS, months, patients).
 INPUT_NAMES = (
@@ -55,23 +56,26 @@ VECTOR_NAMES = (
     "osteoblast_apoptosis_per_day", "osteoclast_apoptosis_per_day", "tgf_osteoblast_activation_K_pM",
     "tgf_osteoclast_apoptosis_K_pM", "tgf_osteoblast_repression_K_pM", "osteoclast_precursor_apoptosis_per_day",
     "resorption_rate_pct_per_pM_day", "primary_mineral_fraction", "max_mineral_fraction",
-    "secondary_mineralisation_per_day", "stiffness_bone_volume_exponent", "stiffness_ash_exponent",
-    "sclerostin_stimulus_exponent", "osteocyte_rankl_stimulus_exponent", "mechanostat_lazy_zone_log",
+    "secondary_mineralisation_per_day", "slow_mineralisation_share", "slow_mineralisation_per_day",
+    "stiffness_bone_volume_exponent", "stiffness_ash_exponent",
+    "sclerostin_stimulus_exponent", "osteocyte_rankl_stimulus_exponent", "mechanostat_lazy_zone_log", "mechanostat_disuse_gain_ratio",
     "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity",
     "lumbar_spine_age_drive_scale", "total_hip_age_drive_scale",
     "osteomorph_share_of_osteoclast_exits", "osteomorph_removal_per_day", "osteomorph_refusion_per_day",
+    "primed_rankl_source_max_relative", "primed_rankl_source_clearance_per_day",
+    "lumbar_spine_modelling_formation_per_day", "total_hip_modelling_formation_per_day",
     # derived [D]
     "derived_formation_rate_pct_per_pM_day", "derived_osteoclast_differentiation_per_day",
     "derived_osteoclast_precursor_supply_pM_per_day",
     "derived_obp0", "derived_oba0", "derived_ocp0", "derived_oca0",
     "derived_rankl0_pM", "derived_opg0_pM",
-    "theta_0", "theta_1", "bv0_0", "bv0_1", "m0_0", "m0_1", "v0_0", "v0_1", "mech_0", "mech_1",
+    "theta_0", "theta_1", "bv0_0", "bv0_1", "m0_0", "m0_1", "v0_0", "v0_1", "mech_0", "mech_1", "d0_0", "d0_1",
 )
 (P_PTH0, P_KPP, P_KPM, P_POPG, P_OPGMAX, P_DOPG, P_NL, P_BETAL, P_DL, P_KAO, P_KAR, P_RANK, P_KD, P_PHIOT,
- P_DOBU, P_DOBP, P_AOBA, P_AOCA, P_KU, P_KC, P_KR, P_AOCP, P_KRES, P_VPRIM, P_VMAX, P_KAPPA, P_EBV, P_EASH,
- P_GSCL, P_GL, P_LAZY, P_EX0, P_EX1, P_AGES0, P_AGES1, P_FOM, P_AOM, P_KREF,
+ P_DOBU, P_DOBP, P_AOBA, P_AOCA, P_KU, P_KC, P_KR, P_AOCP, P_KRES, P_VPRIM, P_VMAX, P_KAPPA, P_SSLOW, P_KSLOW, P_EBV, P_EASH,
+ P_GSCL, P_GL, P_LAZY, P_DISUSE, P_EX0, P_EX1, P_AGES0, P_AGES1, P_FOM, P_AOM, P_KREF, P_PMAX, P_KP, P_MOD0, P_MOD1,
  P_KFORM, P_KDIFF, P_SOCP, P_OBP0, P_OBA0, P_OCP0, P_OCA0, P_RANKL0, P_OPG0,
- P_THETA0, P_THETA1, P_BV00, P_BV01, P_M00, P_M01, P_V00, P_V01, P_MECH0, P_MECH1) = range(len(VECTOR_NAMES))
+ P_THETA0, P_THETA1, P_BV00, P_BV01, P_M00, P_M01, P_V00, P_V01, P_MECH0, P_MECH1, P_D00, P_D01) = range(len(VECTOR_NAMES))
 N_VECTOR = len(VECTOR_NAMES)
 
 
@@ -95,8 +99,8 @@ def pack_parameters(table: ParameterTable) -> np.ndarray:
     Derivations (model.md 4.5, OpenBoneMin pattern): given the reference osteoclasts OCa_0 and
     precursors OCp_0, the precursor and active osteoblast levels follow from their balances; the
     formation rate k_form from BV balance; the precursor differentiation rate k_diff and supply
-    S_OCp from the OCa and OCp balances at the reference RANKL; the mineral fraction v_0 from
-    the mineral balance.
+    S_OCp from the OCa and OCp balances at the reference RANKL; the slow mineral deficit d_0 and the
+    mineral fraction v_0 from the mineral balances (bone.py).
     """
     p = table.values_dict()
     oca0 = p["osteoclast_baseline_pM"]
@@ -121,8 +125,10 @@ def pack_parameters(table: ParameterTable) -> np.ndarray:
         theta = p[f"{site}_turnover_scale"]
         bv0 = p[f"{site}_bone_volume_pct"]
         r = theta * p["resorption_rate_pct_per_pM_day"] * oca0 / bv0  # fraction of bone resorbed per day
-        kappa = p["secondary_mineralisation_per_day"]
-        v0 = (r * p["primary_mineral_fraction"] + kappa * p["max_mineral_fraction"]) / (r + kappa)
+        kappa, kappa_slow, share = p["secondary_mineralisation_per_day"], p["slow_mineralisation_per_day"], p["slow_mineralisation_share"]
+        deficit = p["max_mineral_fraction"] - p["primary_mineral_fraction"]
+        v0 = p["max_mineral_fraction"] - deficit * r * ((1.0 - share) / (kappa + r) + share / (kappa_slow + r))
+        derived[f"d0_{index}"] = share * deficit * r * bv0 / (kappa_slow + r)
         derived[f"theta_{index}"] = theta
         derived[f"bv0_{index}"] = bv0
         derived[f"v0_{index}"] = v0
@@ -144,7 +150,26 @@ def reference_state(vector: np.ndarray) -> np.ndarray:
         y[o + BV] = vector[P_BV00 + s]
         y[o + MIN] = vector[P_M00 + s]
         y[o + OM] = 0.0
+        y[o + SLOW] = vector[P_D00 + s]
+        y[o + PRIME] = 0.0
     return y
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def exercise_route(y, s, p, u):
+    """The exercise stimulus of site s that the bone has not yet absorbed, after accommodation (>= 0).
+
+    ``min(L, max(log Phi, 0)) * u[IN_EXACC]`` with ``L = log(s_load**2)`` the loading above habitual
+    (mechanostat.py): 0 at habitual loading, falls to 0 as the bone gained stiffens it (plateau), and is
+    faded by osteocyte accommodation. It drives modelling-based formation (core_rates) and, with the
+    calibrated gain k_ex, the osteocytes' sclerostin (site_signals); it no longer lowers osteocyte RANKL.
+    """
+    o = s * N_SITE_STATES
+    bv = y[o + BV]
+    v = y[o + MIN] / bv
+    log_load = 2.0 * np.log(u[IN_LOAD0 + s])
+    log_phi = log_load + p[P_EBV] * np.log(p[P_BV00 + s] / bv) + p[P_EASH] * np.log(p[P_V00 + s] / v)
+    return min(log_load, max(log_phi, 0.0)) * u[IN_EXACC]
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -162,13 +187,15 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     log_phi_bone = p[P_EBV] * np.log(p[P_BV00 + s] / bv) + p[P_EASH] * np.log(p[P_V00 + s] / v)
     log_phi = log_load + log_phi_bone
     phi = np.exp(log_phi)
-    # Exercise reaches the osteocytes through one route (mechanostat.py): the part of the added
-    # stimulus that bone gained since has not yet absorbed, min(log_load, max(log_phi, 0)); 0 at
+    # Exercise reaches the osteocytes through one route (mechanostat.py, exercise_route): the part of the
+    # added stimulus that bone gained since has not yet absorbed, min(log_load, max(log_phi, 0)); 0 at
     # habitual loading (baseline unchanged) and falls to 0 as the bone stiffens (re-equilibration,
     # plateau). Osteocyte accommodation to the sustained new regime (Schriefer 2005) fades it with
-    # time on the programme: u[IN_EXACC]. (Until session 2 the added load also entered the set-point
-    # term below; at the spine that gave a persistent, unaccommodated gain of ~9 points at 5 years.)
-    exercise = p[P_EX0 + s] * min(log_load, max(log_phi, 0.0)) * u[IN_EXACC]
+    # time on the programme: u[IN_EXACC]. Since session 3 the route adds bone by modelling-based
+    # formation (core_rates) and lowers sclerostin (gain k_ex), but no longer lowers osteocyte RANKL; both
+    # gains are calibrated with the exercise trials' turnover markers (lifestyle suite), so exercise no
+    # longer acts as an antiresorptive. (Until session 2 the added load also entered the set-point term below.)
+    exercise = p[P_EX0 + s] * exercise_route(y, s, p, u)
     lazy = p[P_LAZY]
     log_phi_set = log_phi_bone
     if log_phi_set > lazy:
@@ -177,6 +204,8 @@ def site_signals(y, s, p, u, denosumab_inhibition):
         log_phi_set += lazy
     else:
         log_phi_set = 0.0
+    if log_phi_set < 0.0:  # bone stiffer than habitual loading needs (after a gain): the disuse side (mechanostat.py)
+        log_phi_set *= p[P_DISUSE]
     w = np.exp(p[P_GSCL] * (gain * log_phi_set + exercise)) / u[IN_SCL]
     pth = p[P_PTH0] * u[IN_PTH]
     pi_p = pth / (pth + p[P_KPP])
@@ -185,7 +214,7 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     opg = p_o * p[P_OPGMAX] / (p_o + p[P_DOPG] * p[P_OPGMAX])
     l_eff = p[P_NL] * obp * pi_p
     beta = p[P_BETAL]
-    production = beta * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi_set + exercise))) * u[IN_RANKL] + u[IN_BG] + p[P_AGES0 + s] * u[IN_BGAGE])
+    production = beta * (1.0 + y[o + PRIME]) * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * gain * log_phi_set)) * u[IN_RANKL] + u[IN_BG] + p[P_AGES0 + s] * u[IN_BGAGE])
     rankl = (1.0 - denosumab_inhibition) * l_eff / (1.0 + p[P_KAO] * opg + p[P_KAR] * p[P_RANK]) * production / (beta + p[P_DL] * l_eff)
     x = p[P_KAR] * rankl * p[P_RANK]
     return phi, w, rankl, opg, x / (x + p[P_KD])
@@ -224,12 +253,22 @@ def core_rates(y, p, u, denosumab_inhibition, bisphosphonate_inhibition, prod, l
         loss[o + OCA] = theta * p[P_AOCA] * pi_c * u[IN_OCAPOP] / (1.0 - bisphosphonate_inhibition)
         prod[o + OM] = p[P_FOM] * denosumab_inhibition * loss[o + OCA] * oca
         loss[o + OM] = theta * p[P_AOM] + refusion
-        formation = theta * p[P_KFORM] * oba
+        # Remodelling formation (osteoblasts refilling resorbed cavities) plus modelling-based formation:
+        # bone laid on quiescent surfaces without prior resorption, mechanical loading's anabolic mode
+        # (Frost; Robling & Turner; mechanostat.py), k_mod,site x exercise route x BV, not through the cell
+        # counts (so it moves neither the osteoclasts nor the osteoblast pool). Its new bone mineralises
+        # exactly like remodelling formation: primary fraction, then the fast and slow secondary phases.
+        formation = theta * p[P_KFORM] * oba + p[P_MOD0 + s] * exercise_route(y, s, p, u) * bv
         resorption_per_bv = theta * p[P_KRES] * oca / bv
         prod[o + BV] = formation
         loss[o + BV] = resorption_per_bv
-        prod[o + MIN] = formation * p[P_VPRIM] + p[P_KAPPA] * p[P_VMAX] * bv
+        slow = y[o + SLOW]
+        prod[o + MIN] = formation * p[P_VPRIM] + p[P_KAPPA] * (p[P_VMAX] * bv - slow) + p[P_KSLOW] * slow
         loss[o + MIN] = resorption_per_bv + p[P_KAPPA]
+        prod[o + SLOW] = formation * p[P_SSLOW] * (p[P_VMAX] - p[P_VPRIM])
+        loss[o + SLOW] = resorption_per_bv + p[P_KSLOW]
+        prod[o + PRIME] = p[P_KP] * p[P_PMAX] * denosumab_inhibition
+        loss[o + PRIME] = p[P_KP]
 
 
 def core_derivative(y: np.ndarray, p: np.ndarray, u: np.ndarray, denosumab_inhibition: float = 0.0, bisphosphonate_inhibition: float = 0.0) -> np.ndarray:

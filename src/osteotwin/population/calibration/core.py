@@ -61,7 +61,7 @@ CALIBRATION_OPTIONS = EngineOptions(rtol=2e-5)
 def run_cohorts(cohorts: Sequence[Cohort], params: ParameterTable | None = None,
                 options: EngineOptions = CALIBRATION_OPTIONS) -> dict[str, dict[str, np.ndarray]]:
     """Simulate all cohorts in one batch; returns per cohort key the monthly BMD relative per site
-    (``lumbar_spine``, ``total_hip``), ``bmd_g_cm2_<site>`` and ``ctx`` (relative resorption)."""
+    (``lumbar_spine``, ``total_hip``), ``bmd_g_cm2_<site>``, ``ctx`` (relative resorption), ``denosumab`` (serum ug/mL) and ``sclerostin`` (relative, spine)."""
     params = params if params is not None else registry()
     months = max(c.months for c in cohorts)
     n = len(cohorts)
@@ -85,7 +85,7 @@ def run_cohorts(cohorts: Sequence[Cohort], params: ParameterTable | None = None,
     )
     raw = engine.run(arrays, params=params, options=options, outputs=("lumbar_spine_bmd_relative", "total_hip_bmd_relative",
                                                      "lumbar_spine_resorption_relative", "total_hip_resorption_relative",
-                                                     "denosumab_serum_ug_per_ml"))
+                                                     "denosumab_serum_ug_per_ml", "sclerostin_relative"))
     result = {}
     for i, c in enumerate(cohorts):
         result[c.key] = {
@@ -95,6 +95,7 @@ def run_cohorts(cohorts: Sequence[Cohort], params: ParameterTable | None = None,
             "bmd_g_cm2_total_hip": arrays.baseline_bmd_g_cm2[1, i] * raw["total_hip_bmd_relative"][i],
             "ctx": 0.5 * (raw["lumbar_spine_resorption_relative"][i] + raw["total_hip_resorption_relative"][i]),
             "denosumab": raw["denosumab_serum_ug_per_ml"][i],
+            "sclerostin": raw["sclerostin_relative"][i],
         }
     return result
 

@@ -206,6 +206,42 @@ def _exercise_meta(batch: _Batch) -> Callable[[], list[Row]]:
     return rows
 
 
+# Exercise turnover-marker checks (not rows of the targets CSV): exercise must not act like an antiresorptive
+# (issue #4). Zhang W, Li X, He Q, Wang X. Effects of exercise on bone metabolism in postmenopausal women: a
+# systematic review and meta-analysis of RCTs. Front Endocrinol 2025;16:1597046 (abstract read [V]): 24 RCTs,
+# 1067 women; CTX SMD -0.32 (95% CI -0.51 to -0.12), P1NP SMD +0.62 (0.24 to 1.01; resistance exercise
+# subgroup 0.65). SMD -> % with a between-woman SD of 40% of the mean for both markers (ours [A]: serum CTX
+# and P1NP in postmenopausal women are roughly log-normal with CVs of ~35-50%, recalled [R]). Compared with
+# the LIFTMOR programme minus its control at 12 months (the trials' typical 6-12 months; ours [A]).
+MARKER_SD_PCT_OF_MEAN = 40.0
+MARKER_CHECKS = {
+    "EX-CTX-12": {"smd": -0.32, "smd_ci": (-0.51, -0.12), "field": "ctx_pct_change", "marker": "CTX"},
+    "EX-P1NP-12": {"smd": 0.62, "smd_ci": (0.24, 1.01), "field": "p1np_pct_change", "marker": "P1NP"},
+}
+MARKER_SOURCE = "Zhang 2025 meta-analysis (Front Endocrinol 16:1597046)"
+
+
+def marker_interval(check_id: str) -> tuple[float, float]:
+    """The check's 95% CI converted from SMD to % change (SD = MARKER_SD_PCT_OF_MEAN)."""
+    low, high = MARKER_CHECKS[check_id]["smd_ci"]
+    return low * MARKER_SD_PCT_OF_MEAN, high * MARKER_SD_PCT_OF_MEAN
+
+
+def _exercise_markers(batch: _Batch) -> Callable[[], list[Row]]:
+    hiit = batch.add("liftmor_hirit_12", _scenario(LIFTMOR_PATIENT, 12, exercise=LIFTMOR_HIRIT))
+    ctrl = batch.add("liftmor_control_12", _scenario(LIFTMOR_PATIENT, 12, exercise=LIFTMOR_CONTROL))
+
+    def rows() -> list[Row]:
+        out = []
+        for check_id, check in MARKER_CHECKS.items():
+            model = batch.value(hiit, check["field"], 12) - batch.value(ctrl, check["field"], 12)
+            out.append(Row(check_id, model, f"{check['marker']}: LIFTMOR programme minus control at 12 mo vs "
+                           f"{MARKER_SOURCE} SMD {check['smd']:+.2f} x SD {MARKER_SD_PCT_OF_MEAN:.0f}% of mean [A]", True, 3.0))
+        return out
+
+    return rows
+
+
 def _calcium_vitamin_d(batch: _Batch) -> Callable[[], list[Row]]:
     tang_p = batch.add("tang_placebo", _scenario(TANG_PATIENT, 42))
     tang_s = batch.add("tang_supplement", _scenario(TANG_PATIENT, 42, supplements=TANG_SUPPLEMENT))
@@ -402,7 +438,7 @@ def _drug_fracture(batch: _Batch) -> Callable[[], list[Row]]:
 
 
 EXPERIMENTS: tuple[Experiment, ...] = (
-    _liftmor, _exercise_meta, _calcium_vitamin_d, _probiotics, _ai_fracture, _risk_gradients, _drug_fracture,
+    _liftmor, _exercise_meta, _exercise_markers, _calcium_vitamin_d, _probiotics, _ai_fracture, _risk_gradients, _drug_fracture,
 )
 
 
@@ -423,6 +459,8 @@ def targets_by_id() -> dict[str, dict[str, str]]:
 
 def target_value(target_id: str) -> float:
     """Published value of a row, or of a difference of two rows (``A-B``)."""
+    if target_id in MARKER_CHECKS:
+        return MARKER_CHECKS[target_id]["smd"] * MARKER_SD_PCT_OF_MEAN
     rows = targets_by_id()
     if target_id in rows:
         return float(rows[target_id]["pct_change_mean"])
@@ -443,6 +481,8 @@ def weighted_error(rows: Sequence[Row], only_fitted: bool = True) -> float:
 
 
 def _unit(target_id: str) -> str:
+    if target_id in MARKER_CHECKS:
+        return "pp"
     row = targets_by_id()[target_id.split("-S")[0]]
     site = row["site"]
     if "-S" in target_id or row["arm"].startswith(("difference", "reduction")):
@@ -473,6 +513,9 @@ def _interval(dispersion: str) -> tuple[float, float] | None:
 def tolerance(target_id: str) -> float:
     """Tolerance (ours): half the published 95% CI when given, else 30% of |target| (at least 0.3 for
     percentages, 0.05 for ratios and SMDs)."""
+    if target_id in MARKER_CHECKS:  # half the converted 95% CI
+        low, high = marker_interval(target_id)
+        return (high - low) / 2.0
     row = targets_by_id()[target_id.split("-S")[0]]
     interval = _interval(row["pct_change_sd_or_ci"]) if "-S" not in target_id else None
     value = abs(target_value(target_id))
@@ -490,6 +533,12 @@ def evaluate() -> list:
     for row in evaluate_rows():
         note = row.note + ("; fitted by scripts/calibrate_lifestyle.py" if row.fitted else "; evaluated, not fitted")
         tol = tolerance(row.target_id)
+        if row.target_id in MARKER_CHECKS:
+            results.append(TargetResult.check(row.target_id, MARKER_SOURCE, "difference: LIFTMOR HiRIT - control", 12.0,
+                                              MARKER_CHECKS[row.target_id]["marker"], target_value(row.target_id),
+                                              row.model_value, tol, "lifestyle suite", unit="pp", note=note,
+                                              interval=marker_interval(row.target_id)))
+            continue
         if "-S" in row.target_id:  # a between-arm difference of two rows
             first = target(row.target_id.split("-S")[0])
             value = target_value(row.target_id)
@@ -585,9 +634,10 @@ def report_sections() -> list[str]:
         "| module | effect | evidence |\n|---|---|---|\n"
         "| mechanics.py | exercise -> loading stimulus per site (daily stress stimulus with log cycle saturation) | form [R]; "
         "mapping ours [A]; gain and resistance stresses calibrated [C] to LIFTMOR and exercise meta-analyses |\n"
-        "| mechanostat.py (exercise route) | loading above habitual, not yet absorbed by bone gained -> sclerostin and "
-        "osteocyte RANKL, per-site `*_exercise_loading_sensitivity`, separate from the ATAC-fitted strain feedback | "
-        "form ours [A]; sensitivities calibrated [C] to LIFTMOR and exercise meta-analyses; inert at habitual loading |\n"
+        "| mechanostat.py (exercise route) | loading above habitual, not yet absorbed by bone gained -> modelling-based "
+        "formation (`*_modelling_formation_per_day`, system.core_rates, counted in P1NP) and sclerostin "
+        "(`*_exercise_loading_sensitivity`), separate from the ATAC-fitted strain feedback | form ours [A]; rates "
+        "calibrated [C] to LIFTMOR, exercise meta-analyses and the CTX/P1NP checks (Zhang 2025); inert at habitual loading |\n"
         "| minerals.py | vitamin D intake -> 25(OH)D; calcium + 25(OH)D -> PTH | dose-response [V] (Ekwaru 2014); PTH law ours [A], "
         "calcium exponent calibrated [C] to Tang 2007 / WHI |\n"
         "| gut.py | estrogen deficiency -> permeability -> TNF -> RANKL; probiotic, fibre, polyphenols | mainly animal "
@@ -614,9 +664,12 @@ def report_sections() -> list[str]:
         "(drug module), so S5-040 stays out. ATAC absolute rates are compared with the any-clinical-fracture outcome; its "
         "all-site ratio comes from one cohort (van Geel 2006) and is uncertain by about -20%/+35% (emulated age 70/60); "
         "the recalled ATAC off-treatment rates (S5-008/009) fall after treatment while the model's rise with age.\n"
-        "- Long horizons: osteocyte accommodation (mechanostat.py: onset 365 d, then exp fade with tau 365 d; both "
-        "ours, after Schriefer 2005) fades the exercise route after the first year, and the disuse feedback then "
-        "returns part of the gain towards the habitual-loading set point: the LIFTMOR programme's gain over control "
+        "- Exercise markers: the CTX/P1NP checks EX-CTX-12/EX-P1NP-12 convert Zhang 2025's SMDs to % with an assumed "
+        "SD of 40% of the mean [A]; LIFTMOR itself reported no markers. At the spine most of the 8-month gain still comes "
+        "through the sclerostin route (CTX ~15% lower), at the hip most through modelling-based formation.\n"
+        "- Long horizons: osteocyte accommodation (mechanostat.py: onset 365 d, then exp fade with tau 120 d; both "
+        "ours, after Schriefer 2005) ends the exercise route after the first year; bone already laid down keeps "
+        "mineralising (slow phase) and the hip's disuse feedback is weak, so the hip gain still grows for years: the LIFTMOR programme's gain over control "
         "is in the user-facing evidence note (outcomes.EVIDENCE_NOTES, checked against the model by "
         "tests/physiology/test_exercise_route.py); no trial longer than ~2 years constrains the two times.\n",
     ]

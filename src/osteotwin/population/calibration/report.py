@@ -20,23 +20,27 @@ SUITES = ("core", "drugs", "lifestyle")
 NOTES = """## How the model was fitted, and what is weak
 
 - **Engine.** Per site (lumbar spine, total hip): osteoblast precursors, active osteoblasts, a variable
-  osteoclast-precursor pool, active osteoclasts, bone volume and mineral volume (6 states x 2 sites), plus 15
-  drug states from `physiology/drugs.py`. RANKL/OPG (with PTH and denosumab) and TGF-beta, sclerostin and the
+  osteoclast-precursor pool, active osteoclasts, bone volume, mineral volume, osteomorphs and the slow mineral
+  deficit (8 states x 2 sites), plus 16 drug states from `physiology/drugs.py`. RANKL/OPG (with PTH and denosumab) and TGF-beta, sclerostin and the
   mechanical stimulus are quasi-steady (Pivonka 2008 / Martinez-Reina 2019 structure and values). Estrogen acts
   through power laws relative to the untreated postmenopausal level (model.md 4.3) on RANKL, OPG, osteoclast
   apoptosis and sclerostin. Background loss is an extra RANKL production by years since menopause and age.
-  Areal BMD is proportional to mineral mass (mean-field mineralisation).
+  Areal BMD is proportional to mineral mass (mean-field mineralisation in two phases: a fast phase at
+  Martinez-Reina's rate and a slow phase of years, `physiology/bone.py`). The mechanostat's response on the
+  disuse side (bone stiffer than habitual loading needs) is a fitted fraction of its overload-side response,
+  checked against serum sclerostin on denosumab (Gatti 2012: +28-32%; a symmetric response gave +110%).
 - **Solver.** `physiology/solve.py`: per patient (numba, `prange` over patients), an adaptive two-stage
   production/loss scheme for the core (Patankar-Euler predictor, exponential corrector with averaged rates,
   embedded error estimate) and an exponential Rosenbrock-Euler step with the exact block Jacobian for the
-  drug states (exact for linear pharmacokinetics); steps are cut at dose times; a 1000-day burn-in with bone volume held puts each patient on her own quasi-steady state at month 0.
+  drug states (exact for linear pharmacokinetics); steps are cut at dose times; a 1000-day burn-in with bone volume and the slow mineral deficit held puts each patient on her own quasi-steady state at month 0.
   Against SciPy Radau (rtol 1e-9) the default tolerance keeps BMD within 0.05 percentage points over 10 years
   (tests/physiology/test_solver_accuracy.py). Calibration runs at rtol 2e-5 so residuals are smooth.
 - **Fitting.** `scripts/calibrate.py` minimises weighted squared error/tolerance over the rows of each suite
   (scipy least_squares within the parameters' prior ranges). The core suite fits the estrogen exponents,
-  tamoxifen's bone agonism, the site turnover scales, the mechanostat, the background drive and the secondary
-  mineralisation rate; the drug suite fits denosumab's bone-site lag, potency and maximal RANKL inhibition, the precursor removal rate and the
-  bisphosphonate potency parameters. Nothing was hand-tuned to pass a single row.
+  tamoxifen's bone agonism, the site turnover scales, the mechanostat (with its disuse ratio) and the background
+  drive; the drug suite fits the slow mineralisation phase (share and rate), denosumab's bone-site lag, potency
+  and maximal RANKL inhibition, the precursor removal rate, the osteomorph pool, the primed RANKL source and the
+  bisphosphonate potency parameters. ATAC rows weigh 3, drug rows 1, natural-loss cohorts 0.6 (scripts/calibrate.py). Nothing was hand-tuned to pass a single row.
 - **Medians vs means.** ATAC rows are medians; the model gives the response of a representative patient.
 - **Cohort assumptions (ours).** Ages, years since menopause and baseline T-scores of each trial cohort are
   stated in the scenario column; they are representative values, not fitted.
@@ -46,9 +50,10 @@ NOTES = """## How the model was fitted, and what is weak
   hidden. The anastrozole compliance substudy's 24-month spine value conflicts with ATAC and is weighted 0.3.
   In particular:
   - one bone-cell core fits the AI rows (loss from raised resorption) and the drug rows (gain from suppressed
-    resorption) jointly (scripts/calibrate.py --suite all); with one turnover compartment per site BMD still
-    rises a little too much per unit of turnover suppression (FREEDOM and ABCSG-18 hip ~3 points high, the
-    ZO-FAST immediate arm at 5 years 1.6 high, CTX after the third zoledronic acid infusion -45% vs -60%);
+    resorption) jointly (scripts/calibrate.py --suite all); the hip still gains too much in the first 3 years
+    of denosumab (FREEDOM and ABCSG-18 hip ~2.5 points high, partly because the placebo hip at 73 loses too
+    much, SOF S1-078), the ZO-FAST delayed arm loses 2 points too much by 5 years, and CTX after the third
+    zoledronic acid infusion is -47% vs -60%;
   - the age term acts at the hip only (the spine's fitted share is 0: spine DXA in older women is raised by
     degenerative change, our reading); untreated older women's spine is about stable in the model, and the
     same age term overshoots SOF's hip loss at 73 and undershoots it at >= 85;
@@ -56,10 +61,12 @@ NOTES = """## How the model was fitted, and what is weak
   - some parameters sit at prior bounds (marked in the parameter table), e.g. the mechanostat's sclerostin
     exponent and the estrogen RANKL exponent (at model.md's lower prior 0.3);
   - denosumab: the effect-compartment PD keeps CTX suppressed through each 6-month interval (label:
-    >= 45% at the end of the interval); after the last dose osteomorphs re-fuse (McDonald 2021) and CTX
-    overshoots by about +50% for a few months (model.md recalls +50-100%), but only about half of the gain
-    is given back in the year after stopping where the phase-2 trial reports nearly all (S3-026/S3-027);
-    the FREEDOM-extension spine gain at 5 years is short by ~3 points (mineralisation does not keep adding BMD).
+    >= 45% at the end of the interval); after the last dose osteomorphs re-fuse (McDonald 2021) and a RANKL
+    source primed during treatment (cells.py) keeps RANKL high for about two months, so CTX overshoots by up
+    to ~+100% and the gain is given back within about a year (S3-026/S3-027 met); the overshoot starts about
+    12 months after the last dose, a few months later than in the phase-2 trial. The slow mineral phase keeps
+    the spine rising in years 3-5 of denosumab (FREEDOM extension +11.9 vs +13.7 at 5 years, 0.3 points
+    outside tolerance), while zoledronic acid's weaker suppression plateaus.
 """
 
 
