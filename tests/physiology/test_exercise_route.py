@@ -120,3 +120,20 @@ def test_exercise_is_not_an_antiresorptive():
     low, high = suite.marker_interval("EX-P1NP-12")
     assert low <= p1np <= high, p1np
     assert abs(hirit.p1np_pct_change[0]) < 1e-9  # month 0 is the start: no modelling flux recorded yet
+
+
+def test_the_exercise_evidence_note_states_the_efops_comparison():
+    """The note's EFOPS comparison (trial vs model at 14 months, spine and hip) matches the lifestyle suite's checks."""
+    import re
+
+    from osteotwin import outcomes
+    from osteotwin.population.calibration import lifestyle as suite
+
+    note = next(n for n in outcomes.EVIDENCE_NOTES if n.startswith("exercise:"))
+    match = re.search(r"spine \+(\d+\.\d) vs model \+(\d+\.\d) points, hip \+(\d+\.\d) vs \+(\d+\.\d)", note)
+    assert match is not None
+    stated = [float(x) for x in match.groups()]
+    rows = {r.target_id: r.model_value for r in suite.evaluate_rows((suite._efops,))}
+    expected = [suite.EFOPS_CHECKS["EFOPS-14M-LS"]["target"], rows["EFOPS-14M-LS"],
+                suite.EFOPS_CHECKS["EFOPS-14M-TH"]["target"], rows["EFOPS-14M-TH"]]
+    np.testing.assert_allclose(stated, expected, atol=0.06)
