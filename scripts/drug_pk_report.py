@@ -129,7 +129,8 @@ def figure(params: dict[str, float], curves: dict[str, np.ndarray], months: np.n
 
 
 def main() -> None:
-    params = drugs.default_params()
+    shipped = registry()  # the engine's values: module defaults with the calibrated PD parameters (scripts/calibrate.py)
+    params = {name: shipped.value(name) for name in drugs.PARAMETERS}
     dmab = denosumab_fit.pk_metrics(params)
     dmab_obm = denosumab_fit.pk_metrics(dict(params, denosumab_absorption_rate_per_day=0.00592 * 24,
                                              denosumab_central_volume_ml=2340.0, denosumab_linear_clearance_ml_per_day=66.0,
@@ -247,17 +248,17 @@ same three numbers give a 3-day surface half-life.
 ## Resorption inhibition of the labelled regimens (PD, crude closed loop)
 
 With r = 1 - inhibition standing in for the bone core (the engine replaces this by its cell model, so these
-are not calibrated outputs). Dosing for 3 years (zoledronic acid 5 mg: doses at 0, 12, 24 months; effect
+are not the engine's CTX; the PD parameters are the shipped, calibrated ones). Dosing for 3 years (zoledronic acid 5 mg: doses at 0, 12, 24 months; effect
 window to month 36), then off.
 
 {chr(10).join(regimen_rows)}
 
-The PD defaults (potencies, EC50, Emax, buried weight, zoledronic-acid surface half-life) are ours, chosen so
-that labelled regimens suppress resorption by 50-80% (model.md 4.6 H: zoledronic acid CTX -60 to -70% within
+The PD module defaults (potencies, EC50, Emax, buried weight, zoledronic-acid surface half-life) are ours, chosen
+so that labelled regimens suppress resorption by 50-80% (model.md 4.6 H: zoledronic acid CTX -60 to -70% within
 weeks, sustained >= 1 year), zoledronic acid keeps acting for years after stopping (HORIZON extension) and
-risedronate wears off within a year. The engine's calibration to ZO-FAST and HORIZON
-(calibration_targets.csv) should re-fit `bisphosphonate_ec50_umol`, `bisphosphonate_buried_effect_weight` and the
-zoledronic-acid surface parameters.
+risedronate wears off within a year. `scripts/calibrate.py` (suite drugs) re-fits `bisphosphonate_ec50_umol`,
+`bisphosphonate_max_inhibition_fraction`, `bisphosphonate_buried_effect_weight` and the zoledronic-acid surface
+half-life to ZO-FAST and HORIZON with the engine's cell model; the tables here use those shipped values.
 
 ## Labelled doses and the dose rule
 
