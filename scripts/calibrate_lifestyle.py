@@ -8,7 +8,7 @@ parameters are fixed; they belong to the core's own calibration):
 
 | group | parameters | rows |
 |---|---|---|
-| exercise | mechanics: stimulus_gain, resistance_intensity_scale_moderate (site stresses are fixed priors); mechanostat: {lumbar_spine,total_hip}_exercise_loading_sensitivity (the exercise route's Wnt/sclerostin gain), {lumbar_spine,total_hip}_modelling_formation_per_day (modelling-based formation) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023), exercise CTX and P1NP checks EX-CTX-12/EX-P1NP-12 (Zhang 2025; lifestyle suite MARKER_CHECKS) |
+| exercise | mechanics: stimulus_gain, resistance_intensity_scale_moderate (site stresses are fixed priors); mechanostat: {lumbar_spine,total_hip}_exercise_loading_sensitivity (the exercise route's Wnt/sclerostin gain), {lumbar_spine,total_hip}_modelling_formation_per_day (modelling-based formation), exercise_osteocyte_rankl_sensitivity (the route's osteocyte RANKL gain) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023), exercise CTX and P1NP checks EX-CTX-12/EX-P1NP-12 (Zhang 2025; lifestyle suite MARKER_CHECKS), EFOPS 12-year spine check EFOPS-12Y-LS |
 | probiotic | gut: probiotic_permeability_reduction | Jansson difference (S4-045) |
 | calcium / vitamin D | minerals: pth_absorbed_calcium_exponent | Tang (S4-026/027), WHI (S4-029, weight 0.3) |
 | AI fracture | fracture: ai_residual_multiplier | Tseng AI vs no AI (S5-025) |
@@ -45,8 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUPS = [
     ("exercise", (mechanics, mechanostat),
      ("stimulus_gain", "lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity", "resistance_intensity_scale_moderate",
-      "lumbar_spine_modelling_formation_per_day", "total_hip_modelling_formation_per_day"),
-     (suite._liftmor, suite._exercise_meta, suite._exercise_markers)),
+      "lumbar_spine_modelling_formation_per_day", "total_hip_modelling_formation_per_day", "exercise_osteocyte_rankl_sensitivity"),
+     (suite._liftmor, suite._exercise_meta, suite._exercise_markers, suite._efops)),
     ("probiotic", gut, ("probiotic_permeability_reduction",), (suite._probiotics,)),
     ("calcium / vitamin D", minerals, ("pth_absorbed_calcium_exponent",), (suite._calcium_vitamin_d,)),
     ("AI fracture", fracture, ("ai_residual_multiplier",), (suite._ai_fracture,)),
@@ -54,9 +54,9 @@ GROUPS = [
 ]
 
 
-# Nelder-Mead evaluation budget per group (default 150); the exercise group has six parameters and its
+# Nelder-Mead evaluation budget per group (default 150); the exercise group has seven parameters and its
 # 8-12-month scenarios take ~10 ms per evaluation.
-MAX_EVALUATIONS = {"exercise": 600}
+MAX_EVALUATIONS = {"exercise": 700}
 
 _ENGINE_RUN = engine.run
 _CACHE: dict[str, dict[str, np.ndarray]] = {}

@@ -9,7 +9,8 @@ import numpy as np
 from osteotwin.physiology import engine
 
 SENSITIVITIES = ("lumbar_spine_exercise_loading_sensitivity", "total_hip_exercise_loading_sensitivity",
-                 "lumbar_spine_modelling_formation_per_day", "total_hip_modelling_formation_per_day")
+                 "lumbar_spine_modelling_formation_per_day", "total_hip_modelling_formation_per_day",
+                 "exercise_osteocyte_rankl_sensitivity")
 # A 10% hip loading rise (5% until session 2: with modelling-based formation the calibrated hip gain per unit
 # of loading is smaller and the programmes' loading larger, mechanics.stimulus_gain ~3).
 HIP_LOADING = 1.10

@@ -32,8 +32,8 @@ and the moderate-intensity scale are calibrated [C], to LIFTMOR (S4-010..013) an
 route of the mechanostat (mechanostat.py ``*_exercise_loading_sensitivity``).
 
 Returned per site: 1.0 for the reference person (habitual activity, no added exercise), never
-below 1.0, non-decreasing in every dose. The core's mechanostat (osteocyte sclerostin, Wnt,
-osteocyte RANKL) turns it into bone.
+below 1.0, non-decreasing in every dose. The core turns it into bone through the mechanostat's exercise
+route (mechanostat.py): modelling-based formation and lower osteocyte sclerostin (Wnt).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ PARAMETERS = ParameterTable(
             "A", (1.2, 4.0),
         ),
         Parameter(
-            "resistance_intensity_scale_moderate", 0.6485, "1",
+            "resistance_intensity_scale_moderate", 0.6507, "1",
             "Effective stimulus of moderate intensity (~60-70% 1RM, 8-12RM) relative to high (80-85% 1RM)",
             "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the contrast between LIFTMOR's "
             "high-intensity programme (S4-010..013) and the moderate programmes of the meta-analyses (S4-018/019, "
@@ -131,7 +131,7 @@ PARAMETERS = ParameterTable(
             "C", (0.5, 0.95),
         ),
         Parameter(
-            "stimulus_gain", 0.5671, "1",
+            "stimulus_gain", 0.1606, "1",
             "Gain from the relative stress stimulus psi to the core's mechanostat stimulus multiplier",
             "Calibrated [C] to LIFTMOR (S4-010..013) against the core's mechanostat",
             "C", (0.01, 3.0),

@@ -32,14 +32,15 @@ in two ways (since session 3, issue #4):
   bone laid on quiescent surfaces without prior resorption): ``F_mod = k_mod,site * route * BV`` (%BV/d)
   adds bone volume outside the cell counts; its mineral enters at the primary fraction and fills in the
   fast and slow secondary phases like remodelling formation (bone.py), and it counts in the P1NP output;
-- the osteocytes' sclerostin only (``k_ex,site * route`` on the Wnt exponent; loading lowers sclerostin):
-  more osteoblast maturation. The route no longer lowers osteocyte RANKL directly.
-``k_mod`` and ``k_ex`` are calibrated by scripts/calibrate_lifestyle.py to LIFTMOR, the exercise
-meta-analyses and the exercise turnover-marker checks (Zhang 2025: CTX a little lower, P1NP a little
-higher; lifestyle suite MARKER_CHECKS). Until session 2 the route carried the whole LIFTMOR gain through
+- the osteocytes: ``k_ex,site * route`` on the sclerostin (Wnt) exponent (loading lowers sclerostin: more
+  osteoblast maturation) and ``k_exR * route`` (one gain for both sites) on the osteocyte RANKL exponent
+  (loading lowers osteocyte RANKL).
+``k_mod``, ``k_ex`` and ``k_exR`` are calibrated by scripts/calibrate_lifestyle.py to LIFTMOR, the exercise
+meta-analyses, the exercise turnover-marker checks (Zhang 2025: CTX a little lower, P1NP a little
+higher; lifestyle suite MARKER_CHECKS) and EFOPS's 12-year spine difference. Until session 2 the route carried the whole LIFTMOR gain through
 sclerostin and RANKL with k_ex ~0.4-0.7, which cut CTX and P1NP by ~70-85% in the first year (exercise
 acted like an antiresorptive). The fitted split: at the spine most of the 8-month gain still comes through
-the sclerostin route (with CTX ~15% lower), at the hip most through modelling.
+the sclerostin route (CTX ~13% lower at 12 months), at the hip most through modelling.
 Osteocytes accommodate to a sustained new loading regime (cellular accommodation, Schriefer 2005;
 Turner 1998): after an onset t_acc (the 8-12 months of the calibrating trials) the exercise route is
 multiplied by ``exp(-(t - t_acc)/tau_acc)`` (tau_acc 120 d), t the time since the scenario start (the engine's burn-in holds
@@ -54,11 +55,11 @@ from __future__ import annotations
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74; model.md P2)"
-C_EX = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023) and the exercise turnover-marker "
-        "checks (Zhang 2025, lifestyle suite) by scripts/calibrate_lifestyle.py; form ours; loading lowers osteocyte sclerostin: "
+C_EX = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023), the exercise turnover-marker "
+        "checks (Zhang 2025) and EFOPS's 12-year spine difference (Kemmler 2012; lifestyle suite) by scripts/calibrate_lifestyle.py; form ours; loading lowers osteocyte sclerostin: "
         "Robling AG et al. J Biol Chem 2008;283:5866-75 (recalled)")
-C_MOD = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023) and the exercise "
-         "turnover-marker checks (Zhang 2025, lifestyle suite) by scripts/calibrate_lifestyle.py; modelling-based formation "
+C_MOD = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023), the exercise "
+         "turnover-marker checks (Zhang 2025) and EFOPS's 12-year spine difference (Kemmler 2012; lifestyle suite) by scripts/calibrate_lifestyle.py; modelling-based formation "
          "as loading's anabolic mode: Frost HM. Anat Rec 2003;275:1081-101 (modelling threshold; recalled); Robling AG, "
          "Castillo AB, Turner CH. Annu Rev Biomed Eng 2006;8:455-98 (loading adds bone by modelling on quiescent "
          "surfaces; recalled); linear form in the route ours [A]")
@@ -81,10 +82,12 @@ PARAMETERS = ParameterTable(
         Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0)),
         Parameter("total_hip_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, hip, relative to the spine", C_MECH + "; site-specific mechanics per model.md 4.6 I", "C", (0.0, 3.0)),
         Parameter("mechanostat_lazy_zone_log", 0.02, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", C_MECH + "; model.md 4.6 E epsilon_lazy (ours, default 0)", "C", (0.0, 0.3)),
-        Parameter("lumbar_spine_exercise_loading_sensitivity", 0.4801, "1", "k_ex, spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0)),
-        Parameter("total_hip_exercise_loading_sensitivity", 0.06747, "1", "k_ex, hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0)),
-        Parameter("lumbar_spine_modelling_formation_per_day", 7.63e-05, "1/d", "k_mod, spine: modelling-based formation (bone laid on quiescent surfaces, no prior resorption) per unit of the exercise route, as a fraction of bone volume per day: F_mod = k_mod x route x BV", C_MOD, "C", (0.0, 0.02)),
-        Parameter("total_hip_modelling_formation_per_day", 0.000127, "1/d", "k_mod, hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02)),
+        Parameter("lumbar_spine_exercise_loading_sensitivity", 2.0443, "1", "k_ex, spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0)),
+        Parameter("total_hip_exercise_loading_sensitivity", 0.1617, "1", "k_ex, hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0)),
+        Parameter("exercise_osteocyte_rankl_sensitivity", 0.0331, "1", "k_exR: gain of the exercise route on the osteocyte RANKL exponent (both sites): loading lowers osteocyte RANKL",
+                  C_EX.replace("loading lowers osteocyte sclerostin", "loading lowers osteocyte RANKL and sclerostin"), "C", (0.0, 1.0)),
+        Parameter("lumbar_spine_modelling_formation_per_day", 0.0002799, "1/d", "k_mod, spine: modelling-based formation (bone laid on quiescent surfaces, no prior resorption) per unit of the exercise route, as a fraction of bone volume per day: F_mod = k_mod x route x BV", C_MOD, "C", (0.0, 0.02)),
+        Parameter("total_hip_modelling_formation_per_day", 0.0004244, "1/d", "k_mod, hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02)),
         Parameter("exercise_accommodation_time_days", 120.0, "d", "tau_acc: time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "A", (90.0, 1095.0)),
         Parameter("exercise_accommodation_onset_days", 365.0, "d", "t_acc: time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "A", (0.0, 730.0)),
         Parameter("mechanostat_disuse_gain_ratio", 1.0, "1", "r_disuse: response on the disuse side (bone stiffer than habitual loading needs) relative to the overload side",

@@ -63,7 +63,7 @@ VECTOR_NAMES = (
     "lumbar_spine_age_drive_scale", "total_hip_age_drive_scale",
     "osteomorph_share_of_osteoclast_exits", "osteomorph_removal_per_day", "osteomorph_refusion_per_day",
     "primed_rankl_source_max_relative", "primed_rankl_source_clearance_per_day",
-    "lumbar_spine_modelling_formation_per_day", "total_hip_modelling_formation_per_day",
+    "lumbar_spine_modelling_formation_per_day", "total_hip_modelling_formation_per_day", "exercise_osteocyte_rankl_sensitivity",
     # derived [D]
     "derived_formation_rate_pct_per_pM_day", "derived_osteoclast_differentiation_per_day",
     "derived_osteoclast_precursor_supply_pM_per_day",
@@ -73,7 +73,7 @@ VECTOR_NAMES = (
 )
 (P_PTH0, P_KPP, P_KPM, P_POPG, P_OPGMAX, P_DOPG, P_NL, P_BETAL, P_DL, P_KAO, P_KAR, P_RANK, P_KD, P_PHIOT,
  P_DOBU, P_DOBP, P_AOBA, P_AOCA, P_KU, P_KC, P_KR, P_AOCP, P_KRES, P_VPRIM, P_VMAX, P_KAPPA, P_SSLOW, P_KSLOW, P_EBV, P_EASH,
- P_GSCL, P_GL, P_LAZY, P_DISUSE, P_EX0, P_EX1, P_AGES0, P_AGES1, P_FOM, P_AOM, P_KREF, P_PMAX, P_KP, P_MOD0, P_MOD1,
+ P_GSCL, P_GL, P_LAZY, P_DISUSE, P_EX0, P_EX1, P_AGES0, P_AGES1, P_FOM, P_AOM, P_KREF, P_PMAX, P_KP, P_MOD0, P_MOD1, P_EXR,
  P_KFORM, P_KDIFF, P_SOCP, P_OBP0, P_OBA0, P_OCP0, P_OCA0, P_RANKL0, P_OPG0,
  P_THETA0, P_THETA1, P_BV00, P_BV01, P_M00, P_M01, P_V00, P_V01, P_MECH0, P_MECH1, P_D00, P_D01) = range(len(VECTOR_NAMES))
 N_VECTOR = len(VECTOR_NAMES)
@@ -162,7 +162,7 @@ def exercise_route(y, s, p, u):
     ``min(L, max(log Phi, 0)) * u[IN_EXACC]`` with ``L = log(s_load**2)`` the loading above habitual
     (mechanostat.py): 0 at habitual loading, falls to 0 as the bone gained stiffens it (plateau), and is
     faded by osteocyte accommodation. It drives modelling-based formation (core_rates) and, with the
-    calibrated gain k_ex, the osteocytes' sclerostin (site_signals); it no longer lowers osteocyte RANKL.
+    calibrated gains k_ex and k_exR, the osteocytes' sclerostin and RANKL (site_signals).
     """
     o = s * N_SITE_STATES
     bv = y[o + BV]
@@ -192,10 +192,11 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     # habitual loading (baseline unchanged) and falls to 0 as the bone stiffens (re-equilibration,
     # plateau). Osteocyte accommodation to the sustained new regime (Schriefer 2005) fades it with
     # time on the programme: u[IN_EXACC]. Since session 3 the route adds bone by modelling-based
-    # formation (core_rates) and lowers sclerostin (gain k_ex), but no longer lowers osteocyte RANKL; both
-    # gains are calibrated with the exercise trials' turnover markers (lifestyle suite), so exercise no
-    # longer acts as an antiresorptive. (Until session 2 the added load also entered the set-point term below.)
-    exercise = p[P_EX0 + s] * exercise_route(y, s, p, u)
+    # formation (core_rates) and lowers sclerostin (gain k_ex) and osteocyte RANKL (gain k_exR); the gains
+    # are calibrated with the exercise trials' turnover markers (lifestyle suite), so exercise no longer
+    # acts as an antiresorptive. (Until session 2 the added load also entered the set-point term below.)
+    route = exercise_route(y, s, p, u)
+    exercise = p[P_EX0 + s] * route
     lazy = p[P_LAZY]
     log_phi_set = log_phi_bone
     if log_phi_set > lazy:
@@ -214,7 +215,7 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     opg = p_o * p[P_OPGMAX] / (p_o + p[P_DOPG] * p[P_OPGMAX])
     l_eff = p[P_NL] * obp * pi_p
     beta = p[P_BETAL]
-    production = beta * (1.0 + y[o + PRIME]) * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * gain * log_phi_set)) * u[IN_RANKL] + u[IN_BG] + p[P_AGES0 + s] * u[IN_BGAGE])
+    production = beta * (1.0 + y[o + PRIME]) * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi_set + p[P_EXR] * route))) * u[IN_RANKL] + u[IN_BG] + p[P_AGES0 + s] * u[IN_BGAGE])
     rankl = (1.0 - denosumab_inhibition) * l_eff / (1.0 + p[P_KAO] * opg + p[P_KAR] * p[P_RANK]) * production / (beta + p[P_DL] * l_eff)
     x = p[P_KAR] * rankl * p[P_RANK]
     return phi, w, rankl, opg, x / (x + p[P_KD])
