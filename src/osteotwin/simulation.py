@@ -178,7 +178,7 @@ def engine_warnings(scenario: Scenario) -> list[str]:
     if any(_denosumab_stops_within(agent, scenario.months) for agent in scenario.bone_agents):
         notes.append(
             "denosumab stopped: turnover overshoots once the drug is cleared (osteomorphs re-fusing, a primed RANKL "
-            "source; CTX up to about +100%) and the gained BMD is given back within about a year, as in the phase-2 "
+            "source; CTX up to about +100% without an AI and about twice that on one) and the gained BMD is given back within about a year, as in the phase-2 "
             "discontinuation cohort (no AI; docs/calibration.md rows S3-026/S3-027); in the model the overshoot starts "
             "about 12 months after the last dose, a few months later than in that trial, and the excess risk of multiple "
             "vertebral fractures after stopping is not modelled: the ECTS working group advises a follow-on antiresorptive 6 months after the last injection (J Clin Endocrinol Metab 2021;106:264, abstract read)"
