@@ -161,7 +161,7 @@ def _extra_outputs_chunk(
     exposure = np.vstack([ai_exposure(s, months) for s in scenarios])
     # The turnover term (Bouxsein 2019) comes from drug trials: it acts only where a bone agent is given. An
     # AI's raised turnover is in the AI multiplier (Tseng 2018). Since session 3 the engine's exercise route adds
-    # bone mainly by modelling-based formation and lowers CTX only as much as exercise trials show (~15%, Zhang
+    # bone mainly by modelling-based formation and lowers CTX only as much as exercise trials show (~13%, Zhang
     # 2025; lifestyle suite EX-CTX-12), but the turnover-fracture relation is a drug-trial relation (antiresorptive
     # CTX suppression); whether a small exercise-related CTX fall protects is unsourced, so exercise still acts on
     # fracture risk only through BMD and falls (decision kept, ours [A]).

@@ -134,7 +134,7 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable, options: Engin
     u[sy.IN_LOAD1] = drives.loading_stimulus_relative[1, start:stop][None, :]
     # Osteocyte accommodation (mechanostat.py): the exercise route fades after an onset counted from
     # month 0 (the burn-in holds habitual loading, so the programme starts at month 0); month midpoints.
-    month_days = (np.arange(months) + 0.5) * (365.25 / 12.0)
+    month_days = month_years * 365.25
     since_onset = np.maximum(month_days - params.value("exercise_accommodation_onset_days"), 0.0)
     u[sy.IN_EXACC] = np.exp(-since_onset / params.value("exercise_accommodation_time_days"))[:, None]
     return u, burn, serum, ratio

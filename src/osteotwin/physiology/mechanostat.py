@@ -24,7 +24,7 @@ also acted on the gain. r_disuse is calibrated jointly with the drug rows (scrip
 
 Exercise has its own route, separate from this disuse/loss feedback gain (ours [A]): with
 ``L = log(s_load**2) >= 0`` the loading above habitual, the route is ``min(L, max(log Phi, 0))``
-(system.exercise_route), the part of the exercise stimulus that the bone gained since has not yet
+(system.site_signals), the part of the exercise stimulus that the bone gained since has not yet
 absorbed. It is 0 at habitual loading (so the ATAC-, core- and drug-fitted states are unchanged) and
 falls back to 0 as the loaded bone stiffens (the mechanostat re-equilibrates, the gain plateaus). It acts
 in two ways (since session 3, issue #4):

@@ -239,8 +239,14 @@ def _record(y, y_start, p, dp, u, out, m, i):
     """Monthly outputs; BMD and markers relative to the patient's own start (after burn-in)."""
     ds = y[sy.N_CORE_STATES:]
     den = dk.denosumab_inhibition(ds, dp)
+    rankl_opg = 1.0
+    sclerostin = 1.0
     for s in range(2):
         o = s * sy.N_SITE_STATES
+        phi, w, rankl, opg, pi_l, route = sy.site_signals(y, s, p, u, den)
+        if s == 0:  # the spine's signals stand for the systemic RANKL/OPG and sclerostin outputs
+            rankl_opg = rankl / opg
+            sclerostin = 1.0 / w
         out[O_BMD0 + s, m, i] = y[o + sy.MIN] / y_start[o + sy.MIN]
         out[O_RES0 + s, m, i] = y[o + sy.OCA] / y_start[o + sy.OCA]
         # P1NP: all bone formation, remodelling (osteoblasts) plus loading's modelling-based formation
@@ -248,11 +254,10 @@ def _record(y, y_start, p, dp, u, out, m, i):
         # start has no modelling flux and the ratio is OBa/OBa_start + F_mod / (theta k_form OBa_start). Month 0
         # is that start (no time on a programme yet), so its record carries no modelling flux.
         remodelling_start = p[sy.P_THETA0 + s] * p[sy.P_KFORM] * y_start[o + sy.OBA]
-        modelling = p[sy.P_MOD0 + s] * sy.exercise_route(y, s, p, u) * y[o + sy.BV] if m > 0 else 0.0
+        modelling = sy.modelling_formation(p, s, route, y[o + sy.BV]) if m > 0 else 0.0
         out[O_FORM0 + s, m, i] = y[o + sy.OBA] / y_start[o + sy.OBA] + modelling / remodelling_start
-    phi, w, rankl, opg, pi_l = sy.site_signals(y, 0, p, u, den)
-    out[O_RANKLOPG, m, i] = (rankl / opg) / (p[sy.P_RANKL0] / p[sy.P_OPG0])
-    out[O_SCL, m, i] = 1.0 / w
+    out[O_RANKLOPG, m, i] = rankl_opg / (p[sy.P_RANKL0] / p[sy.P_OPG0])
+    out[O_SCL, m, i] = sclerostin
     out[O_OCP, m, i] = y[sy.OCP] / p[sy.P_OCP0]
     out[O_DEN, m, i] = dk.denosumab_serum_ug_per_ml(ds, dp)
     out[O_BP, m, i] = dk.bisphosphonate_inhibition(ds, dp)

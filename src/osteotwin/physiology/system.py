@@ -156,25 +156,19 @@ def reference_state(vector: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def exercise_route(y, s, p, u):
-    """The exercise stimulus of site s that the bone has not yet absorbed, after accommodation (>= 0).
+def modelling_formation(p, s, route, bv):
+    """Modelling-based formation of site s (%BV/d): ``k_mod,site * route * BV``.
 
-    ``min(L, max(log Phi, 0)) * u[IN_EXACC]`` with ``L = log(s_load**2)`` the loading above habitual
-    (mechanostat.py): 0 at habitual loading, falls to 0 as the bone gained stiffens it (plateau), and is
-    faded by osteocyte accommodation. It drives modelling-based formation (core_rates) and, with the
-    calibrated gains k_ex and k_exR, the osteocytes' sclerostin and RANKL (site_signals).
+    Bone laid on quiescent surfaces without prior resorption, mechanical loading's anabolic mode
+    (Frost; Robling & Turner; mechanostat.py), driven by the exercise route of :func:`site_signals`
+    and not through the cell counts (so it moves neither the osteoclasts nor the osteoblast pool).
     """
-    o = s * N_SITE_STATES
-    bv = y[o + BV]
-    v = y[o + MIN] / bv
-    log_load = 2.0 * np.log(u[IN_LOAD0 + s])
-    log_phi = log_load + p[P_EBV] * np.log(p[P_BV00 + s] / bv) + p[P_EASH] * np.log(p[P_V00 + s] / v)
-    return min(log_load, max(log_phi, 0.0)) * u[IN_EXACC]
+    return p[P_MOD0 + s] * route * bv
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def site_signals(y, s, p, u, denosumab_inhibition):
-    """Algebraic signals of site s: (stimulus Phi, Wnt factor w, RANKL pM, OPG pM, pi_L)."""
+    """Algebraic signals of site s: (stimulus Phi, Wnt factor w, RANKL pM, OPG pM, pi_L, exercise route)."""
     o = s * N_SITE_STATES
     obp = y[o + OBP]
     oba = y[o + OBA]
@@ -187,7 +181,7 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     log_phi_bone = p[P_EBV] * np.log(p[P_BV00 + s] / bv) + p[P_EASH] * np.log(p[P_V00 + s] / v)
     log_phi = log_load + log_phi_bone
     phi = np.exp(log_phi)
-    # Exercise reaches the osteocytes through one route (mechanostat.py, exercise_route): the part of the
+    # Exercise reaches bone through one route (mechanostat.py): the part of the
     # added stimulus that bone gained since has not yet absorbed, min(log_load, max(log_phi, 0)); 0 at
     # habitual loading (baseline unchanged) and falls to 0 as the bone stiffens (re-equilibration,
     # plateau). Osteocyte accommodation to the sustained new regime (Schriefer 2005) fades it with
@@ -195,7 +189,7 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     # formation (core_rates) and lowers sclerostin (gain k_ex) and osteocyte RANKL (gain k_exR); the gains
     # are calibrated with the exercise trials' turnover markers (lifestyle suite), so exercise no longer
     # acts as an antiresorptive. (Until session 2 the added load also entered the set-point term below.)
-    route = exercise_route(y, s, p, u)
+    route = min(log_load, max(log_phi, 0.0)) * u[IN_EXACC]
     exercise = p[P_EX0 + s] * route
     lazy = p[P_LAZY]
     log_phi_set = log_phi_bone
@@ -218,7 +212,7 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     production = beta * (1.0 + y[o + PRIME]) * (((1.0 - p[P_PHIOT]) + p[P_PHIOT] * np.exp(-p[P_GL] * (gain * log_phi_set + p[P_EXR] * route))) * u[IN_RANKL] + u[IN_BG] + p[P_AGES0 + s] * u[IN_BGAGE])
     rankl = (1.0 - denosumab_inhibition) * l_eff / (1.0 + p[P_KAO] * opg + p[P_KAR] * p[P_RANK]) * production / (beta + p[P_DL] * l_eff)
     x = p[P_KAR] * rankl * p[P_RANK]
-    return phi, w, rankl, opg, x / (x + p[P_KD])
+    return phi, w, rankl, opg, x / (x + p[P_KD]), route
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -236,7 +230,7 @@ def core_rates(y, p, u, denosumab_inhibition, bisphosphonate_inhibition, prod, l
         ocp = y[o + OCP]
         oca = y[o + OCA]
         bv = y[o + BV]
-        phi, w, rankl, opg, pi_l = site_signals(y, s, p, u, denosumab_inhibition)
+        phi, w, rankl, opg, pi_l, route = site_signals(y, s, p, u, denosumab_inhibition)
         tgf = oca
         pi_u = tgf / (tgf + p[P_KU])
         pi_r = p[P_KR] / (tgf + p[P_KR])
@@ -254,12 +248,9 @@ def core_rates(y, p, u, denosumab_inhibition, bisphosphonate_inhibition, prod, l
         loss[o + OCA] = theta * p[P_AOCA] * pi_c * u[IN_OCAPOP] / (1.0 - bisphosphonate_inhibition)
         prod[o + OM] = p[P_FOM] * denosumab_inhibition * loss[o + OCA] * oca
         loss[o + OM] = theta * p[P_AOM] + refusion
-        # Remodelling formation (osteoblasts refilling resorbed cavities) plus modelling-based formation:
-        # bone laid on quiescent surfaces without prior resorption, mechanical loading's anabolic mode
-        # (Frost; Robling & Turner; mechanostat.py), k_mod,site x exercise route x BV, not through the cell
-        # counts (so it moves neither the osteoclasts nor the osteoblast pool). Its new bone mineralises
-        # exactly like remodelling formation: primary fraction, then the fast and slow secondary phases.
-        formation = theta * p[P_KFORM] * oba + p[P_MOD0 + s] * exercise_route(y, s, p, u) * bv
+        # Remodelling formation (osteoblasts refilling resorbed cavities) plus modelling-based formation;
+        # the new bone of both mineralises alike: primary fraction, then the fast and slow secondary phases.
+        formation = theta * p[P_KFORM] * oba + modelling_formation(p, s, route, bv)
         resorption_per_bv = theta * p[P_KRES] * oca / bv
         prod[o + BV] = formation
         loss[o + BV] = resorption_per_bv
