@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 EndocrineDrug = Literal["anastrozole", "letrozole", "exemestane", "tamoxifen", "none"]
 BoneAgentDrug = Literal["denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate"]
@@ -174,6 +174,25 @@ class Scenario(Regimen):
 
     patient: Patient = Field(default_factory=Patient)
     months: float = Field(60, ge=1, le=600, description="Horizon in months (ours: 1 month to 50 years).")
+    parameters: dict[str, float] = Field(
+        default_factory=dict,
+        description="Engine parameters for this patient only, {registry name: value} (`osteotwin parameters` lists them); "
+                    "each value must lie in the parameter's prior range. Personal twins and virtual populations set these.",
+    )
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _known_parameters_within_priors(cls, value: object) -> object:
+        """Refuse an unknown name or a value outside its prior range, naming both (parameters.check_overrides)."""
+        if not isinstance(value, dict):
+            return value
+        from osteotwin.errors import InputError
+        from osteotwin.physiology.parameters import check_overrides, registry
+
+        try:
+            return check_overrides(registry(), value)
+        except InputError as error:
+            raise ValueError(f"{error.field.removeprefix('parameters.')} = {error.value!r}: {error.allowed}") from None
 
     @property
     def regimen(self) -> Regimen:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from osteotwin.physiology import bone, drugs, engine, estrogen
 from osteotwin.physiology.lifestyle import LifestyleDrives, lifestyle_drives
 from osteotwin.physiology.options import EngineOptions
-from osteotwin.physiology.parameters import ParameterTable, registry
+from osteotwin.physiology.parameters import ParameterTable, PatientParameters, registry
 from osteotwin.physiology.solve import DAYS_PER_MONTH
 from osteotwin.scenario import Scenario, Trajectory, scenario_warnings
 
@@ -33,15 +33,9 @@ ENGINE_OUTPUTS = (
 )
 BONE_BOUND_OUTPUTS = tuple(f"drug_{name}" for name in drugs.DRUG_STATE_NAMES if name.endswith(("_surface_umol", "_buried_umol")))
 
-_PARAMETERS: ParameterTable | None = None
-
-
 def default_parameters() -> ParameterTable:
-    """The registry with the shipped (calibrated) values, built once per process."""
-    global _PARAMETERS
-    if _PARAMETERS is None:
-        _PARAMETERS = registry()
-    return _PARAMETERS
+    """The registry with the shipped (calibrated) values (parameters.registry, built once per process)."""
+    return registry()
 
 
 def as_scenario(scenario: Scenario | Mapping) -> Scenario:
@@ -106,19 +100,31 @@ def _schedule_items(scenario: Scenario, months: int, params: ParameterTable) -> 
     return items, notes
 
 
-def _lifestyle(scenarios: Sequence[Scenario], options: EngineOptions, params: ParameterTable) -> LifestyleDrives:
+def patient_parameters(scenarios: Sequence[Scenario], params: ParameterTable) -> PatientParameters:
+    """Each scenario's parameters: the table's values with the scenario's own ``parameters`` overrides."""
+    return PatientParameters.from_overrides(params, [scenario.parameters for scenario in scenarios])
+
+
+def _lifestyle(scenarios: Sequence[Scenario], options: EngineOptions, params: PatientParameters) -> LifestyleDrives:
+    """Lifestyle drives, computed once per group of patients that share their parameters."""
     from osteotwin.lifestyle_inputs import lifestyle_inputs
 
-    return lifestyle_drives(lifestyle_inputs(scenarios), options, params)
+    drives = LifestyleDrives.baseline(len(scenarios))
+    for table, members in params.groups():
+        part = lifestyle_drives(lifestyle_inputs([scenarios[i] for i in members]), options, table)
+        for name in ("pth_relative", "gut_barrier_relative", "formation_relative"):
+            getattr(drives, name)[members] = getattr(part, name)
+        drives.loading_stimulus_relative[:, members] = part.loading_stimulus_relative
+    return drives
 
 
-def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: ParameterTable) -> tuple[engine.PatientArrays, list[list[str]]]:
+def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: PatientParameters) -> tuple[engine.PatientArrays, list[list[str]]]:
     """Engine arrays for a batch, and per-scenario notes (warnings) raised while building them."""
     months = max(horizon_months(s) for s in scenarios)
     codes, adherences, items, notes = [], [], [], []
     for scenario in scenarios:
         code, adherence, endocrine_notes = _endocrine_arrays(scenario, months)
-        agent_items, agent_notes = _schedule_items(scenario, months, params)
+        agent_items, agent_notes = _schedule_items(scenario, months, params.table)
         codes.append(code)
         adherences.append(adherence)
         items.append(agent_items)
@@ -129,8 +135,8 @@ def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: 
         age_years=np.array([p.age_years for p in patients], dtype=float),
         years_since_menopause=np.array([p.years_since_menopause for p in patients], dtype=float),
         baseline_bmd_g_cm2=np.vstack([
-            np.array([bone.bmd_from_t_score(p.lumbar_spine_t_score, 0, params) for p in patients]),
-            np.array([bone.bmd_from_t_score(p.total_hip_t_score, 1, params) for p in patients]),
+            bone.bmd_from_t_score(np.array([p.lumbar_spine_t_score for p in patients], dtype=float), 0, params),
+            bone.bmd_from_t_score(np.array([p.total_hip_t_score for p in patients], dtype=float), 1, params),
         ]),
         endocrine_code=np.array(codes).T.copy(),
         adherence=np.array(adherences).T.copy(),
@@ -140,7 +146,7 @@ def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: 
     return arrays, notes
 
 
-def trajectory_arrays(arrays: engine.PatientArrays, raw: dict[str, np.ndarray], params: ParameterTable) -> dict[str, np.ndarray]:
+def trajectory_arrays(arrays: engine.PatientArrays, raw: dict[str, np.ndarray], params: PatientParameters) -> dict[str, np.ndarray]:
     """Trajectory fields (patients, months + 1) from raw engine outputs."""
     fields: dict[str, np.ndarray] = {}
     for index, site in enumerate(bone.SITE_NAMES):
@@ -148,7 +154,7 @@ def trajectory_arrays(arrays: engine.PatientArrays, raw: dict[str, np.ndarray], 
         bmd = arrays.baseline_bmd_g_cm2[index][:, None] * relative
         fields[f"{site}_bmd_pct_change"] = 100.0 * (relative - 1.0)
         fields[f"{site}_bmd_g_cm2"] = bmd
-        fields[f"{site}_t_score"] = bone.t_score(bmd, index, params)
+        fields[f"{site}_t_score"] = bone.t_score(bmd.T, index, params).T  # (months, patients) broadcasts per patient
     fields["ctx_pct_change"] = 100.0 * (0.5 * (raw["lumbar_spine_resorption_relative"] + raw["total_hip_resorption_relative"]) - 1.0)
     fields["p1np_pct_change"] = 100.0 * (0.5 * (raw["lumbar_spine_formation_relative"] + raw["total_hip_formation_relative"]) - 1.0)
     fields["estradiol_pg_ml"] = raw["estradiol_pg_ml"]
@@ -193,14 +199,14 @@ def simulate_batch(scenarios: Sequence[Scenario | Mapping], *, options: EngineOp
     if not validated:
         return []
     options = options or EngineOptions()
-    params = params if params is not None else default_parameters()
-    arrays, build_notes = build_arrays(validated, options, params)
+    per_patient = patient_parameters(validated, params if params is not None else default_parameters())
+    arrays, build_notes = build_arrays(validated, options, per_patient)
     with_agents = any(s.bone_agents for s in validated)
     requested = ENGINE_OUTPUTS + (BONE_BOUND_OUTPUTS if with_agents else ())
-    raw = engine.run(arrays, params=params, options=options, outputs=requested)
-    fields = trajectory_arrays(arrays, raw, params)
+    raw = engine.run(arrays, params=per_patient, options=options, outputs=requested)
+    fields = trajectory_arrays(arrays, raw, per_patient)
     month_grid = np.arange(arrays.months + 1, dtype=float)
-    extra = _extra_outputs(validated, month_grid, {**fields, "estrogen_ratio": raw["estrogen_ratio"]}, options)
+    extra = _extra_outputs(validated, month_grid, {**fields, "estrogen_ratio": raw["estrogen_ratio"]}, options, per_patient)
     notes_extra = _extra_notes(validated)
     trajectories = []
     for i, scenario in enumerate(validated):
@@ -231,10 +237,24 @@ def _clean(values: np.ndarray) -> list[float]:
     return np.round(np.asarray(values, dtype=float), 6).tolist()
 
 
-def _extra_outputs(scenarios, months, outputs, options) -> dict[str, np.ndarray]:
+def _extra_outputs(scenarios, months, outputs, options, params: PatientParameters) -> dict[str, np.ndarray]:
+    """Outcome modules (muscle, falls, fracture risk, 25(OH)D, PTH), once per group of patients that
+    share their parameters; each group's rows are put back in the batch's order."""
     from osteotwin import outcomes
 
-    return outcomes.extra_outputs(scenarios, months, outputs, options)
+    groups = params.groups()
+    if len(groups) == 1:
+        return outcomes.extra_outputs(scenarios, months, outputs, options, groups[0][0])
+    result: dict[str, np.ndarray] = {}
+    for table, members in groups:
+        part = outcomes.extra_outputs([scenarios[i] for i in members], months,
+                                      {name: values[members] for name, values in outputs.items()}, options, table)
+        for name, values in part.items():
+            values = np.asarray(values)
+            if name not in result:
+                result[name] = np.empty((len(scenarios), *values.shape[1:]), dtype=values.dtype)
+            result[name][members] = values
+    return result
 
 
 def _extra_notes(scenarios) -> dict[str, object]:

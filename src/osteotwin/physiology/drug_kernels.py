@@ -47,14 +47,19 @@ K_BP_FIRST = drugs._K_BP_FIRST
 K_BP_STRIDE = drugs._K_BP_STRIDE
 
 
-def pack_drug_parameters(params: Mapping[str, float] | None) -> np.ndarray:
-    """The float vector the compiled drug functions read."""
-    p = drugs.default_params() if params is None else {**drugs.default_params(), **{k: v for k, v in dict(params).items() if k in drugs.PARAMETERS}}
-    vector = np.zeros(N_DRUG_VECTOR)
+def pack_drug_parameters(params: Mapping[str, float | np.ndarray]) -> np.ndarray:
+    """The float vector the compiled drug functions read: (N_DRUG_VECTOR,) for scalar values, one
+    row per patient, (patients, N_DRUG_VECTOR), for per-patient values (``PatientParameters.values_dict()``)."""
+    p = {name: value for name, value in params.items() if name in drugs.PARAMETERS}
+    missing = set(drugs.PARAMETERS) - set(p)
+    if missing:
+        raise KeyError(f"drug parameters missing: {sorted(missing)}")
+    shape = np.shape(p["denosumab_absorption_rate_per_day"])
+    vector = np.zeros((N_DRUG_VECTOR, *shape))
     vector[:_NK] = drugs.rate_constants(p)
     vector[D_DEN_IMAX] = p["denosumab_max_rankl_inhibition_fraction"]
-    vector[D_DEN_IC50_UG_ML] = p["denosumab_rankl_ic50_ng_per_ml"] / 1000.0
-    return vector
+    vector[D_DEN_IC50_UG_ML] = np.asarray(p["denosumab_rankl_ic50_ng_per_ml"]) / 1000.0
+    return np.ascontiguousarray(vector.T)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)

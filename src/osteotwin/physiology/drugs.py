@@ -293,9 +293,12 @@ def default_params() -> dict[str, float]:
 
 
 def rate_constants(params: Mapping[str, float] | None = None) -> np.ndarray:
-    """Pack the parameters into the float vector the kernels read (half-lives become rates per day)."""
+    """Pack the parameters into the float vector the kernels read (half-lives become rates per day).
+
+    Values may be arrays of one value per patient: the result is then (N_RATE_CONSTANTS, patients).
+    """
     p = default_params() if params is None else params
-    k = np.zeros(N_RATE_CONSTANTS)
+    k = np.zeros((N_RATE_CONSTANTS, *np.shape(p["denosumab_absorption_rate_per_day"])))
     k[K_DMAB_KA] = p["denosumab_absorption_rate_per_day"]
     k[K_DMAB_VC] = p["denosumab_central_volume_ml"]
     k[K_DMAB_VP] = p["denosumab_peripheral_volume_ml"]

@@ -17,21 +17,25 @@ from osteotwin.physiology import drug_kernels as dk
 from osteotwin.physiology import system as sy
 from osteotwin.physiology.lifestyle import LifestyleDrives
 from osteotwin.physiology.options import EngineOptions
-from osteotwin.physiology.parameters import ParameterTable, registry
+from osteotwin.physiology.parameters import ParameterTable, PatientParameters, registry
 
 NO_RULE = solve.NO_RULE
 DRUG_CODES = {name: code for code, name in enumerate(drugs.DRUGS)}
 
 
-def dose_rows_and_amounts(schedule: DoseSchedule, params: ParameterTable) -> tuple[np.ndarray, np.ndarray]:
-    """Drug-state row receiving each item's dose and the absorbed amount (drugs.absorbed_amount)."""
+def dose_rows_and_amounts(schedule: DoseSchedule, params: ParameterTable | PatientParameters) -> tuple[np.ndarray, np.ndarray]:
+    """Drug-state row receiving each item's dose and the absorbed amount (drugs.absorbed_amount),
+    with each item's patient's own parameters (bioavailability, molecular weight)."""
     values = params.values_dict()
     rows = np.empty(len(drugs.DRUGS), dtype=np.int64)
-    per_mg = np.empty(len(drugs.DRUGS))
+    per_mg = np.empty((len(drugs.DRUGS), *np.shape(values["denosumab_bioavailability_fraction"])))
     for name, code in DRUG_CODES.items():
         rows[code] = drugs.IDX_DMAB_DEPOT if name == "denosumab" else drugs.bisphosphonate_state_index(name, "plasma")
         per_mg[code] = drugs.absorbed_amount(name, 1.0, values)
-    return rows[schedule.drug_code], per_mg[schedule.drug_code] * schedule.dose_mg
+    if per_mg.ndim == 1:
+        return rows[schedule.drug_code], per_mg[schedule.drug_code] * schedule.dose_mg
+    patient_of_item = np.repeat(np.arange(schedule.item_ptr.size - 1), np.diff(schedule.item_ptr))
+    return rows[schedule.drug_code], per_mg[schedule.drug_code, patient_of_item] * schedule.dose_mg
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,10 @@ DEFAULT_OUTPUTS = (
 )
 
 
-def monthly_inputs(arrays: PatientArrays, params: ParameterTable, options: EngineOptions, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def monthly_inputs(arrays: PatientArrays, params: ParameterTable | PatientParameters, options: EngineOptions, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Inputs (N_INPUTS, months, chunk); burn-in inputs (N_INPUTS, chunk): untreated, baseline
-    lifestyle, background drive of month 0; serum estradiol and bone E2 ratio (months, chunk)."""
+    lifestyle, background drive of month 0; serum estradiol and bone E2 ratio (months, chunk).
+    ``params`` holds the chunk's patients (``PatientParameters.select(start, stop)``)."""
     code = arrays.endocrine_code[:, start:stop]
     adherence = arrays.adherence[:, start:stop]
     serum = estrogen.serum_estradiol_pg_ml(code, adherence, params)
@@ -134,41 +139,58 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable, options: Engin
     u[sy.IN_LOAD1] = drives.loading_stimulus_relative[1, start:stop][None, :]
     # Osteocyte accommodation (mechanostat.py): the exercise route fades after an onset counted from
     # month 0 (the burn-in holds habitual loading, so the programme starts at month 0); month midpoints.
-    month_days = month_years * 365.25
+    month_days = month_years[:, None] * 365.25
     since_onset = np.maximum(month_days - params.value("exercise_accommodation_onset_days"), 0.0)
-    u[sy.IN_EXACC] = np.exp(-since_onset / params.value("exercise_accommodation_time_days"))[:, None]
+    u[sy.IN_EXACC] = np.exp(-since_onset / params.value("exercise_accommodation_time_days"))
     return u, burn, serum, ratio
 
 
-def run(arrays: PatientArrays, *, params: ParameterTable | None = None, options: EngineOptions | None = None,
+def patient_parameters(params: ParameterTable | PatientParameters | None, patients: int) -> PatientParameters:
+    """Per-patient parameters: as given, or every patient with the table's (default: shipped) values."""
+    if isinstance(params, PatientParameters):
+        if params.patients != patients:
+            raise ValueError(f"parameters for {params.patients} patients given for {patients}")
+        return params
+    return PatientParameters.uniform(params if params is not None else registry(), patients)
+
+
+def t_score_references(params: PatientParameters) -> np.ndarray:
+    """(patients, 4): spine mean, spine SD, hip mean, hip SD (g/cm2), read by rule-triggered starts."""
+    return np.ascontiguousarray(np.stack([params.value(f"{site}_reference_{stat}_g_cm2")
+                                          for site in sy.SITES for stat in ("mean", "sd")], axis=1))
+
+
+def run(arrays: PatientArrays, *, params: ParameterTable | PatientParameters | None = None, options: EngineOptions | None = None,
         outputs: Sequence[str] = DEFAULT_OUTPUTS, dtype=np.float64) -> dict[str, np.ndarray]:
     """Simulate all patients; returns the requested outputs, each shaped (patients, months + 1).
 
+    ``params``: one table for every patient (default: the shipped, calibrated registry) or
+    :class:`PatientParameters`, one value per parameter and patient; the steady-state-balancing
+    values are derived per patient (system.pack_parameters).
     Output names: those of ``solve.OUTPUT_NAMES`` plus ``estradiol_pg_ml`` and
     ``estrogen_ratio`` (bone-effective E2 relative to untreated postmenopausal).
     """
-    params = params if params is not None else registry()
     options = options or EngineOptions()
-    vector = sy.pack_parameters(params)
-    drug_vector = dk.pack_drug_parameters(params.values_dict())
-    y0 = np.concatenate([sy.reference_state(vector), np.zeros(dk.N_DRUG_STATES)])
-    t_ref = np.array([params.value("lumbar_spine_reference_mean_g_cm2"), params.value("lumbar_spine_reference_sd_g_cm2"),
-                      params.value("total_hip_reference_mean_g_cm2"), params.value("total_hip_reference_sd_g_cm2")])
     unknown = set(outputs) - set(solve.OUTPUT_NAMES) - {"estradiol_pg_ml", "estrogen_ratio"}
     if unknown:
         raise KeyError(f"unknown outputs: {sorted(unknown)}")
     patients, months = arrays.patients, arrays.months
+    shared = None if isinstance(params, PatientParameters) else (params if params is not None else registry())
     schedule = arrays.schedule if arrays.schedule is not None else DoseSchedule.empty(patients)
     result = {name: np.empty((patients, months + 1), dtype=dtype) for name in outputs}
     for start in range(0, patients, options.chunk_patients):
         stop = min(start + options.chunk_patients, patients)
-        u, burn, serum, ratio = monthly_inputs(arrays, params, options, start, stop)
+        chunk_params = PatientParameters.uniform(shared, stop - start) if shared is not None else params.select(start, stop)
+        vector = sy.pack_parameters(chunk_params)
+        drug_vector = dk.pack_drug_parameters(chunk_params.values_dict())
+        y0 = np.ascontiguousarray(np.concatenate([sy.reference_state(vector), np.zeros((stop - start, dk.N_DRUG_STATES))], axis=1))
+        u, burn, serum, ratio = monthly_inputs(arrays, chunk_params, options, start, stop)
         chunk = schedule.select(start, stop)
-        rows, amounts = dose_rows_and_amounts(chunk, params)
+        rows, amounts = dose_rows_and_amounts(chunk, chunk_params)
         out = solve.integrate_batch(y0, vector, drug_vector, u, burn, chunk.item_ptr, rows, amounts,
                                     chunk.interval_days, chunk.start_day, chunk.stop_day, chunk.rule_site,
                                     chunk.rule_t_score, np.ascontiguousarray(arrays.baseline_bmd_g_cm2[:, start:stop]),
-                                    t_ref, months, options.rtol, options.max_step_days,
+                                    t_score_references(chunk_params), months, options.rtol, options.max_step_days,
                                     options.step_after_dose_days)
         for name in outputs:
             if name == "estradiol_pg_ml":

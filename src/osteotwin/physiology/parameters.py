@@ -15,12 +15,16 @@ Evidence tags (shared/research/README.md):
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 EvidenceTag = Literal["V", "S", "R", "D", "C", "A"]
 
@@ -111,8 +115,9 @@ def calibrated_values() -> dict[str, dict]:
     return json.loads(CALIBRATED_VALUES_PATH.read_text(encoding="utf-8")).get("values", {})
 
 
+@functools.cache
 def registry(*, calibrated: bool = True) -> ParameterTable:
-    """Every parameter of every engine module, in module order.
+    """Every parameter of every engine module, in module order (built once per process; immutable).
 
     With ``calibrated`` (default) the fitted values of scripts/calibrate.py replace the module
     defaults; those parameters carry evidence tag ``C`` and name their targets in ``source``.
@@ -129,3 +134,95 @@ def registry(*, calibrated: bool = True) -> ParameterTable:
         if name in fitted else parameter
         for name, parameter in combined.items()
     )
+
+
+class PatientParameters:
+    """Parameter values per patient: an array shaped (parameters, patients) beside the table that
+    holds each parameter's provenance (unit, source, evidence, prior range).
+
+    The vectorised parts of the engine (estrogen, background drives, the core's packed vector and
+    its derived steady-state values, drug PK) read ``value(name)``, one value per patient; the parts
+    written for one parameter set (lifestyle drives, outcome modules) run once per group of
+    patients that share their parameters (:meth:`groups`).
+    """
+
+    def __init__(self, table: ParameterTable, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[0] != len(table):
+            raise ValueError(f"values must be shaped ({len(table)}, patients), got {values.shape}")
+        self.table = table
+        self.values = values
+        self._row = {name: row for row, name in enumerate(table)}
+
+    @staticmethod
+    def uniform(table: ParameterTable, patients: int) -> PatientParameters:
+        """Every patient with the table's values."""
+        column = np.array([parameter.value for parameter in table.values()])
+        return PatientParameters(table, np.repeat(column[:, None], patients, axis=1))
+
+    @staticmethod
+    def from_overrides(table: ParameterTable, overrides: Sequence[Mapping[str, float]]) -> PatientParameters:
+        """One patient per mapping of ``{name: value}`` overriding the table's values (checked, see
+        :func:`check_overrides`)."""
+        result = PatientParameters.uniform(table, len(overrides))
+        for patient, changes in enumerate(overrides):
+            for name, value in check_overrides(table, changes).items():
+                result.values[result._row[name], patient] = value
+        return result
+
+    @property
+    def patients(self) -> int:
+        return int(self.values.shape[1])
+
+    def value(self, name: str) -> np.ndarray:
+        """The parameter's value for each patient, shaped (patients,)."""
+        return self.values[self._row[name]]
+
+    def values_dict(self) -> dict[str, np.ndarray]:
+        return {name: self.values[row] for name, row in self._row.items()}
+
+    def select(self, start: int, stop: int) -> PatientParameters:
+        return PatientParameters(self.table, self.values[:, start:stop])
+
+    def groups(self, names: Iterable[str] | None = None) -> list[tuple[ParameterTable, np.ndarray]]:
+        """Patients grouped by equal values of ``names`` (all parameters if None): for each group, a
+        table holding that group's values and the indices of its patients, in first-seen order."""
+        rows = [self._row[name] for name in (self._row if names is None else names)]
+        keys = self.values[rows].T
+        unique, first_index, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        result = []
+        for group in np.argsort(first_index):
+            members = np.flatnonzero(inverse == group)
+            column = self.values[:, members[0]]
+            table = self.table.with_values(**{name: float(column[self._row[name]]) for name in self.table
+                                              if column[self._row[name]] != self.table.value(name)})
+            result.append((table, members))
+        return result
+
+
+def check_overrides(table: ParameterTable, overrides: Mapping[str, object]) -> dict[str, float]:
+    """Per-patient parameter overrides as floats, or InputError naming the first bad one.
+
+    A name must be in the registry and the value must be a finite number inside the parameter's
+    prior range (the range calibration and sensitivity analysis use); a parameter without a prior
+    range (derived or fixed by definition) cannot be overridden.
+    """
+    from osteotwin.errors import InputError
+
+    checked: dict[str, float] = {}
+    for name, value in overrides.items():
+        field = f"parameters.{name}"
+        if name not in table:
+            raise InputError(field, name, "a parameter name listed by `osteotwin parameters`")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
+            raise InputError(field, value, "a finite number")
+        parameter = table[name]
+        if parameter.prior_range is None:
+            raise InputError(field, value, f"{name} has no prior range and cannot be overridden (fixed at {parameter.value:g})")
+        low, high = parameter.prior_range
+        if not low <= float(value) <= high:
+            unit = "" if parameter.unit in ("1", "") else f" {parameter.unit}"
+            raise InputError(field, value, f"{name} within its prior range {low:g} to {high:g}{unit}")
+        checked[name] = float(value)
+    return checked

@@ -373,10 +373,15 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
 @numba.njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
 def integrate_batch(y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start, item_stop,
                     item_rule_site, item_rule_t, bmd0, t_ref, months, rtol, h_max, h_after_dose):
-    """Integrate every patient; returns outputs shaped (N_OUTPUTS, months + 1, patients)."""
+    """Integrate every patient; returns outputs shaped (N_OUTPUTS, months + 1, patients).
+
+    Per patient (first axis, one row each): ``y0`` start states, ``p`` the packed core parameters
+    (system.pack_parameters), ``dp`` the packed drug parameters, ``t_ref`` the T-score references
+    (spine mean, spine SD, hip mean, hip SD; g/cm2) that rule-triggered starts read.
+    """
     patients = inputs.shape[2]
     out = np.empty((N_OUTPUTS, months + 1, patients))
     for i in numba.prange(patients):
-        _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start, item_stop,
-                       item_rule_site, item_rule_t, bmd0, t_ref, months, rtol, h_max, h_after_dose, out)
+        _integrate_one(i, y0[i], p[i], dp[i], inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start,
+                       item_stop, item_rule_site, item_rule_t, bmd0, t_ref[i], months, rtol, h_max, h_after_dose, out)
     return out

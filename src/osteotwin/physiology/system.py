@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from osteotwin.physiology.parameters import ParameterTable
+from osteotwin.physiology.parameters import ParameterTable, PatientParameters
 
 SITES = ("lumbar_spine", "total_hip")
 SITE_STATE_NAMES = ("osteoblast_precursors_pM", "osteoblasts_pM", "osteoclast_precursors_pM", "osteoclasts_pM", "bone_volume_pct", "mineral_volume_pct",
@@ -79,8 +79,8 @@ VECTOR_NAMES = (
 N_VECTOR = len(VECTOR_NAMES)
 
 
-def _rankl_opg(params: dict[str, float], obp: float, oba: float) -> tuple[float, float, float]:
-    """Reference RANKL, OPG and pi_L from the quasi-steady balance (used for the derivation)."""
+def _rankl_opg(params, obp, oba):
+    """Reference RANKL, OPG and pi_L from the quasi-steady balance (used for the derivation; elementwise)."""
     pth = params["pth_baseline_pM"]
     pi_p = pth / (pth + params["pth_rankl_activation_K_pM"])
     pi_m = params["pth_opg_repression_K_pM"] / (pth + params["pth_opg_repression_K_pM"])
@@ -93,16 +93,19 @@ def _rankl_opg(params: dict[str, float], obp: float, oba: float) -> tuple[float,
     return rankl, opg, x / (x + params["rank_rankl_activation_K_pM"])
 
 
-def pack_parameters(table: ParameterTable) -> np.ndarray:
+def pack_parameters(params: ParameterTable | PatientParameters) -> np.ndarray:
     """Flat parameter vector for the numba kernels, with baseline-balancing values derived [D].
 
-    Derivations (model.md 4.5, OpenBoneMin pattern): given the reference osteoclasts OCa_0 and
+    A table gives one vector (N_VECTOR,); per-patient parameters give one row per patient,
+    (patients, N_VECTOR), each derived from that patient's own values (vectorised).
+
+    Derivations (Pivonka 2008 steady state; the OpenBoneMin pattern of balancing at a reference): given the reference osteoclasts OCa_0 and
     precursors OCp_0, the precursor and active osteoblast levels follow from their balances; the
     formation rate k_form from BV balance; the precursor differentiation rate k_diff and supply
     S_OCp from the OCa and OCp balances at the reference RANKL; the slow mineral deficit d_0 and the
     mineral fraction v_0 from the mineral balances (bone.py).
     """
-    p = table.values_dict()
+    p = params.values_dict()
     oca0 = p["osteoclast_baseline_pM"]
     ocp0 = p["osteoclast_precursor_baseline_pM"]
     pi_u = oca0 / (oca0 + p["tgf_osteoblast_activation_K_pM"])
@@ -135,23 +138,26 @@ def pack_parameters(table: ParameterTable) -> np.ndarray:
         derived[f"m0_{index}"] = v0 * bv0
         derived[f"mech_{index}"] = p[f"{site}_mechanosensitivity"]
     p.update(derived)
-    return np.array([p[name] for name in VECTOR_NAMES], dtype=np.float64)
+    if isinstance(params, ParameterTable):
+        return np.array([p[name] for name in VECTOR_NAMES], dtype=np.float64)
+    patients = params.patients
+    return np.ascontiguousarray(np.stack([np.broadcast_to(p[name], (patients,)) for name in VECTOR_NAMES], axis=1), dtype=np.float64)
 
 
 def reference_state(vector: np.ndarray) -> np.ndarray:
-    """The core states (N_CORE_STATES,) at the untreated postmenopausal reference steady state."""
-    y = np.empty(N_CORE_STATES)
+    """The core states at the untreated postmenopausal reference steady state: (N_CORE_STATES,) for
+    one vector, (patients, N_CORE_STATES) for one row per patient."""
+    vector = np.asarray(vector)
+    y = np.zeros(vector.shape[:-1] + (N_CORE_STATES,))
     for s in range(2):
         o = s * N_SITE_STATES
-        y[o + OBP] = vector[P_OBP0]
-        y[o + OBA] = vector[P_OBA0]
-        y[o + OCP] = vector[P_OCP0]
-        y[o + OCA] = vector[P_OCA0]
-        y[o + BV] = vector[P_BV00 + s]
-        y[o + MIN] = vector[P_M00 + s]
-        y[o + OM] = 0.0
-        y[o + SLOW] = vector[P_D00 + s]
-        y[o + PRIME] = 0.0
+        y[..., o + OBP] = vector[..., P_OBP0]
+        y[..., o + OBA] = vector[..., P_OBA0]
+        y[..., o + OCP] = vector[..., P_OCP0]
+        y[..., o + OCA] = vector[..., P_OCA0]
+        y[..., o + BV] = vector[..., P_BV00 + s]
+        y[..., o + MIN] = vector[..., P_M00 + s]
+        y[..., o + SLOW] = vector[..., P_D00 + s]
     return y
 
 
