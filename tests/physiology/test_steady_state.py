@@ -6,13 +6,14 @@ import numpy as np
 
 from osteotwin.physiology import engine
 from osteotwin.physiology import system as sy
+from osteotwin.physiology.spec import P, S
 
 
 def test_reference_state_has_zero_derivative(params):
     vector = sy.pack_parameters(params)
     y = sy.reference_state(vector)
     derivative = sy.core_derivative(y, vector, sy.baseline_inputs())
-    osteomorphs = [s * sy.N_SITE_STATES + k for s in range(2) for k in (sy.OM, sy.PRIME)]
+    osteomorphs = [s * sy.N_SITE_STATES + k for s in range(len(sy.SITES)) for k in (S.osteomorphs_pM, S.primed_rankl_source_relative)]
     assert np.all(y[osteomorphs] == 0.0) and np.all(derivative[osteomorphs] == 0.0)  # no denosumab: no osteomorphs, no primed RANKL source
     others = np.setdiff1d(np.arange(y.size), osteomorphs)
     assert np.max(np.abs(derivative[others]) / y[others]) < 1e-12
@@ -21,9 +22,9 @@ def test_reference_state_has_zero_derivative(params):
 def test_reference_reproduces_martinez_reina_signals(params):
     """Derived RANKL and OPG equal the Martinez-Reina 2019 steady state (model.md 2.2: 0.704 pM, 1.65e4 pM)."""
     vector = sy.pack_parameters(params)
-    assert abs(vector[sy.P_RANKL0] - 0.704) < 0.005
-    assert abs(vector[sy.P_OPG0] / 1.65e4 - 1) < 0.01
-    assert abs(vector[sy.P_OBA0] / 5e-4 - 1) < 1e-3
+    assert abs(vector[P.reference_rankl_pM] - 0.704) < 0.005
+    assert abs(vector[P.reference_opg_pM] / 1.65e4 - 1) < 0.01
+    assert abs(vector[P.reference_osteoblasts_pM] / 5e-4 - 1) < 1e-3
 
 
 def test_engine_holds_baseline_for_ten_years_without_drift(params_no_drift):

@@ -23,7 +23,11 @@ Areal BMD is proportional to mineral mass: BMD = BMD_0 * M / M_0 (bone size cons
 
 from __future__ import annotations
 
+import numba
+
+from osteotwin.catalog import SITES
 from osteotwin.physiology.parameters import Parameter, ParameterTable
+from osteotwin.physiology.spec import PS, P, S
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models (model.md P2, P3)"
 C_DRUG = "calibrated by scripts/calibrate.py --suite all to the long-term denosumab and zoledronic-acid rows (FREEDOM extension S3-022..S3-025, ZO-FAST S2-020..S2-023; docs/calibration.md)"
@@ -50,7 +54,7 @@ PARAMETERS = ParameterTable(
     ]
 )
 
-SITE_NAMES = ("lumbar_spine", "total_hip")
+SITE_NAMES = SITES
 
 
 def t_score(bmd_g_cm2, site_index: int, params: ParameterTable):
@@ -63,3 +67,43 @@ def bmd_from_t_score(t, site_index: int, params: ParameterTable):
     """Areal BMD (g/cm2) for a T-score at site 0 (spine) or 1 (hip)."""
     site = SITE_NAMES[site_index]
     return params.value(f"{site}_reference_mean_g_cm2") + t * params.value(f"{site}_reference_sd_g_cm2")
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled terms (one patient, one site s whose states start at o); p is the packed core vector.
+# ---------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def modelling_formation(p, s, route, bv):
+    """Modelling-based formation of site s (%BV/d): ``k_mod,site * route * BV``.
+
+    Bone laid on quiescent surfaces without prior resorption, mechanical loading's anabolic mode
+    (Frost; Robling & Turner; mechanostat.py), driven by the exercise route and not through the cell
+    counts (so it moves neither the osteoclasts nor the osteoblast pool).
+    """
+    return p[PS.modelling_formation_per_day + s] * route * bv
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def remodelling_formation(p, s, oba):
+    """Osteoblasts refilling resorbed cavities (%BV/d): theta k_form OBa."""
+    return p[PS.turnover_scale + s] * p[P.formation_rate_pct_per_pM_day] * oba
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def bone_and_mineral_rates(p, s, o, y, formation, prod, loss):
+    """Bone volume, mineral and the slow mineral deficit (module docstring): formation F adds bone whose
+    mineral enters at v_prim and fills in a fast (kappa) and a slow (kappa_slow) phase; resorption
+    removes bone with its mineral in proportion, R/BV = theta k_res OCa / BV."""
+    bv = y[o + S.bone_volume_pct]
+    slow = y[o + S.slow_mineral_deficit_pct]
+    resorption_per_bv = p[PS.turnover_scale + s] * p[P.resorption_rate_pct_per_pM_day] * y[o + S.osteoclasts_pM] / bv
+    kappa = p[P.secondary_mineralisation_per_day]
+    kappa_slow = p[P.slow_mineralisation_per_day]
+    prod[o + S.bone_volume_pct] = formation
+    loss[o + S.bone_volume_pct] = resorption_per_bv
+    prod[o + S.mineral_volume_pct] = formation * p[P.primary_mineral_fraction] + kappa * (p[P.max_mineral_fraction] * bv - slow) + kappa_slow * slow
+    loss[o + S.mineral_volume_pct] = resorption_per_bv + kappa
+    prod[o + S.slow_mineral_deficit_pct] = formation * p[P.slow_mineralisation_share] * (p[P.max_mineral_fraction] - p[P.primary_mineral_fraction])
+    loss[o + S.slow_mineral_deficit_pct] = resorption_per_bv + kappa_slow

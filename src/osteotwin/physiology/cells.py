@@ -35,7 +35,10 @@ time constant 1/k_P after the drug is cleared. Form ours; P_max and k_P are cali
 
 from __future__ import annotations
 
+import numba
+
 from osteotwin.physiology.parameters import Parameter, ParameterTable
+from osteotwin.physiology.spec import PS, P, S, U
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (Scheiner 2013 recalibration), cmodiz/Bone-Models (model.md P2)"
 PIV = "Pivonka P et al. Bone 2008;43:249-63 via cmodiz/Bone-Models (model.md P1)"
@@ -64,3 +67,50 @@ PARAMETERS = ParameterTable(
         Parameter("osteoclast_precursor_apoptosis_per_day", 0.05, "1/d", "A_OCp: precursor removal; sets how far the pool fills under denosumab", "model.md 4.6 C prior 0.04-0.08 (ours); calibrated jointly (fixing it at 0.05 was tried: total cost 33.8 vs 24.4, and the discontinuation rows were not better)", "C", (0.01, 0.2)),
     ]
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled terms (one patient, one site s whose states start at o): rates in production/loss form,
+# dy/dt = prod - loss * y (system.core_rates); p is the packed core vector (spec.P, spec.PS).
+# ---------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def osteoblast_rates(p, u, s, o, y, wnt, prod, loss):
+    """OBp and OBa: TGF-beta (= OCa) drives uncommitted cells into the precursor pool (pi_U) and
+    represses their maturation (pi_R); Wnt (mechanostat) and nutrients speed maturation."""
+    theta = p[PS.turnover_scale + s]
+    tgf = y[o + S.osteoclasts_pM]
+    pi_u = tgf / (tgf + p[P.tgf_osteoblast_activation_K_pM])
+    pi_r = p[P.tgf_osteoblast_repression_K_pM] / (tgf + p[P.tgf_osteoblast_repression_K_pM])
+    maturation = p[P.osteoblast_precursor_differentiation_per_day] * pi_r * wnt * u[U.formation_relative]
+    prod[o + S.osteoblast_precursors_pM] = theta * p[P.uncommitted_osteoblast_differentiation_pM_per_day] * pi_u
+    loss[o + S.osteoblast_precursors_pM] = theta * maturation
+    prod[o + S.osteoblasts_pM] = theta * maturation * y[o + S.osteoblast_precursors_pM]
+    loss[o + S.osteoblasts_pM] = theta * p[P.osteoblast_apoptosis_per_day]
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def osteoclast_rates(p, u, s, o, y, rank_activation, denosumab_inhibition, bisphosphonate_inhibition, prod, loss):
+    """OCp, OCa and osteomorphs: precursors supplied at a constant rate differentiate with pi_L;
+    osteoclasts die by TGF-beta-promoted apoptosis (pi_C), raised by low estrogen's input and by
+    bisphosphonates (x 1/(1 - I_BP)); under denosumab a share f_OM of exits become osteomorphs that
+    re-fuse at k_ref (1 - I) (module docstring)."""
+    theta = p[PS.turnover_scale + s]
+    oca = y[o + S.osteoclasts_pM]
+    pi_c = oca / (oca + p[P.tgf_osteoclast_apoptosis_K_pM])
+    differentiation = p[P.osteoclast_differentiation_per_day] * rank_activation
+    prod[o + S.osteoclast_precursors_pM] = theta * p[P.osteoclast_precursor_supply_pM_per_day]
+    loss[o + S.osteoclast_precursors_pM] = theta * (differentiation + p[P.osteoclast_precursor_apoptosis_per_day])
+    refusion = theta * p[P.osteomorph_refusion_per_day] * (1.0 - denosumab_inhibition)
+    prod[o + S.osteoclasts_pM] = theta * differentiation * y[o + S.osteoclast_precursors_pM] + refusion * y[o + S.osteomorphs_pM]
+    loss[o + S.osteoclasts_pM] = theta * p[P.osteoclast_apoptosis_per_day] * pi_c * u[U.osteoclast_apoptosis_relative] / (1.0 - bisphosphonate_inhibition)
+    prod[o + S.osteomorphs_pM] = p[P.osteomorph_share_of_osteoclast_exits] * denosumab_inhibition * loss[o + S.osteoclasts_pM] * oca
+    loss[o + S.osteomorphs_pM] = theta * p[P.osteomorph_removal_per_day] + refusion
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def primed_rankl_source_rates(p, o, denosumab_inhibition, prod, loss):
+    """dP/dt = k_P (P_max I - P): the primed RANKL source fills under denosumab and clears after it."""
+    prod[o + S.primed_rankl_source_relative] = p[P.primed_rankl_source_clearance_per_day] * p[P.primed_rankl_source_max_relative] * denosumab_inhibition
+    loss[o + S.primed_rankl_source_relative] = p[P.primed_rankl_source_clearance_per_day]

@@ -1,13 +1,10 @@
 """Numba adapters between the integrator (solve.py) and the bone-drug PK/PD module (drugs.py).
 
-drugs.py (written by the drugs engineer) owns the PK/PD equations and parameters; this file packs
-them into one float vector for the compiled integrator and restates the two observables the core
-needs per step (denosumab's RANKL inhibition, bisphosphonate resorption inhibition) as scalar
-numba functions. ``tests/physiology/test_drug_coupling.py`` checks them against drugs.py's
-numpy functions.
-
-Drug vector layout: ``drugs.rate_constants(params)`` followed by
-``[denosumab Imax, IC50 in ug/mL]`` (see ``D_*`` indices).
+drugs.py owns the PK/PD equations, the parameters and the packed rate-constant layout
+(``drugs.K``, ``drugs.rate_constants``); this file gives the integrator that vector per patient and
+restates the two observables the core needs per step (denosumab's RANKL inhibition, bisphosphonate
+resorption inhibition) as scalar numba functions. ``tests/physiology/test_drug_wiring.py`` checks
+them against drugs.py's numpy functions.
 """
 
 from __future__ import annotations
@@ -18,6 +15,7 @@ import numba
 import numpy as np
 
 from osteotwin.physiology import cache_guard, drugs
+from osteotwin.physiology.drugs import DS, KB, POOL, K
 
 cache_guard.invalidate_stale(__file__, (drugs.__file__,))
 
@@ -26,68 +24,57 @@ N_DRUG_STATES = drugs.N_DRUG_STATES
 # The drug Jacobian is block diagonal: denosumab (depot, central, peripheral; its effect site is a
 # linear filter of the central concentration, integrated on its own), then each bisphosphonate
 # (plasma, surface, buried). Block b holds rows BLOCK_START[b] : BLOCK_START[b] + BLOCK_SIZE.
-BLOCK_SIZE = 3
-BLOCK_START = np.array([drugs.IDX_DMAB_DEPOT, *range(drugs.IDX_BP_FIRST, N_DRUG_STATES, 3)], dtype=np.int64)
+BLOCK_SIZE = len(POOL)
+BLOCK_START = np.array([DS.denosumab_depot_ug, *range(drugs.IDX_BP_FIRST, N_DRUG_STATES, BLOCK_SIZE)], dtype=np.int64)
 N_BLOCKS = BLOCK_START.size
-assert drugs.IDX_DMAB_PERIPHERAL == BLOCK_SIZE - 1 and drugs.IDX_DMAB_EFFECT == BLOCK_SIZE
+assert DS.denosumab_peripheral_ug == BLOCK_SIZE - 1 and DS.denosumab_effect_site_ug_per_ml == BLOCK_SIZE
 # absolute error scale of each drug state: denosumab amounts (ug; a 60 mg dose is 37,200 ug absorbed),
 # the effect-site concentration (integrated exactly, so its error estimate is 0; the entry only keeps
 # the layout), bisphosphonate amounts (umol; a 4 mg zoledronic acid dose is 14 umol)
-ABSOLUTE_TOLERANCE = np.array([10.0, 10.0, 10.0, 1e-4] + [1e-4] * (N_DRUG_STATES - drugs.IDX_BP_FIRST))
-
-_NK = drugs.N_RATE_CONSTANTS
-D_DEN_IMAX = _NK
-D_DEN_IC50_UG_ML = _NK + 1
-N_DRUG_VECTOR = _NK + 2
-IDX_DMAB_CENTRAL = drugs.IDX_DMAB_CENTRAL
-IDX_DMAB_EFFECT = drugs.IDX_DMAB_EFFECT
-K_DMAB_KE0 = drugs.K_DMAB_KE0
-
-K_BP_FIRST = drugs._K_BP_FIRST
-K_BP_STRIDE = drugs._K_BP_STRIDE
+ABSOLUTE_TOLERANCE = np.array([10.0 if name.endswith("_ug") else 1e-4 for name in DRUG_STATE_NAMES])
+N_DRUG_VECTOR = drugs.N_RATE_CONSTANTS
+IDX_DMAB_CENTRAL = DS.denosumab_central_ug
+IDX_DMAB_EFFECT = DS.denosumab_effect_site_ug_per_ml
+K_DMAB_KE0 = K.denosumab_effect_site_rate_per_day
 
 
 def pack_drug_parameters(params: Mapping[str, float | np.ndarray]) -> np.ndarray:
-    """The float vector the compiled drug functions read: (N_DRUG_VECTOR,) for scalar values, one
-    row per patient, (patients, N_DRUG_VECTOR), for per-patient values (``PatientParameters.values_dict()``)."""
+    """The rate-constant vector the compiled drug functions read: (N_DRUG_VECTOR,) for scalar values,
+    one row per patient, (patients, N_DRUG_VECTOR), for per-patient values (``PatientParameters.values_dict()``)."""
     p = {name: value for name, value in params.items() if name in drugs.PARAMETERS}
     missing = set(drugs.PARAMETERS) - set(p)
     if missing:
         raise KeyError(f"drug parameters missing: {sorted(missing)}")
-    shape = np.shape(p["denosumab_absorption_rate_per_day"])
-    vector = np.zeros((N_DRUG_VECTOR, *shape))
-    vector[:_NK] = drugs.rate_constants(p)
-    vector[D_DEN_IMAX] = p["denosumab_max_rankl_inhibition_fraction"]
-    vector[D_DEN_IC50_UG_ML] = np.asarray(p["denosumab_rankl_ic50_ng_per_ml"]) / 1000.0
-    return np.ascontiguousarray(vector.T)
+    return np.ascontiguousarray(drugs.rate_constants(p).T)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def denosumab_serum_ug_per_ml(ds, dp):
     """Serum denosumab (ug/mL) of one patient (drugs.denosumab_serum_ug_per_ml)."""
-    return max(ds[drugs.IDX_DMAB_CENTRAL], 0.0) / dp[drugs.K_DMAB_VC]
+    return max(ds[DS.denosumab_central_ug], 0.0) / dp[K.denosumab_central_volume_ml]
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def denosumab_inhibition(ds, dp):
     """Fraction of RANKL removed, Imax * Ce / (Ce + IC50) (drugs.denosumab_rankl_inhibition)."""
-    ce = max(ds[drugs.IDX_DMAB_EFFECT], 0.0)
-    return dp[D_DEN_IMAX] * ce / (ce + dp[D_DEN_IC50_UG_ML])
+    ce = max(ds[DS.denosumab_effect_site_ug_per_ml], 0.0)
+    return dp[K.denosumab_max_rankl_inhibition_fraction] * ce / (ce + dp[K.denosumab_rankl_ic50_ug_per_ml])
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def bisphosphonate_inhibition(ds, dp):
     """Resorption inhibition in [0, Emax) (drugs.bisphosphonate_resorption_inhibition)."""
     c = 0.0
-    weight = dp[drugs.K_BURIED_WEIGHT]
-    for d in range(4):
-        row = drugs.IDX_BP_FIRST + 3 * d
-        c += dp[K_BP_FIRST + K_BP_STRIDE * d + 4] * (max(ds[row + 1], 0.0) + weight * max(ds[row + 2], 0.0))
+    weight = dp[K.bisphosphonate_buried_effect_weight]
+    for d in range(drugs.N_BISPHOSPHONATES):
+        row = drugs.IDX_BP_FIRST + len(POOL) * d
+        potency = dp[K.zoledronic_acid_plasma_elimination_per_day + len(KB) * d + KB.relative_potency]
+        c += potency * (max(ds[row + POOL.surface], 0.0) + weight * max(ds[row + POOL.buried], 0.0))
     if c <= 0.0:
         return 0.0
-    h = dp[drugs.K_HILL]
+    h = dp[K.bisphosphonate_hill_coefficient]
     ch = c**h
-    return dp[drugs.K_EMAX] * ch / (ch + dp[drugs.K_EC50] ** h)
+    return dp[K.bisphosphonate_max_inhibition_fraction] * ch / (ch + dp[K.bisphosphonate_ec50_umol] ** h)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)

@@ -58,15 +58,16 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from osteotwin.catalog import BISPHOSPHONATES, BONE_AGENTS
 from osteotwin.errors import InputError
 from osteotwin.physiology.parameters import Parameter, ParameterTable
+from osteotwin.physiology.spec import index_space
 
 # ---------------------------------------------------------------------------------------------
 # Drugs, states
 # ---------------------------------------------------------------------------------------------
 
-DRUGS: tuple[str, ...] = ("denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate")
-BISPHOSPHONATES: tuple[str, ...] = ("zoledronic_acid", "alendronate", "risedronate", "ibandronate")
+DRUGS: tuple[str, ...] = BONE_AGENTS  # the catalog's names; this module holds their pharmacology
 
 DENOSUMAB_STATE_NAMES: tuple[str, ...] = (
     "denosumab_depot_ug",  # absorbed amount still at the injection site (bioavailable part only)
@@ -82,11 +83,15 @@ DRUG_STATE_NAMES: tuple[str, ...] = DENOSUMAB_STATE_NAMES + tuple(
 DRUG_STATE_INDEX: dict[str, int] = {name: index for index, name in enumerate(DRUG_STATE_NAMES)}
 N_DRUG_STATES = len(DRUG_STATE_NAMES)
 
-IDX_DMAB_DEPOT = 0
-IDX_DMAB_CENTRAL = 1
-IDX_DMAB_PERIPHERAL = 2
-IDX_DMAB_EFFECT = 3
-IDX_BP_FIRST = 4  # bisphosphonate d (index in BISPHOSPHONATES) pool p: IDX_BP_FIRST + 3 * d + p
+DS = index_space("DrugState", DRUG_STATE_NAMES)
+POOL = index_space("Pool", BISPHOSPHONATE_POOLS)  # drug d's pool: DS.zoledronic_acid_plasma_umol + len(POOL) * d + POOL.pool
+IDX_DMAB_DEPOT = DS.denosumab_depot_ug
+IDX_DMAB_CENTRAL = DS.denosumab_central_ug
+IDX_DMAB_PERIPHERAL = DS.denosumab_peripheral_ug
+IDX_DMAB_EFFECT = DS.denosumab_effect_site_ug_per_ml
+IDX_BP_FIRST = DS.zoledronic_acid_plasma_umol
+assert all(DRUG_STATE_NAMES[IDX_BP_FIRST + len(POOL) * d + p] == f"{drug}_{pool}_umol"
+           for d, drug in enumerate(BISPHOSPHONATES) for p, pool in enumerate(BISPHOSPHONATE_POOLS))
 
 
 def bisphosphonate_state_index(drug: str, pool: str) -> int:
@@ -267,21 +272,34 @@ PARAMETERS = ParameterTable([
               "A", (0.0, 0.3)),
 ])
 
-# Packed rate-constant layout for the numba kernels (see rate_constants()).
-K_DMAB_KA, K_DMAB_VC, K_DMAB_VP, K_DMAB_Q, K_DMAB_CL, K_DMAB_VMAX, K_DMAB_KM, K_DMAB_KE0 = range(8)
-_K_BP_FIRST = 8
-_K_BP_STRIDE = 5  # plasma rate, uptake fraction, surface rate, burial fraction, potency
-K_BURIED_RATE = _K_BP_FIRST + _K_BP_STRIDE * len(BISPHOSPHONATES)
-K_UPTAKE_TURNOVER_WEIGHT = K_BURIED_RATE + 1
-K_SURFACE_TURNOVER_WEIGHT = K_BURIED_RATE + 2
-K_EMAX = K_BURIED_RATE + 3
-K_EC50 = K_BURIED_RATE + 4
-K_HILL = K_BURIED_RATE + 5
-K_BURIED_WEIGHT = K_BURIED_RATE + 6
-N_RATE_CONSTANTS = K_BURIED_RATE + 7
-
-# The numba kernels below index these layouts with literals (numba-friendly); keep them in step.
-assert N_DRUG_STATES == 16 and IDX_BP_FIRST == 4 and _K_BP_FIRST == 8 and K_BURIED_RATE == 28 and K_SURFACE_TURNOVER_WEIGHT == 30
+# Packed rate-constant layout for the numba kernels (rate_constants()): named slots, read as
+# compile-time constants (``k[K.denosumab_central_volume_ml]``). Each bisphosphonate has one block
+# of BISPHOSPHONATE_RATE_NAMES; drug d's slot r is ``K.zoledronic_acid_plasma_elimination_per_day +
+# len(KB) * d + KB.r``.
+DENOSUMAB_RATE_NAMES: tuple[str, ...] = (
+    "denosumab_absorption_per_day", "denosumab_central_volume_ml", "denosumab_peripheral_volume_ml",
+    "denosumab_intercompartmental_clearance_ml_per_day", "denosumab_linear_clearance_ml_per_day",
+    "denosumab_vmax_ug_per_day", "denosumab_km_ug_per_ml", "denosumab_effect_site_rate_per_day",
+    "denosumab_max_rankl_inhibition_fraction", "denosumab_rankl_ic50_ug_per_ml",
+)
+BISPHOSPHONATE_RATE_NAMES: tuple[str, ...] = (
+    "plasma_elimination_per_day", "bone_uptake_fraction", "surface_exit_per_day", "burial_fraction", "relative_potency",
+)
+SHARED_BISPHOSPHONATE_RATE_NAMES: tuple[str, ...] = (
+    "buried_release_per_day", "uptake_turnover_weight", "surface_turnover_weight", "max_inhibition_fraction",
+    "ec50_umol", "hill_coefficient", "buried_effect_weight",
+)
+RATE_NAMES: tuple[str, ...] = (
+    DENOSUMAB_RATE_NAMES
+    + tuple(f"{drug}_{rate}" for drug in BISPHOSPHONATES for rate in BISPHOSPHONATE_RATE_NAMES)
+    + tuple(f"bisphosphonate_{rate}" for rate in SHARED_BISPHOSPHONATE_RATE_NAMES)
+)
+K = index_space("DrugRate", RATE_NAMES)
+KB = index_space("BisphosphonateRate", BISPHOSPHONATE_RATE_NAMES)
+N_RATE_CONSTANTS = len(RATE_NAMES)
+N_BISPHOSPHONATES = len(BISPHOSPHONATES)
+assert all(RATE_NAMES[K.zoledronic_acid_plasma_elimination_per_day + len(KB) * d + r] == f"{drug}_{rate}"
+           for d, drug in enumerate(BISPHOSPHONATES) for r, rate in enumerate(BISPHOSPHONATE_RATE_NAMES))
 
 _LN2 = math.log(2.0)
 DAYS_PER_YEAR = 365.25
@@ -299,28 +317,30 @@ def rate_constants(params: Mapping[str, float] | None = None) -> np.ndarray:
     """
     p = default_params() if params is None else params
     k = np.zeros((N_RATE_CONSTANTS, *np.shape(p["denosumab_absorption_rate_per_day"])))
-    k[K_DMAB_KA] = p["denosumab_absorption_rate_per_day"]
-    k[K_DMAB_VC] = p["denosumab_central_volume_ml"]
-    k[K_DMAB_VP] = p["denosumab_peripheral_volume_ml"]
-    k[K_DMAB_Q] = p["denosumab_intercompartmental_clearance_ml_per_day"]
-    k[K_DMAB_CL] = p["denosumab_linear_clearance_ml_per_day"]
-    k[K_DMAB_VMAX] = p["denosumab_vmax_ug_per_day"]
-    k[K_DMAB_KM] = p["denosumab_km_ug_per_ml"]
-    k[K_DMAB_KE0] = _LN2 / p["denosumab_effect_site_half_life_days"]
+    k[K.denosumab_absorption_per_day] = p["denosumab_absorption_rate_per_day"]
+    k[K.denosumab_central_volume_ml] = p["denosumab_central_volume_ml"]
+    k[K.denosumab_peripheral_volume_ml] = p["denosumab_peripheral_volume_ml"]
+    k[K.denosumab_intercompartmental_clearance_ml_per_day] = p["denosumab_intercompartmental_clearance_ml_per_day"]
+    k[K.denosumab_linear_clearance_ml_per_day] = p["denosumab_linear_clearance_ml_per_day"]
+    k[K.denosumab_vmax_ug_per_day] = p["denosumab_vmax_ug_per_day"]
+    k[K.denosumab_km_ug_per_ml] = p["denosumab_km_ug_per_ml"]
+    k[K.denosumab_effect_site_rate_per_day] = _LN2 / np.asarray(p["denosumab_effect_site_half_life_days"])
+    k[K.denosumab_max_rankl_inhibition_fraction] = p["denosumab_max_rankl_inhibition_fraction"]
+    k[K.denosumab_rankl_ic50_ug_per_ml] = np.asarray(p["denosumab_rankl_ic50_ng_per_ml"]) / 1000.0
     for d, drug in enumerate(BISPHOSPHONATES):
-        base = _K_BP_FIRST + _K_BP_STRIDE * d
-        k[base + 0] = _LN2 / (p[f"{drug}_plasma_half_life_hours"] / 24.0)
-        k[base + 1] = p[f"{drug}_bone_uptake_fraction"]
-        k[base + 2] = _LN2 / p[f"{drug}_surface_half_life_days"]
-        k[base + 3] = p[f"{drug}_surface_burial_fraction"]
-        k[base + 4] = p[f"{drug}_relative_potency"]
-    k[K_BURIED_RATE] = _LN2 / (p["bisphosphonate_buried_half_life_years"] * DAYS_PER_YEAR)
-    k[K_UPTAKE_TURNOVER_WEIGHT] = p["bisphosphonate_uptake_turnover_weight"]
-    k[K_SURFACE_TURNOVER_WEIGHT] = p["bisphosphonate_surface_turnover_weight"]
-    k[K_EMAX] = p["bisphosphonate_max_inhibition_fraction"]
-    k[K_EC50] = p["bisphosphonate_ec50_umol"]
-    k[K_HILL] = p["bisphosphonate_hill_coefficient"]
-    k[K_BURIED_WEIGHT] = p["bisphosphonate_buried_effect_weight"]
+        base = K.zoledronic_acid_plasma_elimination_per_day + len(KB) * d
+        k[base + KB.plasma_elimination_per_day] = _LN2 / (np.asarray(p[f"{drug}_plasma_half_life_hours"]) / 24.0)
+        k[base + KB.bone_uptake_fraction] = p[f"{drug}_bone_uptake_fraction"]
+        k[base + KB.surface_exit_per_day] = _LN2 / np.asarray(p[f"{drug}_surface_half_life_days"])
+        k[base + KB.burial_fraction] = p[f"{drug}_surface_burial_fraction"]
+        k[base + KB.relative_potency] = p[f"{drug}_relative_potency"]
+    k[K.bisphosphonate_buried_release_per_day] = _LN2 / (np.asarray(p["bisphosphonate_buried_half_life_years"]) * DAYS_PER_YEAR)
+    k[K.bisphosphonate_uptake_turnover_weight] = p["bisphosphonate_uptake_turnover_weight"]
+    k[K.bisphosphonate_surface_turnover_weight] = p["bisphosphonate_surface_turnover_weight"]
+    k[K.bisphosphonate_max_inhibition_fraction] = p["bisphosphonate_max_inhibition_fraction"]
+    k[K.bisphosphonate_ec50_umol] = p["bisphosphonate_ec50_umol"]
+    k[K.bisphosphonate_hill_coefficient] = p["bisphosphonate_hill_coefficient"]
+    k[K.bisphosphonate_buried_effect_weight] = p["bisphosphonate_buried_effect_weight"]
     return k
 
 
@@ -345,32 +365,34 @@ def _drug_rhs_numpy(y: np.ndarray, resorption_relative: np.ndarray, k: np.ndarra
     r = np.maximum(resorption_relative, 0.0)
     dydt = np.empty_like(y)
     # denosumab
-    depot, central, peripheral = y[IDX_DMAB_DEPOT], y[IDX_DMAB_CENTRAL], y[IDX_DMAB_PERIPHERAL]
-    conc = central / k[K_DMAB_VC]
+    depot, central, peripheral = y[DS.denosumab_depot_ug], y[DS.denosumab_central_ug], y[DS.denosumab_peripheral_ug]
+    conc = central / k[K.denosumab_central_volume_ml]
     conc_pos = np.maximum(conc, 0.0)
-    absorption = k[K_DMAB_KA] * depot
-    distribution = k[K_DMAB_Q] * (conc - peripheral / k[K_DMAB_VP])
-    elimination = k[K_DMAB_CL] * conc + k[K_DMAB_VMAX] * conc_pos / (k[K_DMAB_KM] + conc_pos)
-    dydt[IDX_DMAB_DEPOT] = -absorption
-    dydt[IDX_DMAB_CENTRAL] = absorption - distribution - elimination
-    dydt[IDX_DMAB_PERIPHERAL] = distribution
-    dydt[IDX_DMAB_EFFECT] = k[K_DMAB_KE0] * (conc - y[IDX_DMAB_EFFECT])
+    absorption = k[K.denosumab_absorption_per_day] * depot
+    distribution = k[K.denosumab_intercompartmental_clearance_ml_per_day] * (conc - peripheral / k[K.denosumab_peripheral_volume_ml])
+    elimination = (k[K.denosumab_linear_clearance_ml_per_day] * conc
+                   + k[K.denosumab_vmax_ug_per_day] * conc_pos / (k[K.denosumab_km_ug_per_ml] + conc_pos))
+    dydt[DS.denosumab_depot_ug] = -absorption
+    dydt[DS.denosumab_central_ug] = absorption - distribution - elimination
+    dydt[DS.denosumab_peripheral_ug] = distribution
+    dydt[DS.denosumab_effect_site_ug_per_ml] = k[K.denosumab_effect_site_rate_per_day] * (conc - y[DS.denosumab_effect_site_ug_per_ml])
     # bisphosphonates
-    uptake_factor = 1.0 - k[K_UPTAKE_TURNOVER_WEIGHT] + k[K_UPTAKE_TURNOVER_WEIGHT] * r
-    surface_factor = 1.0 - k[K_SURFACE_TURNOVER_WEIGHT] + k[K_SURFACE_TURNOVER_WEIGHT] * r
-    for d in range(len(BISPHOSPHONATES)):
-        base = _K_BP_FIRST + _K_BP_STRIDE * d
-        k_plasma, uptake_fraction, k_surface, burial_fraction = k[base], k[base + 1], k[base + 2], k[base + 3]
-        row = IDX_BP_FIRST + 3 * d
-        plasma, surface, buried = y[row], y[row + 1], y[row + 2]
+    uptake_factor = 1.0 - k[K.bisphosphonate_uptake_turnover_weight] + k[K.bisphosphonate_uptake_turnover_weight] * r
+    surface_factor = 1.0 - k[K.bisphosphonate_surface_turnover_weight] + k[K.bisphosphonate_surface_turnover_weight] * r
+    for d in range(N_BISPHOSPHONATES):
+        base = K.zoledronic_acid_plasma_elimination_per_day + len(KB) * d
+        k_plasma, uptake_fraction = k[base + KB.plasma_elimination_per_day], k[base + KB.bone_uptake_fraction]
+        k_surface, burial_fraction = k[base + KB.surface_exit_per_day], k[base + KB.burial_fraction]
+        row = IDX_BP_FIRST + len(POOL) * d
+        plasma, surface, buried = y[row + POOL.plasma], y[row + POOL.surface], y[row + POOL.buried]
         renal = k_plasma * (1.0 - uptake_fraction) * plasma
         uptake = k_plasma * uptake_fraction * uptake_factor * plasma
         surface_exit = k_surface * surface_factor * surface
         burial = burial_fraction * surface_exit
-        buried_release = k[K_BURIED_RATE] * r * buried
-        dydt[row] = -renal - uptake + (surface_exit - burial) + buried_release
-        dydt[row + 1] = uptake - surface_exit
-        dydt[row + 2] = burial - buried_release
+        buried_release = k[K.bisphosphonate_buried_release_per_day] * r * buried
+        dydt[row + POOL.plasma] = -renal - uptake + (surface_exit - burial) + buried_release
+        dydt[row + POOL.surface] = uptake - surface_exit
+        dydt[row + POOL.buried] = burial - buried_release
     return dydt
 
 
@@ -383,29 +405,32 @@ def _drug_rhs_numpy(y: np.ndarray, resorption_relative: np.ndarray, k: np.ndarra
 def drug_rhs_kernel(y, resorption_relative, k, out):  # pragma: no cover - compiled; tested against numpy
     """One patient: ``out[:] = d(y)/dt``; ``y``, ``out`` 1-D of length N_DRUG_STATES, ``k`` = rate_constants()."""
     r = max(resorption_relative, 0.0)
-    conc = y[1] / k[1]
+    conc = y[DS.denosumab_central_ug] / k[K.denosumab_central_volume_ml]
     conc_pos = max(conc, 0.0)
-    absorption = k[0] * y[0]
-    distribution = k[3] * (conc - y[2] / k[2])
-    elimination = k[4] * conc + k[5] * conc_pos / (k[6] + conc_pos)
-    out[0] = -absorption
-    out[1] = absorption - distribution - elimination
-    out[2] = distribution
-    out[3] = k[7] * (conc - y[3])
-    kb = k[28]
-    uptake_factor = 1.0 - k[29] + k[29] * r
-    surface_factor = 1.0 - k[30] + k[30] * r
-    for d in range(4):
-        base = 8 + 5 * d
-        row = 4 + 3 * d
-        renal = k[base] * (1.0 - k[base + 1]) * y[row]
-        uptake = k[base] * k[base + 1] * uptake_factor * y[row]
-        surface_exit = k[base + 2] * surface_factor * y[row + 1]
-        burial = k[base + 3] * surface_exit
-        release = kb * r * y[row + 2]
-        out[row] = -renal - uptake + (surface_exit - burial) + release
-        out[row + 1] = uptake - surface_exit
-        out[row + 2] = burial - release
+    absorption = k[K.denosumab_absorption_per_day] * y[DS.denosumab_depot_ug]
+    distribution = k[K.denosumab_intercompartmental_clearance_ml_per_day] * (conc - y[DS.denosumab_peripheral_ug] / k[K.denosumab_peripheral_volume_ml])
+    elimination = (k[K.denosumab_linear_clearance_ml_per_day] * conc
+                   + k[K.denosumab_vmax_ug_per_day] * conc_pos / (k[K.denosumab_km_ug_per_ml] + conc_pos))
+    out[DS.denosumab_depot_ug] = -absorption
+    out[DS.denosumab_central_ug] = absorption - distribution - elimination
+    out[DS.denosumab_peripheral_ug] = distribution
+    out[DS.denosumab_effect_site_ug_per_ml] = k[K.denosumab_effect_site_rate_per_day] * (conc - y[DS.denosumab_effect_site_ug_per_ml])
+    kb = k[K.bisphosphonate_buried_release_per_day]
+    uptake_factor = 1.0 - k[K.bisphosphonate_uptake_turnover_weight] + k[K.bisphosphonate_uptake_turnover_weight] * r
+    surface_factor = 1.0 - k[K.bisphosphonate_surface_turnover_weight] + k[K.bisphosphonate_surface_turnover_weight] * r
+    for d in range(N_BISPHOSPHONATES):
+        base = K.zoledronic_acid_plasma_elimination_per_day + len(KB) * d
+        row = IDX_BP_FIRST + len(POOL) * d
+        k_plasma = k[base + KB.plasma_elimination_per_day]
+        uptake_fraction = k[base + KB.bone_uptake_fraction]
+        renal = k_plasma * (1.0 - uptake_fraction) * y[row + POOL.plasma]
+        uptake = k_plasma * uptake_fraction * uptake_factor * y[row + POOL.plasma]
+        surface_exit = k[base + KB.surface_exit_per_day] * surface_factor * y[row + POOL.surface]
+        burial = k[base + KB.burial_fraction] * surface_exit
+        release = kb * r * y[row + POOL.buried]
+        out[row + POOL.plasma] = -renal - uptake + (surface_exit - burial) + release
+        out[row + POOL.surface] = uptake - surface_exit
+        out[row + POOL.buried] = burial - release
 
 
 @numba.njit(cache=True)
@@ -415,33 +440,45 @@ def drug_jacobian_kernel(y, resorption_relative, k, jac):  # pragma: no cover - 
     Entries outside the blocks are structurally zero and are not written: zero ``jac`` once.
     """
     r = max(resorption_relative, 0.0)
-    conc = y[1] / k[1]
-    d_mm = k[5] * k[6] / ((k[6] + conc) ** 2) if conc > 0.0 else k[5] / k[6]
-    d_elim_d_central = (k[4] + d_mm) / k[1]
-    jac[0, 0] = -k[0]
-    jac[1, 0] = k[0]
-    jac[1, 1] = -k[3] / k[1] - d_elim_d_central
-    jac[1, 2] = k[3] / k[2]
-    jac[2, 1] = k[3] / k[1]
-    jac[2, 2] = -k[3] / k[2]
-    jac[3, 1] = k[7] / k[1]
-    jac[3, 3] = -k[7]
-    kb = k[28]
-    uptake_factor = 1.0 - k[29] + k[29] * r
-    surface_factor = 1.0 - k[30] + k[30] * r
-    for d in range(4):
-        base = 8 + 5 * d
-        row = 4 + 3 * d
-        k_renal = k[base] * (1.0 - k[base + 1])
-        k_up = k[base] * k[base + 1] * uptake_factor
-        k_exit = k[base + 2] * surface_factor
-        jac[row, row] = -k_renal - k_up
-        jac[row, row + 1] = k_exit * (1.0 - k[base + 3])
-        jac[row, row + 2] = kb * r
-        jac[row + 1, row] = k_up
-        jac[row + 1, row + 1] = -k_exit
-        jac[row + 2, row + 1] = k_exit * k[base + 3]
-        jac[row + 2, row + 2] = -kb * r
+    depot, central, peripheral, effect = (DS.denosumab_depot_ug, DS.denosumab_central_ug, DS.denosumab_peripheral_ug,
+                                          DS.denosumab_effect_site_ug_per_ml)
+    volume_central = k[K.denosumab_central_volume_ml]
+    volume_peripheral = k[K.denosumab_peripheral_volume_ml]
+    q = k[K.denosumab_intercompartmental_clearance_ml_per_day]
+    vmax, km = k[K.denosumab_vmax_ug_per_day], k[K.denosumab_km_ug_per_ml]
+    ke0 = k[K.denosumab_effect_site_rate_per_day]
+    conc = y[central] / volume_central
+    d_mm = vmax * km / ((km + conc) ** 2) if conc > 0.0 else vmax / km
+    d_elim_d_central = (k[K.denosumab_linear_clearance_ml_per_day] + d_mm) / volume_central
+    jac[depot, depot] = -k[K.denosumab_absorption_per_day]
+    jac[central, depot] = k[K.denosumab_absorption_per_day]
+    jac[central, central] = -q / volume_central - d_elim_d_central
+    jac[central, peripheral] = q / volume_peripheral
+    jac[peripheral, central] = q / volume_central
+    jac[peripheral, peripheral] = -q / volume_peripheral
+    jac[effect, central] = ke0 / volume_central
+    jac[effect, effect] = -ke0
+    kb = k[K.bisphosphonate_buried_release_per_day]
+    uptake_factor = 1.0 - k[K.bisphosphonate_uptake_turnover_weight] + k[K.bisphosphonate_uptake_turnover_weight] * r
+    surface_factor = 1.0 - k[K.bisphosphonate_surface_turnover_weight] + k[K.bisphosphonate_surface_turnover_weight] * r
+    for d in range(N_BISPHOSPHONATES):
+        base = K.zoledronic_acid_plasma_elimination_per_day + len(KB) * d
+        plasma = IDX_BP_FIRST + len(POOL) * d + POOL.plasma
+        surface = IDX_BP_FIRST + len(POOL) * d + POOL.surface
+        buried = IDX_BP_FIRST + len(POOL) * d + POOL.buried
+        k_plasma = k[base + KB.plasma_elimination_per_day]
+        uptake_fraction = k[base + KB.bone_uptake_fraction]
+        burial_fraction = k[base + KB.burial_fraction]
+        k_renal = k_plasma * (1.0 - uptake_fraction)
+        k_up = k_plasma * uptake_fraction * uptake_factor
+        k_exit = k[base + KB.surface_exit_per_day] * surface_factor
+        jac[plasma, plasma] = -k_renal - k_up
+        jac[plasma, surface] = k_exit * (1.0 - burial_fraction)
+        jac[plasma, buried] = kb * r
+        jac[surface, plasma] = k_up
+        jac[surface, surface] = -k_exit
+        jac[buried, surface] = k_exit * burial_fraction
+        jac[buried, buried] = -kb * r
 
 
 @numba.njit(cache=True)
@@ -451,16 +488,17 @@ def drug_rhs_resorption_derivative_kernel(y, resorption_relative, k, out):  # pr
         out[i] = 0.0
     if resorption_relative < 0.0:
         return
-    kb = k[28]
-    for d in range(4):
-        base = 8 + 5 * d
-        row = 4 + 3 * d
-        d_uptake = k[base] * k[base + 1] * k[29] * y[row]
-        d_exit = k[base + 2] * k[30] * y[row + 1]
-        d_release = kb * y[row + 2]
-        out[row] = -d_uptake + d_exit * (1.0 - k[base + 3]) + d_release
-        out[row + 1] = d_uptake - d_exit
-        out[row + 2] = d_exit * k[base + 3] - d_release
+    kb = k[K.bisphosphonate_buried_release_per_day]
+    for d in range(N_BISPHOSPHONATES):
+        base = K.zoledronic_acid_plasma_elimination_per_day + len(KB) * d
+        row = IDX_BP_FIRST + len(POOL) * d
+        d_uptake = (k[base + KB.plasma_elimination_per_day] * k[base + KB.bone_uptake_fraction]
+                    * k[K.bisphosphonate_uptake_turnover_weight] * y[row + POOL.plasma])
+        d_exit = k[base + KB.surface_exit_per_day] * k[K.bisphosphonate_surface_turnover_weight] * y[row + POOL.surface]
+        d_release = kb * y[row + POOL.buried]
+        out[row + POOL.plasma] = -d_uptake + d_exit * (1.0 - k[base + KB.burial_fraction]) + d_release
+        out[row + POOL.surface] = d_uptake - d_exit
+        out[row + POOL.buried] = d_exit * k[base + KB.burial_fraction] - d_release
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from osteotwin.catalog import DAYS_PER_YEAR
 from osteotwin.physiology import background, bone, drugs, estrogen, lifestyle, solve
 from osteotwin.physiology import drug_kernels as dk
 from osteotwin.physiology import system as sy
 from osteotwin.physiology.lifestyle import LifestyleDrives
 from osteotwin.physiology.options import EngineOptions
 from osteotwin.physiology.parameters import ParameterTable, PatientParameters, registry
+from osteotwin.physiology.spec import U
 
 NO_RULE = solve.NO_RULE
 DRUG_CODES = {name: code for code, name in enumerate(drugs.DRUGS)}
@@ -125,23 +127,23 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable | PatientParame
     bg_age = background.age_rankl_drive(arrays.age_years[start:stop][None, :] + month_years[:, None], params)
     u = np.empty((sy.N_INPUTS, months, stop - start))
     burn = np.ones((sy.N_INPUTS, stop - start))
-    burn[sy.IN_BG] = bg[0]
-    burn[sy.IN_BGAGE] = bg_age[0]
-    u[sy.IN_RANKL] = multipliers["rankl"] * inflammation
-    u[sy.IN_OPG] = multipliers["opg"]
-    u[sy.IN_OCAPOP] = multipliers["osteoclast_apoptosis"]
-    u[sy.IN_SCL] = multipliers["sclerostin"]
-    u[sy.IN_BG] = bg
-    u[sy.IN_BGAGE] = bg_age
-    u[sy.IN_PTH] = drives.pth_relative[start:stop][None, :]
-    u[sy.IN_FORM] = drives.formation_relative[start:stop][None, :]
-    u[sy.IN_LOAD0] = drives.loading_stimulus_relative[0, start:stop][None, :]
-    u[sy.IN_LOAD1] = drives.loading_stimulus_relative[1, start:stop][None, :]
+    burn[U.background_rankl_drive] = bg[0]
+    burn[U.age_rankl_drive] = bg_age[0]
+    u[U.rankl_production_relative] = multipliers["rankl"] * inflammation
+    u[U.opg_production_relative] = multipliers["opg"]
+    u[U.osteoclast_apoptosis_relative] = multipliers["osteoclast_apoptosis"]
+    u[U.sclerostin_relative] = multipliers["sclerostin"]
+    u[U.background_rankl_drive] = bg
+    u[U.age_rankl_drive] = bg_age
+    u[U.pth_relative] = drives.pth_relative[start:stop][None, :]
+    u[U.formation_relative] = drives.formation_relative[start:stop][None, :]
+    for s in range(len(sy.SITES)):
+        u[U.loading_lumbar_spine_relative + s] = drives.loading_stimulus_relative[s, start:stop][None, :]
     # Osteocyte accommodation (mechanostat.py): the exercise route fades after an onset counted from
     # month 0 (the burn-in holds habitual loading, so the programme starts at month 0); month midpoints.
-    month_days = month_years[:, None] * 365.25
+    month_days = month_years[:, None] * DAYS_PER_YEAR
     since_onset = np.maximum(month_days - params.value("exercise_accommodation_onset_days"), 0.0)
-    u[sy.IN_EXACC] = np.exp(-since_onset / params.value("exercise_accommodation_time_days"))
+    u[U.exercise_accommodation_relative] = np.exp(-since_onset / params.value("exercise_accommodation_time_days"))
     return u, burn, serum, ratio
 
 

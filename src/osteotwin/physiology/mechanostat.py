@@ -52,7 +52,11 @@ the spine a persistent, unaccommodated gain of ~9 points after 5 years of a LIFT
 
 from __future__ import annotations
 
+import numba
+import numpy as np
+
 from osteotwin.physiology.parameters import Parameter, ParameterTable
+from osteotwin.physiology.spec import PS, P
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74; model.md P2)"
 C_EX = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023), the exercise turnover-marker "
@@ -96,3 +100,41 @@ PARAMETERS = ParameterTable(
         Parameter("osteocyte_rankl_stimulus_exponent", 1.0, "1", "gamma_LPhi: osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", C_MECH + "; prior model.md P7 0.5", "C", (0.0, 5.0)),
     ]
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled terms (one patient, one site s); p is the packed core vector (spec.P, spec.PS).
+# ---------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def log_bone_stimulus(p, s, bv, mineral_fraction):
+    """log Phi of the current bone under habitual loading, relative to the reference bone:
+    ``e_BV log(BV0/BV) + e_ash log(v0/v)`` (stiffness law above). It carries no exercise: the
+    mechanostat's set point is habitual loading."""
+    return (p[P.stiffness_bone_volume_exponent] * np.log(p[PS.bone_volume_pct + s] / bv)
+            + p[P.stiffness_ash_exponent] * np.log(p[PS.reference_mineral_fraction + s] / mineral_fraction))
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def exercise_route(log_load, log_phi, accommodation):
+    """The part of the exercise stimulus the bone gained since has not absorbed,
+    ``min(L, max(log Phi, 0))``, faded by osteocyte accommodation (module docstring)."""
+    return min(log_load, max(log_phi, 0.0)) * accommodation
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def set_point_signal(p, log_phi_bone):
+    """The disuse/loss feedback signal: log Phi of the bone shrunk towards 0 by the lazy zone's
+    half-width, and scaled by r_disuse on the disuse side (bone stiffer than loading needs)."""
+    lazy = p[P.mechanostat_lazy_zone_log]
+    signal = log_phi_bone
+    if signal > lazy:
+        signal -= lazy
+    elif signal < -lazy:
+        signal += lazy
+    else:
+        signal = 0.0
+    if signal < 0.0:
+        signal *= p[P.mechanostat_disuse_gain_ratio]
+    return signal

@@ -11,9 +11,10 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from osteotwin.physiology import drug_kernels as dk
-from osteotwin.physiology import engine, solve
+from osteotwin.physiology import engine, solve, spec
 from osteotwin.physiology import system as sy
 from osteotwin.physiology.parameters import ParameterTable, registry
+from osteotwin.physiology.spec import S
 
 
 def _full_derivative(y: np.ndarray, vector: np.ndarray, drug_vector: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -55,7 +56,7 @@ def simulate_one(arrays: engine.PatientArrays, patient: int = 0, *, params: Para
                 break
     doses.sort()
     y = np.concatenate([sy.reference_state(vector), np.zeros(dk.N_DRUG_STATES)])
-    frozen = [s * sy.N_SITE_STATES + k for s in range(2) for k in (sy.BV, sy.SLOW)]  # held in the burn-in, as in solve.py
+    frozen = list(spec.HELD_IN_BURN_IN_INDEX)  # held in the burn-in, as in solve.py
     u_burn = burn[:, 0].copy()
 
     def burn_derivative(_t: float, yy: np.ndarray) -> np.ndarray:
@@ -73,8 +74,8 @@ def simulate_one(arrays: engine.PatientArrays, patient: int = 0, *, params: Para
     def record(m: int, y: np.ndarray) -> None:
         for s, site in enumerate(sy.SITES):
             o = s * sy.N_SITE_STATES
-            out[f"{site}_bmd_relative"][m] = y[o + sy.MIN] / y_start[o + sy.MIN]
-            out[f"{site}_resorption_relative"][m] = y[o + sy.OCA] / y_start[o + sy.OCA]
+            out[f"{site}_bmd_relative"][m] = y[o + S.mineral_volume_pct] / y_start[o + S.mineral_volume_pct]
+            out[f"{site}_resorption_relative"][m] = y[o + S.osteoclasts_pM] / y_start[o + S.osteoclasts_pM]
 
     record(0, y)
     dose_index = 0

@@ -9,7 +9,11 @@ implemented in cmodiz/Bone-Models ``parameters/pivonka_parameters.py`` and
 
 from __future__ import annotations
 
+import numba
+import numpy as np
+
 from osteotwin.physiology.parameters import Parameter, ParameterTable
+from osteotwin.physiology.spec import PS, P, U
 
 PIV = "Pivonka P et al. Bone 2008;43:249-63, as implemented in cmodiz/Bone-Models pivonka_parameters.py (model.md P1)"
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models martinez_reina_parameters.py (model.md P2)"
@@ -32,3 +36,52 @@ PARAMETERS = ParameterTable(
         Parameter("osteocyte_rankl_share", 0.4, "1", "share of intrinsic RANKL made by mechanosensitive osteocytes, phi_Ot", "ours (model.md 4.6 B prior 0.3-0.5)", "A", (0.3, 0.5)),
     ]
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled terms (one patient, one site); p is the packed core vector (spec.P), u the inputs.
+# ---------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def pth_pM(p, u):
+    """PTH on the Pivonka scale: baseline x the minerals module's relative PTH."""
+    return p[P.pth_baseline_pM] * u[U.pth_relative]
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def opg_pM(p, u, oba, pth):
+    """Quasi-steady OPG: production by active osteoblasts, repressed by PTH (pi_P-), times the estrogen
+    multiplier, saturating at OPG_max (Pivonka 2008 eq. for OPG)."""
+    pi_m = p[P.pth_opg_repression_K_pM] / (pth + p[P.pth_opg_repression_K_pM])
+    production = p[P.opg_production_per_osteoblast_per_day] * oba * pi_m * u[U.opg_production_relative]
+    return production * p[P.opg_max_pM] / (production + p[P.opg_degradation_per_day] * p[P.opg_max_pM])
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def rankl_production_pM_per_day(p, u, s, primed, osteocyte_signal):
+    """Intrinsic RANKL production beta_RANKL: a non-mechanosensitive share (1 - phi_Ot) and the osteocytes'
+    share phi_Ot x exp(-gamma_LPhi x osteocyte_signal) (mechanostat.py), times the estrogen/inflammation
+    input, plus the background drives (background.py), all raised by the primed source (cells.py)."""
+    share = p[P.osteocyte_rankl_share]
+    osteocytes = (1.0 - share) + share * np.exp(-p[P.osteocyte_rankl_stimulus_exponent] * osteocyte_signal)
+    drive = osteocytes * u[U.rankl_production_relative] + u[U.background_rankl_drive] + p[PS.age_drive_scale + s] * u[U.age_rankl_drive]
+    return p[P.rankl_intrinsic_production_pM_per_day] * (1.0 + primed) * drive
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def rankl_pM(p, obp, opg, pth, production, denosumab_inhibition):
+    """Quasi-steady free RANKL on osteoblast precursors (PTH-activated, pi_P+), competing between OPG and
+    RANK, with the fraction bound by denosumab removed (drugs.py) (Pivonka 2008 eq. for RANKL)."""
+    pi_p = pth / (pth + p[P.pth_rankl_activation_K_pM])
+    l_eff = p[P.rankl_max_per_precursor] * obp * pi_p
+    binding = 1.0 + p[P.rankl_opg_association_per_pM] * opg + p[P.rankl_rank_association_per_pM] * p[P.rank_pM]
+    saturation = production / (p[P.rankl_intrinsic_production_pM_per_day] + p[P.rankl_degradation_per_day] * l_eff)
+    return (1.0 - denosumab_inhibition) * l_eff / binding * saturation
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def rank_activation(p, rankl):
+    """pi_L: the RANKL-RANK complex's activation of osteoclast-precursor differentiation."""
+    complex_pm = p[P.rankl_rank_association_per_pM] * rankl * p[P.rank_pM]
+    return complex_pm / (complex_pm + p[P.rank_rankl_activation_K_pM])

@@ -21,14 +21,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from osteotwin.physiology import cache_guard
+from osteotwin import catalog
+from osteotwin.physiology import bone, cache_guard, spec
 from osteotwin.physiology import drug_kernels as dk
 from osteotwin.physiology import system as sy
+from osteotwin.physiology.spec import P, S
 
-cache_guard.invalidate_stale(__file__, (sy.__file__, dk.__file__, cache_guard.drugs_source()))
+cache_guard.invalidate_stale(__file__, (*sy.MECHANISM_FILES, spec.__file__, dk.__file__, cache_guard.drugs_source()))
 
-DAYS_PER_MONTH = 365.25 / 12.0
-N_STATES = sy.N_CORE_STATES + dk.N_DRUG_STATES
+DAYS_PER_MONTH = catalog.DAYS_PER_MONTH
+N_STATES = spec.N_CORE_STATES + dk.N_DRUG_STATES
 
 CORE_OUTPUT_NAMES = (
     "lumbar_spine_bmd_relative", "total_hip_bmd_relative",
@@ -40,8 +42,10 @@ CORE_OUTPUT_NAMES = (
 )
 OUTPUT_NAMES = CORE_OUTPUT_NAMES + tuple(f"drug_{name}" for name in dk.DRUG_STATE_NAMES)
 N_OUTPUTS = len(OUTPUT_NAMES)
-(O_BMD0, O_BMD1, O_RES0, O_RES1, O_FORM0, O_FORM1, O_RANKLOPG, O_SCL, O_OCP, O_DEN, O_BP, O_STEPS) = range(len(CORE_OUTPUT_NAMES))
+OUT = spec.index_space("Output", CORE_OUTPUT_NAMES)  # site s's BMD: OUT.lumbar_spine_bmd_relative + s
 N_CORE_OUTPUTS = len(CORE_OUTPUT_NAMES)
+assert all(CORE_OUTPUT_NAMES[getattr(OUT, f"lumbar_spine_{kind}_relative") + s] == f"{site}_{kind}_relative"
+           for kind in ("bmd", "resorption", "formation") for s, site in enumerate(catalog.SITES))
 
 NO_RULE = -1
 
@@ -51,28 +55,21 @@ BURN_IN_DAYS = 1000.0  # > 5 time constants of the fast mineral phase (1/(r + ka
 BURN_IN_FIRST_STEP = 1.0
 SAFETY = 0.9
 MAX_GROWTH = 4.0
-# absolute error scale of each core state, as a fraction of its reference value (times rtol): a
-# cell count suppressed far below baseline by a drug is tracked to rtol of its baseline, not of
-# its own (tiny) value; bone volume, mineral volume and the slow mineral deficit always relative to themselves
-_ABSOLUTE_SCALE = np.array([0.3, 0.3, 0.3, 0.3, 1e-3, 1e-3, 0.3, 1e-3, 0.3] * 2)
-# relative tolerance of each core state as a multiple of rtol: cells 3 x rtol, bone and mineral volumes 1 x.
-# Measured against SciPy Radau (rtol 1e-9), 1 patient, 10 years: max BMD error 0.09 pp on anastrozole
-# (cells 1x: ~0.04, 2x: 0.07, 5x: 0.13) and 0.02 pp with denosumab; with denosumab 3x takes 14% fewer
-# steps than 2x (benchmarks/RESULTS.md).
-_RTOL_FACTOR = np.array([3.0, 3.0, 3.0, 3.0, 1.0, 1.0, 3.0, 1.0, 3.0] * 2)
-# reference magnitude of each core state, as an offset from P_OBP0 in the parameter vector
-_REFERENCE_SLOT = np.array([0, 1, 2, 3, sy.P_BV00 - sy.P_OBP0, sy.P_M00 - sy.P_OBP0, 3, sy.P_D00 - sy.P_OBP0, sy.P_PMAX - sy.P_OBP0,
-                            0, 1, 2, 3, sy.P_BV01 - sy.P_OBP0, sy.P_M01 - sy.P_OBP0, 3, sy.P_D01 - sy.P_OBP0, sy.P_PMAX - sy.P_OBP0],
-                           dtype=np.int64)
+# Per core state, from its declaration (spec.SITE_STATES): absolute error scale as a fraction of its
+# reference value, the vector index of that reference value, and its relative-tolerance factor.
+_ABSOLUTE_SCALE = np.array(spec.STATE_ABSOLUTE_SCALE)
+_REFERENCE_INDEX = np.array(spec.STATE_REFERENCE_INDEX, dtype=np.int64)
+_RTOL_FACTOR = np.array(spec.STATE_RTOL_FACTOR)
+_HELD_IN_BURN_IN = np.array(spec.HELD_IN_BURN_IN_INDEX, dtype=np.int64)  # bone volume and the slow phase
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _resorption_relative(y, p):
     """Skeleton resorption / baseline (mean of the two sites): releases buried bisphosphonate."""
     total = 0.0
-    for s in range(2):
-        total += y[s * sy.N_SITE_STATES + sy.OCA] / p[sy.P_OCA0]
-    return 0.5 * total
+    for s in range(len(catalog.SITES)):
+        total += y[s * spec.N_SITE_STATES + S.osteoclasts_pM] / p[P.reference_osteoclasts_pM]
+    return total / len(catalog.SITES)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -192,9 +189,9 @@ def _step(y, p, dp, u, h, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, 
     ``y1 = (y + h P) / (1 + h L)``; stage 2 exponential with rates averaged over both ends,
     ``y+ = P/L + (y - P/L) exp(-h L)``. Error estimate: the difference between the first-order
     stage 1 and the second-order result (core), and the drugs' nonlinear remainder, scaled by
-    ``rtol * |y| + atol`` (per-state absolute scales below; drug_kernels.ABSOLUTE_TOLERANCE).
+    ``rtol * |y| + atol`` (per-state absolute scales from spec.SITE_STATES; drug_kernels.ABSOLUTE_TOLERANCE).
     """
-    nc = sy.N_CORE_STATES
+    nc = spec.N_CORE_STATES
     ds = y[nc:]
     active = False
     for i in range(ds.size):
@@ -225,7 +222,7 @@ def _step(y, p, dp, u, h, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, 
         loss = 0.5 * (loss0[k] + loss1[k])
         target = prod / loss
         new = target + (y[k] - target) * np.exp(-h * loss)
-        e = abs(new - y1[k]) / (_RTOL_FACTOR[k] * rtol * (abs(new) + _ABSOLUTE_SCALE[k] * p[sy.P_OBP0 + _REFERENCE_SLOT[k]]))
+        e = abs(new - y1[k]) / (_RTOL_FACTOR[k] * rtol * (abs(new) + _ABSOLUTE_SCALE[k] * p[_REFERENCE_INDEX[k]]))
         if e > err:
             err = e
         y[k] = new
@@ -237,30 +234,30 @@ def _step(y, p, dp, u, h, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _record(y, y_start, p, dp, u, out, m, i):
     """Monthly outputs; BMD and markers relative to the patient's own start (after burn-in)."""
-    ds = y[sy.N_CORE_STATES:]
+    ds = y[spec.N_CORE_STATES:]
     den = dk.denosumab_inhibition(ds, dp)
     rankl_opg = 1.0
     sclerostin = 1.0
-    for s in range(2):
-        o = s * sy.N_SITE_STATES
+    for s in range(len(catalog.SITES)):
+        o = s * spec.N_SITE_STATES
         phi, w, rankl, opg, pi_l, route = sy.site_signals(y, s, p, u, den)
         if s == 0:  # the spine's signals stand for the systemic RANKL/OPG and sclerostin outputs
             rankl_opg = rankl / opg
             sclerostin = 1.0 / w
-        out[O_BMD0 + s, m, i] = y[o + sy.MIN] / y_start[o + sy.MIN]
-        out[O_RES0 + s, m, i] = y[o + sy.OCA] / y_start[o + sy.OCA]
+        out[OUT.lumbar_spine_bmd_relative + s, m, i] = y[o + S.mineral_volume_pct] / y_start[o + S.mineral_volume_pct]
+        out[OUT.lumbar_spine_resorption_relative + s, m, i] = y[o + S.osteoclasts_pM] / y_start[o + S.osteoclasts_pM]
         # P1NP: all bone formation, remodelling (osteoblasts) plus loading's modelling-based formation
         # (system.core_rates), relative to the start's formation; the burn-in holds habitual loading, so the
         # start has no modelling flux and the ratio is OBa/OBa_start + F_mod / (theta k_form OBa_start). Month 0
         # is that start (no time on a programme yet), so its record carries no modelling flux.
-        remodelling_start = p[sy.P_THETA0 + s] * p[sy.P_KFORM] * y_start[o + sy.OBA]
-        modelling = sy.modelling_formation(p, s, route, y[o + sy.BV]) if m > 0 else 0.0
-        out[O_FORM0 + s, m, i] = y[o + sy.OBA] / y_start[o + sy.OBA] + modelling / remodelling_start
-    out[O_RANKLOPG, m, i] = rankl_opg / (p[sy.P_RANKL0] / p[sy.P_OPG0])
-    out[O_SCL, m, i] = sclerostin
-    out[O_OCP, m, i] = y[sy.OCP] / p[sy.P_OCP0]
-    out[O_DEN, m, i] = dk.denosumab_serum_ug_per_ml(ds, dp)
-    out[O_BP, m, i] = dk.bisphosphonate_inhibition(ds, dp)
+        remodelling_start = bone.remodelling_formation(p, s, y_start[o + S.osteoblasts_pM])
+        modelling = bone.modelling_formation(p, s, route, y[o + S.bone_volume_pct]) if m > 0 else 0.0
+        out[OUT.lumbar_spine_formation_relative + s, m, i] = y[o + S.osteoblasts_pM] / y_start[o + S.osteoblasts_pM] + modelling / remodelling_start
+    out[OUT.rankl_opg_ratio_relative, m, i] = rankl_opg / (p[P.reference_rankl_pM] / p[P.reference_opg_pM])
+    out[OUT.sclerostin_relative, m, i] = sclerostin
+    out[OUT.osteoclast_precursors_relative, m, i] = y[S.osteoclast_precursors_pM] / p[P.reference_osteoclast_precursors_pM]
+    out[OUT.denosumab_serum_ug_per_ml, m, i] = dk.denosumab_serum_ug_per_ml(ds, dp)
+    out[OUT.bisphosphonate_resorption_inhibition, m, i] = dk.bisphosphonate_inhibition(ds, dp)
     for k in range(dk.N_DRUG_STATES):
         out[N_CORE_OUTPUTS + k, m, i] = ds[k]
 
@@ -270,11 +267,11 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                    item_rule_site, item_rule_t, bmd0, t_ref, months, rtol, h_max, h_after_dose, out):
     n = y0.size
     y = y0.copy()
-    prod0 = np.empty(sy.N_CORE_STATES)
-    loss0 = np.empty(sy.N_CORE_STATES)
-    prod1 = np.empty(sy.N_CORE_STATES)
-    loss1 = np.empty(sy.N_CORE_STATES)
-    y1 = np.empty(sy.N_CORE_STATES)
+    prod0 = np.empty(spec.N_CORE_STATES)
+    loss0 = np.empty(spec.N_CORE_STATES)
+    prod1 = np.empty(spec.N_CORE_STATES)
+    loss1 = np.empty(spec.N_CORE_STATES)
+    y1 = np.empty(spec.N_CORE_STATES)
     nd = dk.N_DRUG_STATES
     ds_new = np.empty(nd)
     f0 = np.empty(nd)
@@ -303,20 +300,18 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
     h = BURN_IN_FIRST_STEP
     while t < BURN_IN_DAYS - 1e-9:
         dt = min(h, BURN_IN_DAYS - t)
-        for k in range(2):
-            saved[k] = y[k * sy.N_SITE_STATES + sy.BV]
-            saved[2 + k] = y[k * sy.N_SITE_STATES + sy.SLOW]
+        for k in range(_HELD_IN_BURN_IN.size):
+            saved[k] = y[_HELD_IN_BURN_IN[k]]
         err = _step(y, p, dp, u, dt, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, jac, increment, remainder, aug, mats)
-        for k in range(2):
-            y[k * sy.N_SITE_STATES + sy.BV] = saved[k]
-            y[k * sy.N_SITE_STATES + sy.SLOW] = saved[2 + k]
+        for k in range(_HELD_IN_BURN_IN.size):
+            y[_HELD_IN_BURN_IN[k]] = saved[k]
         t += dt
         h = min(h_max, dt * min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12))))
     y_start = y.copy()
     for j in range(inputs.shape[0]):
         u[j] = inputs[j, 0, i]
     _record(y, y_start, p, dp, u, out, 0, i)
-    out[O_STEPS, 0, i] = 0.0
+    out[OUT.integrator_steps, 0, i] = 0.0
     steps = 0
     t = 0.0
     for m in range(months):
@@ -328,7 +323,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
             for k in range(first, last):
                 kk = k - first
                 while next_dose[kk] <= t + 1e-9:
-                    y[sy.N_CORE_STATES + item_row[k]] += item_amount[k]
+                    y[spec.N_CORE_STATES + item_row[k]] += item_amount[k]
                     following = next_dose[kk] + item_interval[k]
                     if item_interval[k] > 0.0 and following < item_stop[k] - 1e-9:
                         next_dose[kk] = following
@@ -359,12 +354,12 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
             if cut and h < dt:
                 h = dt
         _record(y, y_start, p, dp, u, out, m + 1, i)
-        out[O_STEPS, m + 1, i] = steps
+        out[OUT.integrator_steps, m + 1, i] = steps
         for k in range(first, last):
             kk = k - first
             site = item_rule_site[k]
             if site != NO_RULE and not triggered[kk] and t < item_stop[k] - 1e-9:
-                bmd = bmd0[site, i] * out[O_BMD0 + site, m + 1, i]
+                bmd = bmd0[site, i] * out[OUT.lumbar_spine_bmd_relative + site, m + 1, i]
                 if (bmd - t_ref[2 * site]) / t_ref[2 * site + 1] < item_rule_t[k]:
                     triggered[kk] = True
                     next_dose[kk] = t

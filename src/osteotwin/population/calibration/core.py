@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from osteotwin.catalog import AGE_AT_MENOPAUSE_YEARS
 from osteotwin.physiology import bone, engine, estrogen
 from osteotwin.physiology.lifestyle import LifestyleDrives
 from osteotwin.physiology.options import EngineOptions
@@ -107,9 +108,8 @@ def pct_change(series: np.ndarray, month: float, baseline_month: float = 0.0) ->
 
 SITE_OF = {"LS": "lumbar_spine", "TH": "total_hip", "FN": "total_hip"}
 
-# Ours, one assumption for every cohort: natural menopause (FMP) at age 51, about the mean age at natural menopause
-# (SWAN median ~52, Gold EB et al. Am J Epidemiol 2013;178:70-83, recalled); years since the FMP = age - 51.
-AGE_AT_FMP_YEARS = 51.0
+# Ours, one assumption for every cohort: natural menopause (FMP) at the catalog's population age; years since the FMP = age - 51.
+AGE_AT_FMP_YEARS = AGE_AT_MENOPAUSE_YEARS
 ATAC = "ATAC bone substudy cohort (ours: age 64 (ATAC median age), 13 y since the FMP)"
 # One untreated woman followed through the menopausal transition serves every SWAN, Michigan and CaMos row, each
 # read off its own window: the engine's burn-in settles the cells on the month-0 drive with bone volume held,
