@@ -182,14 +182,54 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, aug, mats):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _step(y, p, dp, u, h, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, jac, increment, remainder, aug, mats):
-    """Advance one patient by h days in place; returns the scaled error estimate (<= 1 accepts).
+def _advance_drugs(ds, r, dp, h, rtol, drug_h, trial, f0, f1, jac, increment, remainder, aug, mats):
+    """Advance the drug states over h days in sub-steps with their own error control.
 
-    Drug states: exponential Rosenbrock-Euler (``_drug_step``). Core: stage 1 Patankar-Euler
-    ``y1 = (y + h P) / (1 + h L)``; stage 2 exponential with rates averaged over both ends,
-    ``y+ = P/L + (y - P/L) exp(-h L)``. Error estimate: the difference between the first-order
-    stage 1 and the second-order result (core), and the drugs' nonlinear remainder, scaled by
-    ``rtol * |y| + atol`` (per-state absolute scales from spec.SITE_STATES; drug_kernels.ABSOLUTE_TOLERANCE).
+    The drugs' step control is kept apart from the core's: the denosumab central compartment's
+    Michaelis-Menten elimination needs short steps where the bone does not, and a rejected drug
+    sub-step no longer throws away the core's work. Each sub-step is ``_drug_step``; its error is the
+    nonlinear remainder scaled by ``rtol * |x| + atol``. ``drug_h[0]`` carries the drugs' preferred step
+    from one call to the next (reset after each dose). ``r`` (resorption relative to baseline) is
+    held over h, as the core's step holds its own rates at the step's ends.
+    """
+    t = 0.0
+    hd = min(drug_h[0], h)
+    preferred = drug_h[0]
+    while t < h - 1e-9:
+        hd = min(hd, h - t)
+        last = h - t - hd < 1e-9
+        for i in range(ds.size):
+            trial[i] = ds[i]
+        _drug_step(trial, r, dp, hd, f0, f1, jac, increment, remainder, aug, mats)
+        err = 0.0
+        for i in range(ds.size):
+            e = abs(remainder[i]) / (rtol * (abs(trial[i]) + dk.ABSOLUTE_TOLERANCE[i]))
+            if e > err:
+                err = e
+        factor = min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12)))
+        if err > 1.0 and hd > H_MIN:
+            hd = max(H_MIN, hd * max(0.2, factor))
+            continue
+        for i in range(ds.size):
+            ds[i] = trial[i]
+        t += hd
+        if not last or hd * factor < preferred:
+            preferred = hd * factor  # a final sub-step cut short to reach h does not shrink the preference
+        hd = hd * factor
+    drug_h[0] = preferred
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def _step(y, p, dp, u, h, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment, remainder,
+          aug, mats):
+    """Advance one patient by h days in place; returns the core's scaled error estimate (<= 1 accepts).
+
+    Drug states: exponential Rosenbrock-Euler sub-steps with their own error control
+    (``_advance_drugs``). Core: stage 1 Patankar-Euler ``y1 = (y + h P) / (1 + h L)``; stage 2
+    exponential with rates averaged over both ends, ``y+ = P/L + (y - P/L) exp(-h L)``, the drugs'
+    inhibition taken at the step's start (stage 1) and at both ends (stage 2). Error estimate: the
+    difference between the first-order stage 1 and the second-order result, scaled by
+    ``rtol_factor * rtol * (|y| + absolute_scale * reference)`` (per state, from spec.SITE_STATES).
     """
     nc = spec.N_CORE_STATES
     ds = y[nc:]
@@ -204,11 +244,8 @@ def _step(y, p, dp, u, h, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, 
     bp1 = 0.0
     err = 0.0
     if active:
-        _drug_step(ds_new, _resorption_relative(y, p), dp, h, f0, f1, jac, increment, remainder, aug, mats)
-        for i in range(ds.size):
-            e = abs(remainder[i]) / (rtol * (abs(ds_new[i]) + dk.ABSOLUTE_TOLERANCE[i]))
-            if e > err:
-                err = e
+        _advance_drugs(ds_new, _resorption_relative(y, p), dp, h, rtol, drug_h, trial, f0, f1, jac, increment, remainder,
+                       aug, mats)
         den0 = dk.denosumab_inhibition(ds, dp)
         bp0 = dk.bisphosphonate_inhibition(ds, dp)
         den1 = dk.denosumab_inhibition(ds_new, dp)
@@ -274,6 +311,8 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
     y1 = np.empty(spec.N_CORE_STATES)
     nd = dk.N_DRUG_STATES
     ds_new = np.empty(nd)
+    trial = np.empty(nd)
+    drug_h = np.full(1, h_after_dose)  # the drugs' own preferred sub-step (_advance_drugs)
     f0 = np.empty(nd)
     f1 = np.empty(nd)
     jac = np.zeros((nd, nd))  # off-block entries stay zero (drugs.drug_jacobian_kernel writes only the blocks)
@@ -302,7 +341,8 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
         dt = min(h, BURN_IN_DAYS - t)
         for k in range(_HELD_IN_BURN_IN.size):
             saved[k] = y[_HELD_IN_BURN_IN[k]]
-        err = _step(y, p, dp, u, dt, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, jac, increment, remainder, aug, mats)
+        err = _step(y, p, dp, u, dt, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
+                        remainder, aug, mats)
         for k in range(_HELD_IN_BURN_IN.size):
             y[_HELD_IN_BURN_IN[k]] = saved[k]
         t += dt
@@ -314,10 +354,16 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
     out[OUT.integrator_steps, 0, i] = 0.0
     steps = 0
     t = 0.0
+    # The inputs jump at every month start; the first step of a month starts from the step that the
+    # previous month's first step ended up accepting (grown as the error allows), not from the last
+    # step of the month, which would be rejected at the jump, typically three times.
+    h_month_start = h_max
     for m in range(months):
         for j in range(inputs.shape[0]):
             u[j] = inputs[j, m, i]
         t_end = (m + 1) * DAYS_PER_MONTH
+        h = min(h, h_month_start)
+        first_step = True
         while True:
             soonest = np.inf
             for k in range(first, last):
@@ -330,6 +376,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                     else:
                         next_dose[kk] = np.inf
                     h = min(h, h_after_dose)
+                    drug_h[0] = h_after_dose
                 if next_dose[kk] < soonest:
                     soonest = next_dose[kk]
             if t >= t_end - 1e-9:
@@ -341,7 +388,8 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                 dt = limit - t
             for k in range(n):
                 saved[k] = y[k]
-            err = _step(y, p, dp, u, dt, rtol, prod0, loss0, prod1, loss1, y1, ds_new, f0, f1, jac, increment, remainder, aug, mats)
+            err = _step(y, p, dp, u, dt, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
+                        remainder, aug, mats)
             factor = min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12)))
             if err > 1.0 and dt > H_MIN:
                 for k in range(n):
@@ -351,6 +399,9 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
             t = t + dt
             steps += 1
             h = min(h_max, dt * factor)
+            if first_step:
+                h_month_start = h
+                first_step = False
             if cut and h < dt:
                 h = dt
         _record(y, y_start, p, dp, u, out, m + 1, i)
