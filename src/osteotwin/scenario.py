@@ -14,9 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-EndocrineDrug = Literal["anastrozole", "letrozole", "exemestane", "tamoxifen", "none"]
-BoneAgentDrug = Literal["denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate"]
-BoneSite = Literal["lumbar_spine", "total_hip"]
+from osteotwin.catalog import BONE_AGENTS, ENDOCRINE_DRUGS, SITES
+
+EndocrineDrug = Literal[(*ENDOCRINE_DRUGS, "none")]  # type: ignore[valid-type]
+BoneAgentDrug = Literal[BONE_AGENTS]  # type: ignore[valid-type]
+BoneSite = Literal[SITES]  # type: ignore[valid-type]
 Intensity = Literal["low", "moderate", "high"]
 
 

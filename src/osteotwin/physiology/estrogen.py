@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from osteotwin.catalog import AROMATASE_INHIBITORS, ENDOCRINE_DRUGS
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
 DIXON = "Dixon JM et al. J Clin Oncol 2008;26:1671-6 (mean E2 by ultrasensitive assay; model.md 3.1)"
@@ -39,8 +40,9 @@ PARAMETERS = ParameterTable(
     ]
 )
 
-ENDOCRINE_DRUG_CODES = {"none": 0, "anastrozole": 1, "letrozole": 2, "exemestane": 3, "tamoxifen": 4}
-_RESIDUAL_PARAMETER = {1: "anastrozole_residual_fraction", 2: "letrozole_residual_fraction", 3: "exemestane_residual_fraction"}
+ENDOCRINE_DRUG_CODES = {name: code for code, name in enumerate(("none", *ENDOCRINE_DRUGS))}
+# Each aromatase inhibitor's serum estradiol on treatment / untreated, by drug code.
+_RESIDUAL_PARAMETER = {ENDOCRINE_DRUG_CODES[drug]: f"{drug}_residual_fraction" for drug in AROMATASE_INHIBITORS}
 
 
 def serum_estradiol_pg_ml(drug_code: np.ndarray, adherence: np.ndarray, params: ParameterTable) -> np.ndarray:
