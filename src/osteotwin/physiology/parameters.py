@@ -187,18 +187,20 @@ class PatientParameters:
     def groups(self, names: Iterable[str] | None = None) -> list[tuple[ParameterTable, np.ndarray]]:
         """Patients grouped by equal values of ``names`` (all parameters if None): for each group, a
         table holding that group's values and the indices of its patients, in first-seen order."""
-        rows = [self._row[name] for name in (self._row if names is None else names)]
-        keys = self.values[rows].T
-        unique, first_index, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        inverse = np.asarray(inverse).reshape(-1)
-        result = []
-        for group in np.argsort(first_index):
-            members = np.flatnonzero(inverse == group)
-            column = self.values[:, members[0]]
-            table = self.table.with_values(**{name: float(column[self._row[name]]) for name in self.table
-                                              if column[self._row[name]] != self.table.value(name)})
-            result.append((table, members))
-        return result
+        rows = list(self._row.values()) if names is None else [self._row[name] for name in names]
+        keys = self.values[rows]
+        if keys.shape[1] == 0 or np.all(keys == keys[:, :1]):
+            return [(self._table_of(0), np.arange(self.patients))]
+        members: dict[bytes, list[int]] = {}
+        for patient, key in enumerate(np.ascontiguousarray(keys.T)):
+            members.setdefault(key.tobytes(), []).append(patient)
+        return [(self._table_of(group[0]), np.array(group)) for group in members.values()]
+
+    def _table_of(self, patient: int) -> ParameterTable:
+        """The table with one patient's values (the shared table itself when she has no overrides)."""
+        column = self.values[:, patient]
+        changed = {name: float(column[row]) for name, row in self._row.items() if column[row] != self.table.value(name)}
+        return self.table.with_values(**changed) if changed else self.table
 
 
 def check_overrides(table: ParameterTable, overrides: Mapping[str, object]) -> dict[str, float]:

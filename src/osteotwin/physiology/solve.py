@@ -417,17 +417,38 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
+def _integrate_parallel(y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start, item_stop,
+                        item_rule_site, item_rule_t, bmd0, t_ref, months, rtol, h_max, h_after_dose, out):
+    for i in numba.prange(inputs.shape[2]):
+        _integrate_one(i, y0[i], p[i], dp[i], inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start,
+                       item_stop, item_rule_site, item_rule_t, bmd0, t_ref[i], months, rtol, h_max, h_after_dose, out)
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def _integrate_serial(y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start, item_stop,
+                      item_rule_site, item_rule_t, bmd0, t_ref, months, rtol, h_max, h_after_dose, out):
+    for i in range(inputs.shape[2]):
+        _integrate_one(i, y0[i], p[i], dp[i], inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start,
+                       item_stop, item_rule_site, item_rule_t, bmd0, t_ref[i], months, rtol, h_max, h_after_dose, out)
+
+
+# Below this many patients a batch runs on the calling thread: waking numba's thread pool costs more
+# than the work (one patient-decade is about a millisecond), and on a busy machine far more.
+PARALLEL_FROM_PATIENTS = 8
+
+
 def integrate_batch(y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start, item_stop,
                     item_rule_site, item_rule_t, bmd0, t_ref, months, rtol, h_max, h_after_dose):
     """Integrate every patient; returns outputs shaped (N_OUTPUTS, months + 1, patients).
 
     Per patient (first axis, one row each): ``y0`` start states, ``p`` the packed core parameters
     (system.pack_parameters), ``dp`` the packed drug parameters, ``t_ref`` the T-score references
-    (spine mean, spine SD, hip mean, hip SD; g/cm2) that rule-triggered starts read.
+    (spine mean, spine SD, hip mean, hip SD; g/cm2) that rule-triggered starts read. Patients are
+    integrated in parallel (numba ``prange``) from PARALLEL_FROM_PATIENTS on, serially below.
     """
     patients = inputs.shape[2]
     out = np.empty((N_OUTPUTS, months + 1, patients))
-    for i in numba.prange(patients):
-        _integrate_one(i, y0[i], p[i], dp[i], inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start,
-                       item_stop, item_rule_site, item_rule_t, bmd0, t_ref[i], months, rtol, h_max, h_after_dose, out)
+    kernel = _integrate_parallel if patients >= PARALLEL_FROM_PATIENTS else _integrate_serial
+    kernel(y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start, item_stop,
+           item_rule_site, item_rule_t, bmd0, t_ref, months, rtol, h_max, h_after_dose, out)
     return out
