@@ -1,4 +1,4 @@
-"""``osteotwin parameters``: every engine parameter with its value, unit, source and evidence tag.
+"""``osteotwin parameters``: every engine parameter with its symbol, value, unit, source and evidence tag.
 
 The same table is written to docs/parameters.md (``osteotwin parameters --markdown``), so a user
 can see where every number of the engine comes from and how firm it is.
@@ -24,7 +24,7 @@ EVIDENCE_MEANING = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("parameters", help="engine parameters with value, unit, source and evidence tag")
+    parser = subparsers.add_parser("parameters", help="engine parameters with symbol, value, unit, source and evidence tag")
     parser.add_argument("--module", help="only this engine module, e.g. drugs, estrogen, gut")
     parser.add_argument("--evidence", choices=sorted(EVIDENCE_MEANING), help="only parameters with this evidence tag")
     output = parser.add_mutually_exclusive_group()
@@ -66,11 +66,11 @@ def markdown(grouped: dict[str, list[Parameter]]) -> str:
         "",
     ]
     for module, parameters in grouped.items():
-        lines += [f"## `physiology/{module}.py`", "", "| name | value | unit | description | evidence | prior range | source |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [f"## `physiology/{module}.py`", "", "| name | symbol | value | unit | description | evidence | prior range | source |",
+                  "|---|---|---|---|---|---|---|---|"]
         for p in parameters:
             prior = "" if p.prior_range is None else f"{p.prior_range[0]:.4g} to {p.prior_range[1]:.4g}"
-            cells = [p.name, f"{p.value:.4g}", p.unit, p.description, p.evidence, prior, p.source]
+            cells = [p.name, p.symbol, f"{p.value:.4g}", p.unit, p.description, p.evidence, prior, p.source]
             lines.append("| " + " | ".join(str(cell).replace("|", "/").replace("\n", " ") for cell in cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -79,7 +79,7 @@ def markdown(grouped: dict[str, list[Parameter]]) -> str:
 def run(args: argparse.Namespace) -> int:
     grouped = parameters_by_module(args.module, args.evidence)
     if args.json:
-        print(json.dumps([{"module": module, "name": p.name, "value": p.value, "unit": p.unit,
+        print(json.dumps([{"module": module, "name": p.name, "symbol": p.symbol, "value": p.value, "unit": p.unit,
                            "description": p.description, "evidence": p.evidence,
                            "prior_range": p.prior_range, "source": p.source}
                           for module, ps in grouped.items() for p in ps], indent=2))
@@ -89,5 +89,5 @@ def run(args: argparse.Namespace) -> int:
         for module, parameters in grouped.items():
             print(f"[{module}]")
             for p in parameters:
-                print(f"  {p.name:<44} {p.value:>12.4g} {p.unit:<14} [{p.evidence}] {p.source}")
+                print(f"  {p.name:<44} {p.symbol:<14} {p.value:>12.4g} {p.unit:<14} [{p.evidence}] {p.source}")
     return 0

@@ -57,6 +57,7 @@ class Parameter:
     source: str
     evidence: EvidenceTag
     prior_range: tuple[float, float] | None = None
+    symbol: str = ""  # the symbol of the equations (the source paper's where it has one); ASCII, e.g. gamma_L, K_A,OPG
 
     def __post_init__(self) -> None:
         if self.prior_range is not None:
