@@ -59,7 +59,7 @@ import numba
 import numpy as np
 
 from osteotwin.errors import InputError
-from osteotwin.physiology.parameters import Parameter, ParameterTable
+from osteotwin.physiology.parameters import Parameter, ParameterTable, calibrated
 
 # ---------------------------------------------------------------------------------------------
 # Drugs, states
@@ -154,20 +154,20 @@ PARAMETERS = ParameterTable([
     Parameter("denosumab_molecular_weight_g_per_mol", 147000.0, "g/mol", "molecular weight (IgG2)",
               "Prolia label section 11: approximately 147 kDa (read on medlibrary.org copy of the label)", "V",
               (140000.0, 152000.0), symbol="MW_DMAB"),
-    Parameter("denosumab_effect_site_half_life_days", 30.0, "day",
+    Parameter("denosumab_effect_site_half_life_days", 26.317125, "day",
               "equilibration half-life between serum and bone-site denosumab (ln 2 / ke0)",
-              "calibrated by scripts/calibrate.py (suite drugs) to the Prolia label 12.2 CTX trough (reduction still >= 45%, "
+              calibrated("drugs", "calibrated by scripts/calibrate.py (suite drugs) to the Prolia label 12.2 CTX trough (reduction still >= 45%, "
               "range 45-80%, at the end of each 6-month interval; read on a third-party copy of the label) and the "
-              "discontinuation rows S3-026/S3-027; effect-compartment form after Sheiner et al. 1979 Clin Pharmacol Ther 25:358",
+              "discontinuation rows S3-026/S3-027; effect-compartment form after Sheiner et al. 1979 Clin Pharmacol Ther 25:358"),
               "C", (1.0, 150.0), symbol="t_half,e"),
-    Parameter("denosumab_rankl_ic50_ng_per_ml", 5.0, "ng/mL",
+    Parameter("denosumab_rankl_ic50_ng_per_ml", 0.08293, "ng/mL",
               "bone-site denosumab at half-maximal RANKL inhibition",
-              "calibrated (suite drugs) to the same label CTX figures and the BMD rows; no in vivo IC50 was read, so the "
-              "value is ours within its prior range", "C", (0.05, 500.0), symbol="IC50"),
-    Parameter("denosumab_max_rankl_inhibition_fraction", 0.95, "1",
+              calibrated("drugs", "calibrated (suite drugs) to the same label CTX figures and the BMD rows; no in vivo IC50 was read, so the "
+              "value is ours within its prior range"), "C", (0.05, 500.0), symbol="IC50"),
+    Parameter("denosumab_max_rankl_inhibition_fraction", 0.989334, "1",
               "largest fraction of RANKL signalling denosumab removes",
-              "calibrated (suite drugs) to CTX -80% within a month (Chen et al. 2018 PLoS One, >80% within 5 days; "
-              "Prolia label 12.2 >= 87%, third-party copy)", "C", (0.5, 0.999), symbol="Imax"),
+              calibrated("drugs", "calibrated (suite drugs) to CTX -80% within a month (Chen et al. 2018 PLoS One, >80% within 5 days; "
+              "Prolia label 12.2 >= 87%, third-party copy)"), "C", (0.5, 0.999), symbol="Imax"),
     # --- bisphosphonates: absorption ---
     Parameter("alendronate_oral_bioavailability_fraction", 0.0064, "1", "oral bioavailability, fasting",
               "Fosamax SmPC 5.2: 0.64% in postmenopausal women (read, pharmamedix copy); Gertz et al. 1995 Clin Pharmacol Ther 58:288: 0.76% (abstract read)",
@@ -204,10 +204,10 @@ PARAMETERS = ParameterTable([
     Parameter("ibandronate_bone_uptake_fraction", 0.45, "1", "share of a systemic dose taken up by bone",
               "Barrett 2004: eliminated by partitioning into bone (40-50%) and renal clearance (abstract read)", "V", (0.3, 0.6), symbol="f_bone,IBN"),
     # --- bisphosphonates: bone-surface pool ---
-    Parameter("zoledronic_acid_surface_half_life_days", 90.0, "day",
+    Parameter("zoledronic_acid_surface_half_life_days", 39.309007, "day",
               "half-life of surface-bound drug at baseline turnover (all exits)",
-              "ours: chosen with the PD so one 5 mg dose keeps ~75% inhibition for 12 months and ~45% remains 3 years after the effect window of the third yearly dose (HORIZON-extension behaviour); calibrate",
-              "A", (20.0, 400.0), symbol="t_s,ZOL"),
+              calibrated("drugs", "ours: chosen with the PD so one 5 mg dose keeps ~75% inhibition for 12 months and ~45% remains 3 years after the effect window of the third yearly dose (HORIZON-extension behaviour); calibrate"),
+              "C", (20.0, 400.0), symbol="t_s,ZOL"),
     Parameter("alendronate_surface_half_life_days", 107.2, "day",
               "half-life of surface-bound drug at baseline turnover (all exits)",
               "scripts/fit_bisphosphonate_retention.py: fitted to Khan et al. 1997 JBMR 12:1700 (abstract read): ~50% of a 30 mg IV course in urine over 5 d, a further 17% over 6 months, terminal half-life > 10 y",
@@ -254,18 +254,18 @@ PARAMETERS = ParameterTable([
     Parameter("alendronate_relative_potency", 0.08, "1", "antiresorptive potency per umol of bone drug, zoledronic acid = 1",
               "ranking as above (Dunford 2001, read via PMC3513863). Magnitude ours, as above; FPPS IC50 ratio would give 0.06 [recalled]",
               "A", (0.02, 0.5), symbol="q_ALN"),
-    Parameter("bisphosphonate_max_inhibition_fraction", 0.85, "1", "maximum fraction of resorption a bisphosphonate removes",
-              "ours: below 1 by construction; bisphosphonates do not abolish resorption", "A", (0.5, 0.98), symbol="Imax_BP"),
-    Parameter("bisphosphonate_ec50_umol", 0.5, "umol zoledronic-acid equivalent",
+    Parameter("bisphosphonate_max_inhibition_fraction", 0.753301, "1", "maximum fraction of resorption a bisphosphonate removes",
+              calibrated("drugs", "ours: below 1 by construction; bisphosphonates do not abolish resorption"), "C", (0.5, 0.98), symbol="Imax_BP"),
+    Parameter("bisphosphonate_ec50_umol", 0.082731, "umol zoledronic-acid equivalent",
               "effective bone drug at half-maximal inhibition",
-              "ours: set so that labelled regimens give ~50-80% inhibition (model.md 4.6 H CTX prior); the core calibrates to ZO-FAST/HORIZON",
-              "A", (0.05, 20.0), symbol="EC50_BP"),
+              calibrated("drugs", "ours: set so that labelled regimens give ~50-80% inhibition (model.md 4.6 H CTX prior); the core calibrates to ZO-FAST/HORIZON"),
+              "C", (0.05, 20.0), symbol="EC50_BP"),
     Parameter("bisphosphonate_hill_coefficient", 1.0, "1", "steepness of the inhibition curve",
               "ours: simple saturable binding", "A", (0.5, 3.0), symbol="n_H"),
-    Parameter("bisphosphonate_buried_effect_weight", 0.015, "1",
+    Parameter("bisphosphonate_buried_effect_weight", 0.023172, "1",
               "weight of matrix-buried drug in the effective amount (osteoclasts ingest it when they resorb)",
-              "ours: gives a lingering effect for years after stopping zoledronic acid (HORIZON extension); calibrate",
-              "A", (0.0, 0.3), symbol="w_bur"),
+              calibrated("drugs", "ours: gives a lingering effect for years after stopping zoledronic acid (HORIZON extension); calibrate"),
+              "C", (0.0, 0.3), symbol="w_bur"),
 ])
 
 # Packed rate-constant layout for the numba kernels (see rate_constants()).
