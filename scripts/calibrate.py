@@ -10,9 +10,11 @@ weight 1 the natural-loss rows pulled the ex-tamoxifen hip row S1-018 out of it,
 mineralisation of session 3 weight 2 left S1-017 at 1.03 pp), 1 for drug-trial rows and checks, 0.3 for the small compliance
 substudy (its 24-month spine value conflicts with ATAC), 0.6 for natural-loss cohorts (other
 populations), x0.5 for rows tagged recalled-unverified.
-``--write`` merges the fitted values into src/osteotwin/data/calibrated_parameters.json (read by
-``parameters.registry()``); then regenerate docs/calibration.md with
-``python -m osteotwin.population.calibration.report``.
+``--write`` writes the fitted values (6 decimals) into their ``Parameter(...)`` declarations in the
+physiology modules (``parameters.write_values``; the declarations are what the engine reads, and each
+fitted parameter's source is ``calibrated(suite, prior)``, naming the suite's targets,
+``parameters.CALIBRATION_TARGETS``) and regenerates docs/parameters.md; then regenerate
+docs/calibration.md with ``python -m osteotwin.population.calibration.report``.
 
 The fit is local. ``--start FILE`` starts from other values (lines ``name = value`` as printed).
 How the shipped values were reached (session 2): from the previous shipped values the age term
@@ -33,18 +35,21 @@ slower osteomorph re-fusion, 0.02/d, ended at a worse minimum.)
 from __future__ import annotations
 
 import argparse
-import json
+import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
 
-from osteotwin.physiology.parameters import CALIBRATED_VALUES_PATH, registry
+from osteotwin.physiology.parameters import CALIBRATION_TARGETS, calibration_suite, registry, write_values
 from osteotwin.population.calibration import core, drugs
 from osteotwin.population.calibration.targets import load_targets
+
+ROOT = Path(__file__).resolve().parents[1]
+# docs/parameters.md, in a fresh process (this one's registry() holds the values from before --write).
+DOCS_COMMAND = "from osteotwin.cli import main; raise SystemExit(main(['parameters', '--markdown']))"
 
 SUITES = {
     "core": {
@@ -56,7 +61,7 @@ SUITES = {
             "menopause_drive_decay_years", "estradiol_fall_centre_years_since_fmp", "estradiol_fall_width_years",
             "age_rankl_drive_per_decade", "age_drive_exponent", "lumbar_spine_age_drive_scale",
         ),
-        "targets": "ATAC S1-001..S1-018, compliance substudy S1-061..S1-064, SWAN/Michigan/SOF/CaMos/Rochester S1-065..S1-081",
+        "targets": CALIBRATION_TARGETS["core"],
     },
     "drugs": {
         "module": drugs,
@@ -67,7 +72,7 @@ SUITES = {
             "bisphosphonate_max_inhibition_fraction", "bisphosphonate_buried_effect_weight",
             "zoledronic_acid_surface_half_life_days",
         ),
-        "targets": "ZO-FAST S2-015..S2-023, HORIZON S2-085/S2-086, ABCSG-18 S3-005..S3-007, FREEDOM S3-020..S3-025, denosumab discontinuation S3-026/S3-027, CTX checks (issue 3: month 1; Prolia label: trough at the end of each interval; HORIZON-PFT markers, Delmas 2009; serum sclerostin on denosumab, Gatti 2012)",
+        "targets": CALIBRATION_TARGETS["drugs"],
     },
 }
 
@@ -142,7 +147,8 @@ def fit(suite_name: str, max_evaluations: int = 400, start: dict[str, float] | N
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=sorted(SUITES), default="all")
-    parser.add_argument("--write", action="store_true", help="write the fitted values to the shipped JSON")
+    parser.add_argument("--write", action="store_true",
+                        help="write the fitted values into their Parameter(...) declarations and docs/parameters.md")
     parser.add_argument("--max-evaluations", type=int, default=400)
     parser.add_argument("--start", help="start from the values in this file (lines 'name = value', as printed) instead of the shipped ones")
     args = parser.parse_args()
@@ -150,14 +156,16 @@ def main() -> int:
     for name, value in fitted.items():
         print(f"{name} = {value:.6g}")
     if args.write:
-        data = json.loads(CALIBRATED_VALUES_PATH.read_text()) if CALIBRATED_VALUES_PATH.exists() else {"values": {}}
-        for name, value in fitted.items():
-            suite = args.suite if args.suite != "all" else ("core" if name in SUITES["core"]["parameters"] else "drugs")
-            data["values"][name] = {"value": round(value, 6), "targets": SUITES[suite]["targets"], "suite": suite}
-        data["fitted_utc"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-        data["script"] = "scripts/calibrate.py"
-        CALIBRATED_VALUES_PATH.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        print(f"written to {CALIBRATED_VALUES_PATH}", file=sys.stderr)
+        table = registry()
+        for name in fitted:
+            suite = "core" if name in SUITES["core"]["parameters"] else "drugs"
+            if calibration_suite(table[name]) != suite:
+                raise SystemExit(f"{name}: its declaration's source is not calibrated({suite!r}, ...); fix it before writing")
+        written = write_values({name: round(value, 6) for name, value in fitted.items()})
+        docs = ROOT / "docs" / "parameters.md"
+        docs.write_text(subprocess.run([sys.executable, "-c", DOCS_COMMAND], check=True,
+                                       capture_output=True, text=True).stdout, encoding="utf-8")
+        print(f"written to {', '.join(str(path) for path in written)} and {docs}", file=sys.stderr)
     return 0
 
 

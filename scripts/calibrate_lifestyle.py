@@ -20,7 +20,9 @@ Not fitted but re-derived and written with the fracture groups: fracture
 
 Objective: weighted sum of squared relative errors (population/calibration/lifestyle.py,
 ``weighted_error``), bounded Nelder-Mead / bounded scalar search inside each parameter's prior
-range. ``--write`` rewrites the values in the parameter tables (the only place they live).
+range. ``--write`` rewrites the values in their ``Parameter(...)`` declarations (the only place they live;
+``osteotwin.physiology.parameters.write_values``, which refuses a value outside the prior range) and
+regenerates docs/parameters.md.
 Runtime: a few minutes on 2 cores.
 """
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,10 +39,12 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize
 
-from osteotwin.physiology import engine, fracture, gut, mechanics, mechanostat, minerals, muscle
+from osteotwin.physiology import engine, fracture, gut, mechanics, mechanostat, minerals, muscle, parameters
 from osteotwin.population.calibration import lifestyle as suite
 
 ROOT = Path(__file__).resolve().parents[1]
+# docs/parameters.md, in a fresh process (this one's registry() holds the values from before --write).
+DOCS_COMMAND = "from osteotwin.cli import main; raise SystemExit(main(['parameters', '--markdown']))"
 
 GROUPS = [
     ("exercise", (mechanics, mechanostat),
@@ -103,6 +107,7 @@ def _set(module, names, values) -> None:
     for name, value in zip(names, map(float, values), strict=True):
         owner = _owner(module, name)
         owner.PARAMETERS = owner.PARAMETERS.with_values(**{name: value})
+    parameters.registry.cache_clear()  # registry() is built once per process; the suite reads a fresh one
 
 
 def fit_group(name, module, names, experiments) -> dict[str, float]:
@@ -134,27 +139,9 @@ def fit_group(name, module, names, experiments) -> dict[str, float]:
     return dict(zip(names, (float(v) for v in best), strict=True))
 
 
-def write_values(module, values: dict[str, float]) -> None:
-    for owner in _modules(module):
-        own = {name: value for name, value in values.items() if _owner(module, name) is owner}
-        if own:
-            _write_module(owner, own)
-
-
 def _format(value: float) -> str:
     """4 decimals, or 4 significant digits for small values (modelling rates ~1e-4/d would round to 0)."""
     return f"{round(value, 4):g}" if abs(value) >= 0.1 or value == 0.0 else f"{value:.4g}"
-
-
-def _write_module(module, values: dict[str, float]) -> None:
-    path = Path(module.__file__)
-    text = path.read_text()
-    for name, value in values.items():
-        pattern = re.compile(rf'("{re.escape(name)}",\s*)([-+0-9.eE]+)(,)')
-        text, count = pattern.subn(lambda m, v=value: f"{m.group(1)}{_format(v)}{m.group(3)}", text, count=1)
-        if count != 1:
-            raise RuntimeError(f"could not find parameter {name} in {path}")
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         derivation = fracture.any_clinical_ratio_from_van_geel()
         ratio = round(derivation["geometric mean"], 2)
         fracture.PARAMETERS = fracture.PARAMETERS.with_values(any_clinical_to_osteoporotic_hazard_ratio=ratio)
+        parameters.registry.cache_clear()
         print("any clinical fracture ratio (derived from van Geel 2006): "
               + ", ".join(f"{k} {v:.3f}" for k, v in derivation.items()) + f" -> {ratio}")
         fitted.append((fracture, {"any_clinical_to_osteoporotic_hazard_ratio": ratio}))
@@ -181,9 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row.target_id:<16}{row.model_value:>10.3f}{suite.target_value(row.target_id):>10.3f}  "
               f"{'yes' if row.fitted else 'no ':<6}  {row.note}")
     if args.write:
-        for module, values in fitted:
-            write_values(module, values)
-        print("written")
+        written = parameters.write_values({name: float(_format(value)) for _, values in fitted for name, value in values.items()})
+        docs = ROOT / "docs" / "parameters.md"
+        docs.write_text(subprocess.run([sys.executable, "-c", DOCS_COMMAND], check=True, capture_output=True, text=True).stdout,
+                        encoding="utf-8")
+        print(f"written to {', '.join(str(path) for path in written)} and {docs}")
     return 0
 
 

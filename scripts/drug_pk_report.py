@@ -83,11 +83,11 @@ def zoledronic_retention(params: dict[str, float]) -> dict[str, float]:
 
 
 def parameter_rows() -> list[str]:
-    rows = ["| parameter | value | unit | tag | prior range | description | source |", "|---|---|---|---|---|---|---|"]
-    shipped = registry()  # calibrated values (scripts/calibrate.py) replace the module defaults, as in the engine
+    rows = ["| parameter | symbol | value | unit | tag | prior range | description | source |", "|---|---|---|---|---|---|---|---|"]
+    shipped = registry()  # the declared, shipped values (calibrated ones included), as in the engine
     for p in (shipped[name] for name in drugs.PARAMETERS):
         prior = "" if p.prior_range is None else f"{p.prior_range[0]:g} to {p.prior_range[1]:g}"
-        rows.append(f"| `{p.name}` | {p.value:g} | {p.unit} | {p.evidence} | {prior} | {p.description} | {p.source} |")
+        rows.append(f"| `{p.name}` | {p.symbol} | {p.value:g} | {p.unit} | {p.evidence} | {prior} | {p.description} | {p.source} |")
     return rows
 
 
@@ -129,7 +129,7 @@ def figure(params: dict[str, float], curves: dict[str, np.ndarray], months: np.n
 
 
 def main() -> None:
-    shipped = registry()  # the engine's values: module defaults with the calibrated PD parameters (scripts/calibrate.py)
+    shipped = registry()  # the engine's values: the declarations, with the calibrated PD parameters (scripts/calibrate.py)
     params = {name: shipped.value(name) for name in drugs.PARAMETERS}
     dmab = denosumab_fit.pk_metrics(params)
     dmab_obm = denosumab_fit.pk_metrics(dict(params, denosumab_absorption_rate_per_day=0.00592 * 24,
@@ -253,12 +253,13 @@ window to month 36), then off.
 
 {chr(10).join(regimen_rows)}
 
-The PD module defaults (potencies, EC50, Emax, buried weight, zoledronic-acid surface half-life) are ours, chosen
+The PD priors (potencies, EC50, Emax, buried weight, zoledronic-acid surface half-life) are ours, chosen
 so that labelled regimens suppress resorption by 50-80% (model.md 4.6 H: zoledronic acid CTX -60 to -70% within
 weeks, sustained >= 1 year), zoledronic acid keeps acting for years after stopping (HORIZON extension) and
 risedronate wears off within a year. `scripts/calibrate.py` (suite drugs) re-fits `bisphosphonate_ec50_umol`,
 `bisphosphonate_max_inhibition_fraction`, `bisphosphonate_buried_effect_weight` and the zoledronic-acid surface
-half-life to ZO-FAST and HORIZON with the engine's cell model; the tables here use those shipped values.
+half-life to ZO-FAST and HORIZON with the engine's cell model and writes them into the declarations; the tables
+here use those shipped values (with them risedronate wears off more slowly than the priors were chosen for).
 
 ## Labelled doses and the dose rule
 

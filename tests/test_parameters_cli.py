@@ -17,6 +17,13 @@ def test_every_parameter_is_listed_with_source_and_evidence(capsys):
     for row in listed:
         assert row["source"].strip(), row["name"]
         assert row["evidence"] in EVIDENCE_MEANING, row["name"]
+        assert row["symbol"] == registry()[row["name"]].symbol != "", row["name"]
+
+
+def test_text_and_markdown_show_the_symbol(capsys):
+    assert main(["parameters", "--module", "estrogen"]) == 0
+    assert "estrogen_rankl_exponent                      gamma_L " in capsys.readouterr().out
+    assert "| estrogen_rankl_exponent | gamma_L | 0.3 |" in markdown(parameters_by_module("estrogen"))
 
 
 def test_calibrated_values_are_the_ones_listed(capsys):

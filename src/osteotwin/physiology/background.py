@@ -37,7 +37,7 @@ import math
 import numba
 import numpy as np
 
-from osteotwin.physiology.parameters import Parameter, ParameterTable
+from osteotwin.physiology.parameters import Parameter, ParameterTable, calibrated
 
 C_NAT = "calibrated by scripts/calibrate.py --suite core to natural-loss rows S1-065..S1-081 (SWAN, Michigan, SOF, CaMos, Rochester) with the ATAC rows"
 RANDOLPH = ("Randolph JF Jr et al. J Clin Endocrinol Metab 2011;96:746-54 (SWAN, n = 1215: mean E2 flat until 2.03 y before the FMP, "
@@ -45,21 +45,21 @@ RANDOLPH = ("Randolph JF Jr et al. J Clin Endocrinol Metab 2011;96:746-54 (SWAN,
 
 PARAMETERS = ParameterTable(
     [
-        Parameter("menopause_rankl_drive", 1.0, "1", "b_meno: extra RANKL production / beta_RANKL per unit of not-yet-adapted estradiol fall x(y)", C_NAT, "C", (0.0, 20.0)),
-        Parameter("menopause_drive_decay_years", 3.0, "y", "tau: time constant of bone's adaptation to the transmenopausal estradiol fall (x relaxes as exp(-y/tau) once E2 is stable)", C_NAT + "; first-order form ours", "C", (0.3, 30.0)),
-        Parameter("estradiol_fall_centre_years_since_fmp", 0.0, "y", "c_E: centre (maximal rate) of the transmenopausal fall that drives bone, years after the FMP", C_NAT + "; prior " + RANDOLPH + " (E2 fastest at the FMP; bone loss fastest FMP to FMP+2 y, Sowers 2010, so a lag is allowed)", "C", (-1.0, 1.0)),
-        Parameter("estradiol_fall_width_years", 1.0, "y", "sigma_E: SD of the cumulative-normal fall (prior: E2 falls from FMP-2 y to FMP+2 y = +-2 sigma_E)", C_NAT + "; prior " + RANDOLPH + ", sigma_E = 4.2 y / 4", "C", (0.5, 1.5)),
-        Parameter("age_rankl_drive_per_decade", 0.1, "1", "b_age: extra RANKL production / beta_RANKL one decade above a_0", C_NAT + " (SOF age strata S1-076, S1-077)", "C", (0.0, 10.0)),
-        Parameter("age_drive_exponent", 1.0, "1", "n_age: power of the decades above a_0 in the age term (> 1: loss accelerates with age)", C_NAT + "; accelerating form ours (SOF, Ensrud 1995; CaMos, Berger 2008)", "C", (1.0, 5.0)),
-        Parameter("lumbar_spine_age_drive_scale", 1.0, "1",
+        Parameter("menopause_rankl_drive", 19.277621, "1", "extra RANKL production / beta_RANKL per unit of not-yet-adapted estradiol fall x(y)", calibrated("core", C_NAT), "C", (0.0, 20.0), symbol="b_meno"),
+        Parameter("menopause_drive_decay_years", 1.792932, "y", "time constant of bone's adaptation to the transmenopausal estradiol fall (x relaxes as exp(-y/tau) once E2 is stable)", calibrated("core", C_NAT + "; first-order form ours"), "C", (0.3, 30.0), symbol="tau"),
+        Parameter("estradiol_fall_centre_years_since_fmp", 1.0, "y", "centre (maximal rate) of the transmenopausal fall that drives bone, years after the FMP", calibrated("core", C_NAT + "; prior " + RANDOLPH + " (E2 fastest at the FMP; bone loss fastest FMP to FMP+2 y, Sowers 2010, so a lag is allowed)"), "C", (-1.0, 1.0), symbol="c_E"),
+        Parameter("estradiol_fall_width_years", 1.325094, "y", "SD of the cumulative-normal fall (prior: E2 falls from FMP-2 y to FMP+2 y = +-2 sigma_E)", calibrated("core", C_NAT + "; prior " + RANDOLPH + ", sigma_E = 4.2 y / 4"), "C", (0.5, 1.5), symbol="sigma_E"),
+        Parameter("age_rankl_drive_per_decade", 2.96628, "1", "extra RANKL production / beta_RANKL one decade above a_0", calibrated("core", C_NAT + " (SOF age strata S1-076, S1-077)"), "C", (0.0, 10.0), symbol="b_age"),
+        Parameter("age_drive_exponent", 1.494992, "1", "power of the decades above a_0 in the age term (> 1: loss accelerates with age)", calibrated("core", C_NAT + "; accelerating form ours (SOF, Ensrud 1995; CaMos, Berger 2008)"), "C", (1.0, 5.0), symbol="n_age"),
+        Parameter("lumbar_spine_age_drive_scale", 0.0, "1",
                   "age term at the spine relative to the hip",
-                  C_NAT + "; ours [A] that it may differ: in older women spine DXA is raised by degenerative change "
+                  calibrated("core", C_NAT + "; ours [A] that it may differ: in older women spine DXA is raised by degenerative change "
                   "(osteophytes, facet sclerosis, aortic calcification [recalled]) so measured spine loss slows with age while the "
-                  "hip keeps losing; ATAC's arms off treatment (hip -2.1%/y after tamoxifen, spine flat) point the same way",
-                  "C", (0.0, 1.0)),
+                  "hip keeps losing; ATAC's arms off treatment (hip -2.1%/y after tamoxifen, spine flat) point the same way"),
+                  "C", (0.0, 1.0), symbol="s_LS"),
         Parameter("total_hip_age_drive_scale", 1.0, "1", "age term at the hip (the reference; the spine's scale is fitted relative to it)",
-                  "reference by definition", "A", (1.0, 1.0)),
-        Parameter("age_drive_onset_years", 65.0, "y", "a_0: age from which the age term grows", "ours (SOF: hip loss at 67-69 is slow, 2.5 mg/cm2/yr; trial fits with a_0 = 50, 55, 60 and 65 met 30-31 of the 38 core rows alike)", "A", (40.0, 80.0)),
+                  "reference by definition", "A", (1.0, 1.0), symbol="s_TH"),
+        Parameter("age_drive_onset_years", 65.0, "y", "age from which the age term grows", "ours (SOF: hip loss at 67-69 is slow, 2.5 mg/cm2/yr; trial fits with a_0 = 50, 55, 60 and 65 met 30-31 of the 38 core rows alike)", "A", (40.0, 80.0), symbol="a_0"),
     ]
 )
 

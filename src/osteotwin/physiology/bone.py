@@ -26,7 +26,7 @@ from __future__ import annotations
 import numba
 
 from osteotwin.catalog import SITES
-from osteotwin.physiology.parameters import Parameter, ParameterTable
+from osteotwin.physiology.parameters import Parameter, ParameterTable, calibrated
 from osteotwin.physiology.spec import PS, P, S
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models (model.md P2, P3)"
@@ -35,22 +35,22 @@ C_BMD = "calibrated by scripts/calibrate.py to ATAC rows S1-001..S1-018 and natu
 
 PARAMETERS = ParameterTable(
     [
-        Parameter("resorption_rate_pct_per_pM_day", 200.0, "%/(pM d)", "k_res: bone volume resorbed per osteoclast (k_form is derived for balance)", MR, "S", (10.0, 1000.0)),
-        Parameter("lumbar_spine_turnover_scale", 0.55, "1", "theta_LS: scales every cell rate at the spine (1 = MR trabecular turnover, ~49%/yr; prior capped at 1 so that the spine turns over at most ~50%/yr)", C_BMD, "C", (0.2, 1.0)),
-        Parameter("total_hip_turnover_scale", 0.35, "1", "theta_TH: scales every cell rate at the hip (prior capped like the spine)", C_BMD, "C", (0.05, 1.0)),
-        Parameter("lumbar_spine_bone_volume_pct", 15.0, "%", "baseline bone volume fraction, spine (trabecular, MR BV_0)", MR, "S", (5.0, 40.0)),
-        Parameter("total_hip_bone_volume_pct", 30.0, "%", "baseline effective bone volume fraction, hip (mixed cortical/trabecular; model.md prior 50-70 scaled to our turnover)", "ours", "A", (10.0, 80.0)),
-        Parameter("primary_mineral_fraction", 0.121, "1", "v_prim: mineral volume fraction of new bone after primary mineralisation", MR, "S", (0.05, 0.2)),
-        Parameter("max_mineral_fraction", 0.442, "1", "v_max: maximum mineral volume fraction", MR, "S", (0.35, 0.5)),
-        Parameter("secondary_mineralisation_per_day", 0.007, "1/d", "kappa: rate of the fast secondary mineralisation phase (MR's single phase)", MR, "S", (0.002, 0.02)),
-        Parameter("slow_mineralisation_share", 0.3, "1", "s: share of the secondary mineral deficit (v_max - v_prim) that fills in the slow phase",
-                  C_DRUG + "; two phases: Boivin G, Meunier PJ. Calcif Tissue Int 2002;70:503-11 (recalled); Fuchs RK et al. Matrix Biol 2008;27:34-41 (FTIRM, rabbit; abstract read, journal recalled)", "C", (0.0, 0.7)),
-        Parameter("slow_mineralisation_per_day", 0.0005, "1/d", "kappa_slow: rate of the slow secondary mineralisation phase (time constant of years)",
-                  C_DRUG + "; prior ours: 1/(8 y) to 1/(1.4 y)", "C", (0.00035, 0.002)),
-        Parameter("lumbar_spine_reference_mean_g_cm2", 1.065, "g/cm2", "young-adult female lumbar spine reference mean (NHANES 2005-2014, peak, non-Hispanic white women)", "Xue S et al. J Clin Endocrinol Metab 2021 doi:10.1210/clinem/dgab180 (guidelines.md 2.1, abstract)", "V", (0.9, 1.3)),
-        Parameter("lumbar_spine_reference_sd_g_cm2", 0.122, "g/cm2", "young-adult female lumbar spine reference SD", "Xue 2021 (as above)", "V", (0.08, 0.15)),
-        Parameter("total_hip_reference_mean_g_cm2", 0.942, "g/cm2", "NHANES III non-Hispanic white women 20-29, total hip mean", "Looker AC et al. Osteoporos Int 1998;8:468-89 (guidelines.md 2.1), recalled", "R", (0.85, 1.05)),
-        Parameter("total_hip_reference_sd_g_cm2", 0.122, "g/cm2", "NHANES III young-adult total hip SD", "Looker 1998 (as above), recalled", "R", (0.09, 0.15)),
+        Parameter("resorption_rate_pct_per_pM_day", 200.0, "%/(pM d)", "bone volume resorbed per osteoclast (k_form is derived for balance)", MR, "S", (10.0, 1000.0), symbol="k_res"),
+        Parameter("lumbar_spine_turnover_scale", 0.275748, "1", "scales every cell rate at the spine (1 = MR trabecular turnover, ~49%/yr; prior capped at 1 so that the spine turns over at most ~50%/yr)", calibrated("core", C_BMD), "C", (0.2, 1.0), symbol="theta_LS"),
+        Parameter("total_hip_turnover_scale", 0.362592, "1", "scales every cell rate at the hip (prior capped like the spine)", calibrated("core", C_BMD), "C", (0.05, 1.0), symbol="theta_TH"),
+        Parameter("lumbar_spine_bone_volume_pct", 15.0, "%", "baseline bone volume fraction, spine (trabecular, MR BV_0)", MR, "S", (5.0, 40.0), symbol="BV_0,LS"),
+        Parameter("total_hip_bone_volume_pct", 30.0, "%", "baseline effective bone volume fraction, hip (mixed cortical/trabecular; model.md prior 50-70 scaled to our turnover)", "ours", "A", (10.0, 80.0), symbol="BV_0,TH"),
+        Parameter("primary_mineral_fraction", 0.121, "1", "mineral volume fraction of new bone after primary mineralisation", MR, "S", (0.05, 0.2), symbol="v_prim"),
+        Parameter("max_mineral_fraction", 0.442, "1", "maximum mineral volume fraction", MR, "S", (0.35, 0.5), symbol="v_max"),
+        Parameter("secondary_mineralisation_per_day", 0.007, "1/d", "rate of the fast secondary mineralisation phase (MR's single phase)", MR, "S", (0.002, 0.02), symbol="kappa"),
+        Parameter("slow_mineralisation_share", 0.7, "1", "share of the secondary mineral deficit (v_max - v_prim) that fills in the slow phase",
+                  calibrated("drugs", C_DRUG + "; two phases: Boivin G, Meunier PJ. Calcif Tissue Int 2002;70:503-11 (recalled); Fuchs RK et al. Matrix Biol 2008;27:34-41 (FTIRM, rabbit; abstract read, journal recalled)"), "C", (0.0, 0.7), symbol="s"),
+        Parameter("slow_mineralisation_per_day", 0.000724, "1/d", "rate of the slow secondary mineralisation phase (time constant of years)",
+                  calibrated("drugs", C_DRUG + "; prior ours: 1/(8 y) to 1/(1.4 y)"), "C", (0.00035, 0.002), symbol="kappa_slow"),
+        Parameter("lumbar_spine_reference_mean_g_cm2", 1.065, "g/cm2", "young-adult female lumbar spine reference mean (NHANES 2005-2014, peak, non-Hispanic white women)", "Xue S et al. J Clin Endocrinol Metab 2021 doi:10.1210/clinem/dgab180 (guidelines.md 2.1, abstract)", "V", (0.9, 1.3), symbol="BMD_ref,LS"),
+        Parameter("lumbar_spine_reference_sd_g_cm2", 0.122, "g/cm2", "young-adult female lumbar spine reference SD", "Xue 2021 (as above)", "V", (0.08, 0.15), symbol="SD_ref,LS"),
+        Parameter("total_hip_reference_mean_g_cm2", 0.942, "g/cm2", "NHANES III non-Hispanic white women 20-29, total hip mean", "Looker AC et al. Osteoporos Int 1998;8:468-89 (guidelines.md 2.1), recalled", "R", (0.85, 1.05), symbol="BMD_ref,TH"),
+        Parameter("total_hip_reference_sd_g_cm2", 0.122, "g/cm2", "NHANES III young-adult total hip SD", "Looker 1998 (as above), recalled", "R", (0.09, 0.15), symbol="SD_ref,TH"),
     ]
 )
 

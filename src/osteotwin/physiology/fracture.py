@@ -112,14 +112,14 @@ PARAMETERS = ParameterTable(
             "Hip fracture RR per SD decrease of hip BMD (femoral neck; total hip stands in), women at age 65",
             "Johnell et al. JBMR 2005;20:1185 (2.88, 95% CI 2.31-3.59) [V]; chosen over Marshall 1996 (2.6) [V], "
             "see GRADIENT_HIP_PER_SD",
-            "V", (2.0, 3.6),
+            "V", (2.0, 3.6), symbol="GR_hip",
         ),
         Parameter(
             "osteoporotic_fracture_gradient_of_risk_per_sd", GRADIENT_OSTEOPOROTIC_PER_SD, "RR/SD",
             "Osteoporotic fracture RR per SD decrease of hip BMD (femoral neck; total hip stands in), women at 65",
             "Johnell et al. JBMR 2005;20:1185 (1.38, 95% CI 1.28-1.48) [V]; chosen over Marshall 1996 any site -> "
             "any fracture (1.5) [V], see GRADIENT_HIP_PER_SD",
-            "V", (1.2, 1.7),
+            "V", (1.2, 1.7), symbol="GR_OP",
         ),
         Parameter(
             "any_clinical_to_osteoporotic_hazard_ratio", 4.93, "1",
@@ -127,25 +127,25 @@ PARAMETERS = ParameterTable(
             "Derived [D] from van Geel 2006 BMC Med 4:24 (5-year risk of a first clinical fracture, women 50-80: 7.0% "
             "normal BMD, 13.8% T < -1) [V] with emulated women aged 65, T 0.0 / -1.8 [A] "
             "(any_clinical_ratio_from_van_geel); GLOW (Costa 2013) bound <= 7.1 [V]",
-            "D", (2.0, 8.0),
+            "D", (2.0, 8.0), symbol="HR_any",
         ),
         Parameter(
             "ai_residual_multiplier", 1.0695, "RR",
             "AI fracture meta-analysis multiplier beyond the simulated BMD loss, during AI treatment",
             "Calibrated [C] so that BMD + residual give AI vs no AI RR 1.17 (Tseng 2018, S5-025) [V]",
-            "C", (1.0, 1.5),
+            "C", (1.0, 1.5), symbol="M_AI",
         ),
         Parameter(
             "turnover_exponent_mof", 0.5968, "1",
-            "beta: major-fracture hazard x (CTX relative)^beta when turnover is suppressed",
+            "Major-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 (S5-034/035) and HORIZON-RFT (S5-041) [V]",
-            "C", (0.0, 1.5),
+            "C", (0.0, 1.5), symbol="beta_MOF",
         ),
         Parameter(
             "turnover_exponent_hip", 0.2123, "1",
-            "beta: hip-fracture hazard x (CTX relative)^beta when turnover is suppressed",
+            "Hip-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 hip rows (S5-036/037) and HORIZON-PFT (S5-040) [V]",
-            "C", (0.0, 1.5),
+            "C", (0.0, 1.5), symbol="beta_hip",
         ),
     ]
 )

@@ -35,40 +35,40 @@ PARAMETERS = ParameterTable(
     [
         Parameter(
             "gut_permeability_estrogen_exponent", 0.25, "1",
-            "gamma_P: gut permeability ~ (E2/E2_postmenopausal)^(-gamma_P); 0.25 makes the 15-fold E2 fall "
+            "Gut permeability ~ (E2/E2_postmenopausal)^(-gamma_P); 0.25 makes the 15-fold E2 fall "
             "at menopause double permeability; with the core's calibration the gut route then carries about "
             "25% of the 5-year AI bone loss (within the 20-40% prior of model.md 4.6 F)",
             "Ours [A], anchored to the roughly twofold rise in gut permeability after ovariectomy in mice "
             "(Li 2016 JCI 126:2049) [R: fold change recalled]",
-            "A", (0.0, 0.6),
+            "A", (0.0, 0.6), symbol="gamma_P",
         ),
         Parameter(
             "gut_rankl_per_tnf", 0.5, "1",
-            "phi: fractional rise of RANKL production per unit relative rise of TNF-alpha",
+            "Fractional rise of RANKL production per unit relative rise of TNF-alpha",
             "Ours [A]; chosen so that the gut route carries a minority of the AI RANKL increment "
             "(model.md 4.6 F prior 20-40% is from mice; human share unknown)",
-            "A", (0.0, 1.0),
+            "A", (0.0, 1.0), symbol="phi",
         ),
         Parameter(
             "gut_estradiol_floor_relative", 0.005, "1",
-            "e_floor: safety floor of relative estradiol so the power law stays finite at E2 = 0 (the "
+            "Safety floor of relative estradiol so the power law stays finite at E2 = 0 (the "
             "engine's r_E already includes the assay floor E_s of estrogen.py)",
             "Ours [A]",
-            "A", (0.0, 0.05),
+            "A", (0.0, 0.05), symbol="e_floor",
         ),
         Parameter(
             "probiotic_permeability_reduction", 0.8996, "1",
-            "epsilon_pro: fractional fall of gut permeability with a daily Lactobacillus probiotic "
+            "Fractional fall of gut permeability with a daily Lactobacillus probiotic "
             "(1e10 CFU/d)",
             "Calibrated [C] to Jansson 2019 (S4-045: LS +0.71 pp vs placebo at 12 mo); prior 0.5 "
             "(model.md 4.6 F)",
-            "C", (0.0, 0.9),
+            "C", (0.0, 0.9), symbol="epsilon_pro",
         ),
         Parameter(
             "fiber_reference_g_per_day", 18.0, "g/d",
             "Fibre intake of the reference person (no prebiotic effect at or below it)",
             "Scenario default Diet.fiber_g_per_day; typical adult intake 15-20 g/d [R]",
-            "A", (10.0, 25.0),
+            "A", (10.0, 25.0), symbol="Fib_ref",
         ),
         Parameter(
             "fiber_permeability_reduction_max", 0.1, "1",
@@ -76,13 +76,13 @@ PARAMETERS = ParameterTable(
             "(reached at +12 g/d)",
             "Ours [A]; prebiotic fibre/inulin improves barrier markers in rodents, human bone data are "
             "small short trials [R]. Small by design; off with weak_evidence_nutrients",
-            "A", (0.0, 0.3),
+            "A", (0.0, 0.3), symbol="epsilon_fib",
         ),
         Parameter(
             "fiber_effect_saturation_g_per_day", 12.0, "g/d",
             "Extra fibre above the reference at which the prebiotic effect is full",
             "Ours [A]; prebiotic trials typically add 5-20 g/d of inulin-type fructans [R]",
-            "A", (5.0, 30.0),
+            "A", (5.0, 30.0), symbol="Fib_sat",
         ),
         Parameter(
             "polyphenol_permeability_reduction_max", 0.05, "1",
@@ -90,7 +90,7 @@ PARAMETERS = ParameterTable(
             "above a 500 mg/d reference)",
             "Ours [A]; polyphenol effects on gut barrier and bone are mostly animal and in-vitro data [R]. "
             "Small by design; off with weak_evidence_nutrients",
-            "A", (0.0, 0.2),
+            "A", (0.0, 0.2), symbol="epsilon_pol",
         ),
     ]
 )

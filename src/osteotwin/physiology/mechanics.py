@@ -48,15 +48,15 @@ PARAMETERS = ParameterTable(
     [
         Parameter(
             "stress_exponent_m", 4.0, "1",
-            "m of the daily stress stimulus: weight of stress magnitude relative to cycle number",
+            "Exponent of the daily stress stimulus: weight of stress magnitude relative to cycle number",
             "Whalen, Carter & Steele 1988 J Biomech 21:825; Beaupre 1990 (m = 4 typical, range 3-8) [R]",
-            "R", (2.0, 8.0),
+            "R", (2.0, 8.0), symbol="m",
         ),
         Parameter(
             "habitual_steps_per_day", 5000.0, "cycles/d",
             "Habitual daily steps of the reference person (untrained postmenopausal woman)",
             "Tudor-Locke 2011 (older adults 2000-9000 steps/d) [R]; ours [A] to pick 5000",
-            "A", (2000.0, 9000.0),
+            "A", (2000.0, 9000.0), symbol="n_hab",
         ),
         Parameter(
             "spine_habitual_nongait_share", 0.5, "1",
@@ -64,62 +64,62 @@ PARAMETERS = ParameterTable(
             "lifting), so extra walking raises the spine stimulus less than the hip stimulus",
             "Ours [A]; walking meta-analyses find hip but little spine effect (Martyn-St James & Carroll "
             "2008 [R])",
-            "A", (0.0, 0.8),
+            "A", (0.0, 0.8), symbol="f_ng,LS",
         ),
         Parameter(
             "walking_steps_per_minute", 100.0, "steps/min",
             "Cadence of purposeful walking",
             "Tudor-Locke 2018 (100 steps/min ~ moderate intensity) [R]",
-            "R", (80.0, 130.0),
+            "R", (80.0, 130.0), symbol="c_walk",
         ),
         Parameter(
             "walking_relative_stress_hip", 1.15, "1",
             "Peak hip stress of brisk walking relative to the habitual step",
             "GRF ~1.2-1.5 BW brisk vs ~1.1 BW slow walking (guidelines.md 5.1) [R]; ours [A]",
-            "A", (1.0, 1.5),
+            "A", (1.0, 1.5), symbol="sigma_walk,TH",
         ),
         Parameter(
             "walking_relative_stress_spine", 1.0, "1",
             "Peak spine stress of brisk walking relative to the habitual step",
             "Ours [A]: spine compressive load changes little with walking speed",
-            "A", (0.8, 1.3),
+            "A", (0.8, 1.3), symbol="sigma_walk,LS",
         ),
         Parameter(
             "impact_cycles_per_session", 50.0, "cycles",
             "Jumps or drop landings per impact session",
             "ESSA dose detail: ~50 jumps per session (Beck 2017; guidelines.md 5 X1-dose) [R]",
-            "R", (10.0, 150.0),
+            "R", (10.0, 150.0), symbol="n_imp",
         ),
         Parameter(
             "impact_relative_stress_hip", 3.0, "1",
             "Peak hip stress of a jump landing relative to a walking step",
             "GRF of jump landings ~4-5 BW vs ~1.2-1.5 BW walking (guidelines.md 5.1) [R]; ours [A]",
-            "A", (1.5, 4.5),
+            "A", (1.5, 4.5), symbol="sigma_imp,TH",
         ),
         Parameter(
             "impact_relative_stress_spine", 1.8, "1",
             "Peak spine stress of a jump landing relative to a walking step (attenuated by lower limbs)",
             "Ours [A]",
-            "A", (1.0, 3.5),
+            "A", (1.0, 3.5), symbol="sigma_imp,LS",
         ),
         Parameter(
             "resistance_cycles_per_session", 75.0, "cycles",
             "Loaded repetitions per resistance session (LIFTMOR: 5 sets x 5 reps x 3 lifts)",
             "Watson 2018 JBMR (LIFTMOR protocol, guidelines.md 5 X2) [V]",
-            "V", (20.0, 200.0),
+            "V", (20.0, 200.0), symbol="n_res",
         ),
         Parameter(
             "resistance_relative_stress_spine_high", 3.0, "1",
             "Peak lumbar stress of a deadlift/squat/overhead press at 80-85% 1RM relative to a walking step",
             "Ours [A]; lumbar compression in heavy lifts is several body weights vs ~1-1.5 in walking [R]. "
             "Fixed (not fitted): the stimulus gain is fitted instead",
-            "A", (1.5, 5.0),
+            "A", (1.5, 5.0), symbol="sigma_res,LS",
         ),
         Parameter(
             "resistance_relative_stress_hip_high", 2.2, "1",
             "Peak hip stress of squat/deadlift at 80-85% 1RM relative to a walking step",
             "Ours [A]; hip contact force in loaded squats/deadlifts vs walking [R]. Fixed (not fitted)",
-            "A", (1.2, 4.0),
+            "A", (1.2, 4.0), symbol="sigma_res,TH",
         ),
         Parameter(
             "resistance_intensity_scale_moderate", 0.6507, "1",
@@ -128,19 +128,19 @@ PARAMETERS = ParameterTable(
             "high-intensity programme (S4-010..013) and the moderate programmes of the meta-analyses (S4-018/019, "
             "S4-021..023); prior range ours [A] from the load ratio 65/82.5 ~ 0.8, lower because bone responds "
             "more than proportionally to load magnitude",
-            "C", (0.5, 0.95),
+            "C", (0.5, 0.95), symbol="i_mod",
         ),
         Parameter(
             "stimulus_gain", 0.1606, "1",
             "Gain from the relative stress stimulus psi to the core's mechanostat stimulus multiplier",
             "Calibrated [C] to LIFTMOR (S4-010..013) against the core's mechanostat",
-            "C", (0.01, 3.0),
+            "C", (0.01, 3.0), symbol="g_psi",
         ),
         Parameter(
             "resistance_intensity_scale_low", 0.35, "1",
             "Peak stress at low intensity (<60% 1RM, 10-15 reps, LIFTMOR control) relative to high",
             "Ours [A]: body-weight and light-band exercise; lumbar load about that of walking",
-            "A", (0.2, 0.8),
+            "A", (0.2, 0.8), symbol="i_low",
         ),
     ]
 )

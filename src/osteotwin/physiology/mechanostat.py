@@ -55,7 +55,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from osteotwin.physiology.parameters import Parameter, ParameterTable
+from osteotwin.physiology.parameters import Parameter, ParameterTable, calibrated
 from osteotwin.physiology.spec import PS, P
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74; model.md P2)"
@@ -80,24 +80,24 @@ C_MECH = "calibrated by scripts/calibrate.py to ATAC on/off-treatment rows S1-00
 
 PARAMETERS = ParameterTable(
     [
-        Parameter("stiffness_bone_volume_exponent", 2.58, "1", "exponent of BV in the Young's modulus law", MR, "S", (1.5, 3.5)),
-        Parameter("stiffness_ash_exponent", 2.74, "1", "exponent of ash fraction in the Young's modulus law", MR, "S", (1.5, 3.5)),
-        Parameter("sclerostin_stimulus_exponent", 1.0, "1", "gamma_SPhi: sclerostin ~ Phi**-gamma (formation side of the mechanostat)", C_MECH + "; prior model.md P7 0.5-1", "C", (0.0, 5.0)),
-        Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0)),
-        Parameter("total_hip_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, hip, relative to the spine", C_MECH + "; site-specific mechanics per model.md 4.6 I", "C", (0.0, 3.0)),
-        Parameter("mechanostat_lazy_zone_log", 0.02, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", C_MECH + "; model.md 4.6 E epsilon_lazy (ours, default 0)", "C", (0.0, 0.3)),
-        Parameter("lumbar_spine_exercise_loading_sensitivity", 2.0443, "1", "k_ex, spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0)),
-        Parameter("total_hip_exercise_loading_sensitivity", 0.1617, "1", "k_ex, hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0)),
-        Parameter("exercise_osteocyte_rankl_sensitivity", 0.0331, "1", "k_exR: gain of the exercise route on the osteocyte RANKL exponent (both sites): loading lowers osteocyte RANKL",
-                  C_EX.replace("loading lowers osteocyte sclerostin", "loading lowers osteocyte RANKL and sclerostin"), "C", (0.0, 1.0)),
-        Parameter("lumbar_spine_modelling_formation_per_day", 0.0002799, "1/d", "k_mod, spine: modelling-based formation (bone laid on quiescent surfaces, no prior resorption) per unit of the exercise route, as a fraction of bone volume per day: F_mod = k_mod x route x BV", C_MOD, "C", (0.0, 0.02)),
-        Parameter("total_hip_modelling_formation_per_day", 0.0004244, "1/d", "k_mod, hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02)),
-        Parameter("exercise_accommodation_time_days", 120.0, "d", "tau_acc: time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "A", (90.0, 1095.0)),
-        Parameter("exercise_accommodation_onset_days", 365.0, "d", "t_acc: time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "A", (0.0, 730.0)),
-        Parameter("mechanostat_disuse_gain_ratio", 1.0, "1", "r_disuse: response on the disuse side (bone stiffer than habitual loading needs) relative to the overload side",
-                  "calibrated by scripts/calibrate.py --suite all to ATAC (S1-001..S1-018) with the long-term denosumab rows (FREEDOM extension S3-022, S3-023); "
-                  "asymmetry ours [A] after Frost's separate disuse and modelling thresholds (Frost HM. Anat Rec 2003;275:1081-101, recalled)", "C", (0.0, 1.0)),
-        Parameter("osteocyte_rankl_stimulus_exponent", 1.0, "1", "gamma_LPhi: osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", C_MECH + "; prior model.md P7 0.5", "C", (0.0, 5.0)),
+        Parameter("stiffness_bone_volume_exponent", 2.58, "1", "exponent of BV in the Young's modulus law", MR, "S", (1.5, 3.5), symbol="n_BV"),
+        Parameter("stiffness_ash_exponent", 2.74, "1", "exponent of ash fraction in the Young's modulus law", MR, "S", (1.5, 3.5), symbol="n_ash"),
+        Parameter("sclerostin_stimulus_exponent", 5.0, "1", "sclerostin ~ Phi**-gamma (formation side of the mechanostat)", calibrated("core", C_MECH + "; prior model.md P7 0.5-1"), "C", (0.0, 5.0), symbol="gamma_SPhi"),
+        Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0), symbol="g_LS"),
+        Parameter("total_hip_mechanosensitivity", 0.197941, "1", "site gain on both mechanostat exponents, hip, relative to the spine", calibrated("core", C_MECH + "; site-specific mechanics per model.md 4.6 I"), "C", (0.0, 3.0), symbol="g_TH"),
+        Parameter("mechanostat_lazy_zone_log", 0.000104, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", calibrated("core", C_MECH + "; model.md 4.6 E epsilon_lazy (ours, default 0)"), "C", (0.0, 0.3), symbol="epsilon_lazy"),
+        Parameter("lumbar_spine_exercise_loading_sensitivity", 2.0443, "1", "spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,LS"),
+        Parameter("total_hip_exercise_loading_sensitivity", 0.1617, "1", "hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,TH"),
+        Parameter("exercise_osteocyte_rankl_sensitivity", 0.0331, "1", "gain of the exercise route on the osteocyte RANKL exponent (both sites): loading lowers osteocyte RANKL",
+                  C_EX.replace("loading lowers osteocyte sclerostin", "loading lowers osteocyte RANKL and sclerostin"), "C", (0.0, 1.0), symbol="k_exR"),
+        Parameter("lumbar_spine_modelling_formation_per_day", 0.0002799, "1/d", "spine: modelling-based formation (bone laid on quiescent surfaces, no prior resorption) per unit of the exercise route, as a fraction of bone volume per day: F_mod = k_mod x route x BV", C_MOD, "C", (0.0, 0.02), symbol="k_mod,LS"),
+        Parameter("total_hip_modelling_formation_per_day", 0.0004244, "1/d", "hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02), symbol="k_mod,TH"),
+        Parameter("exercise_accommodation_time_days", 120.0, "d", "time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "A", (90.0, 1095.0), symbol="tau_acc"),
+        Parameter("exercise_accommodation_onset_days", 365.0, "d", "time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "A", (0.0, 730.0), symbol="t_acc"),
+        Parameter("mechanostat_disuse_gain_ratio", 0.272721, "1", "response on the disuse side (bone stiffer than habitual loading needs) relative to the overload side",
+                  calibrated("core", "calibrated by scripts/calibrate.py --suite all to ATAC (S1-001..S1-018) with the long-term denosumab rows (FREEDOM extension S3-022, S3-023); "
+                  "asymmetry ours [A] after Frost's separate disuse and modelling thresholds (Frost HM. Anat Rec 2003;275:1081-101, recalled)"), "C", (0.0, 1.0), symbol="r_disuse"),
+        Parameter("osteocyte_rankl_stimulus_exponent", 5.0, "1", "osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", calibrated("core", C_MECH + "; prior model.md P7 0.5"), "C", (0.0, 5.0), symbol="gamma_LPhi"),
     ]
 )
 

@@ -30,44 +30,44 @@ PARAMETERS = ParameterTable(
             "reference_protein_g_per_kg_per_day", 1.0, "g/kg/d",
             "Protein intake of the reference person",
             "ESPEN 2014 (Deutz): >= 1.0-1.2 g/kg/d for healthy older adults [V]",
-            "V", (0.8, 1.2),
+            "V", (0.8, 1.2), symbol="Prot_ref",
         ),
         Parameter(
             "protein_formation_slope", 0.02, "1/(g/kg/d)",
             "WEAK: relative change of osteoblast formation per g/kg/d of protein away from 1.0 "
             "(clipped to -0.4..+0.5 g/kg/d)",
             "Ours [A]; small by design (Shams-White 2017, Darling 2009: small LS benefit) [R]",
-            "A", (0.0, 0.06),
+            "A", (0.0, 0.06), symbol="k_prot",
         ),
         Parameter(
             "reference_magnesium_mg_per_day", 280.0, "mg/d",
             "Magnesium intake of the reference person (diet default when not given)",
             "Typical US women's intake ~250-300 mg/d (NHANES) [R]",
-            "R", (200.0, 350.0),
+            "R", (200.0, 350.0), symbol="Mg_ref",
         ),
         Parameter(
             "magnesium_ear_mg_per_day", 265.0, "mg/d",
             "Estimated average requirement, women 31+",
             "IOM 1997 (guidelines.md 4) [S]",
-            "S", (250.0, 280.0),
+            "S", (250.0, 280.0), symbol="Mg_EAR",
         ),
         Parameter(
             "magnesium_deficit_formation_max", 0.02, "1",
             "WEAK: largest relative fall of formation at zero magnesium intake below the EAR (linear)",
             "Ours [A]; observational associations only [R]",
-            "A", (0.0, 0.05),
+            "A", (0.0, 0.05), symbol="epsilon_Mg",
         ),
         Parameter(
             "vitamin_k2_formation_max", 0.01, "1",
             "WEAK: largest relative rise of formation with menaquinone-7 (reached at 180 ug/d)",
             "Ours [A]; Knapen 2013 Osteoporos Int (MK-7 180 ug/d, 3 y) [R]",
-            "A", (0.0, 0.03),
+            "A", (0.0, 0.03), symbol="epsilon_K2",
         ),
         Parameter(
             "vitamin_k2_full_effect_ug_per_day", 180.0, "ug/d",
             "MK-7 dose of the positive trial",
             "Knapen 2013 [R]",
-            "R", (45.0, 500.0),
+            "R", (45.0, 500.0), symbol="K2_full",
         ),
     ]
 )

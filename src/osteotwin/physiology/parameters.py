@@ -2,9 +2,11 @@
 
 Every module declares its parameters as a :class:`ParameterTable` next to the equations that
 use them, one annotated line per parameter (mrgsolve style): name, value, unit, description,
-source and evidence tag, and the prior range used by calibration and sensitivity analysis.
-:func:`registry` collects every module's table so that users, reports and calibration see one
-list.
+source and evidence tag, the prior range used by calibration and sensitivity analysis, and the
+symbol of the equations. :func:`registry` collects every module's table so that users, reports and
+calibration see one list. The declared value is the shipped value the engine uses: the calibration
+scripts write fitted values into the declarations (:func:`write_values`; the source of a parameter
+fitted by scripts/calibrate.py is :func:`calibrated`), and nothing overlays them.
 
 Evidence tags (shared/research/README.md):
   ``V`` verified in the primary source; ``S`` verified in a secondary source;
@@ -17,8 +19,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -57,6 +59,7 @@ class Parameter:
     source: str
     evidence: EvidenceTag
     prior_range: tuple[float, float] | None = None
+    symbol: str = ""  # the symbol of the equations (the source paper's where it has one); ASCII, e.g. gamma_L, K_A,OPG
 
     def __post_init__(self) -> None:
         if self.prior_range is not None:
@@ -104,36 +107,73 @@ class ParameterTable(Mapping[str, Parameter]):
         return ParameterTable([*self._by_name.values(), *other.values()])
 
 
-# Fitted values written by scripts/calibrate.py; applied on top of the module tables by registry().
-CALIBRATED_VALUES_PATH = Path(__file__).resolve().parents[1] / "data" / "calibrated_parameters.json"
+# The target rows scripts/calibrate.py fits each of its suites to (docs/calibration.md); the source of
+# every parameter it fits is ``calibrated(suite, prior source)``, and ``--write`` rewrites its value in
+# the declaring module (:func:`write_values`).
+CALIBRATION_TARGETS: dict[str, str] = {
+    "core": "ATAC S1-001..S1-018, compliance substudy S1-061..S1-064, SWAN/Michigan/SOF/CaMos/Rochester S1-065..S1-081",
+    "drugs": "ZO-FAST S2-015..S2-023, HORIZON S2-085/S2-086, ABCSG-18 S3-005..S3-007, FREEDOM S3-020..S3-025, "
+             "denosumab discontinuation S3-026/S3-027, CTX checks (issue 3: month 1; Prolia label: trough at the end of "
+             "each interval; HORIZON-PFT markers, Delmas 2009; serum sclerostin on denosumab, Gatti 2012)",
+}
 
 
-def calibrated_values() -> dict[str, dict]:
-    """``{name: {"value": float, "targets": str}}`` from the shipped calibration file ({} if absent)."""
-    if not CALIBRATED_VALUES_PATH.exists():
-        return {}
-    return json.loads(CALIBRATED_VALUES_PATH.read_text(encoding="utf-8")).get("values", {})
+def calibrated(suite: str, prior: str) -> str:
+    """The source of a parameter fitted by scripts/calibrate.py's ``suite``: the targets, then the prior's source."""
+    return f"{_calibrated_prefix(suite)}{prior}"
+
+
+def _calibrated_prefix(suite: str) -> str:
+    return f"calibrated by scripts/calibrate.py to {CALIBRATION_TARGETS[suite]} (docs/calibration.md); prior: "
+
+
+def calibration_suite(parameter: Parameter) -> str | None:
+    """The scripts/calibrate.py suite that fits ``parameter`` (from its source), or None."""
+    return next((suite for suite in CALIBRATION_TARGETS if parameter.source.startswith(_calibrated_prefix(suite))), None)
 
 
 @functools.cache
-def registry(*, calibrated: bool = True) -> ParameterTable:
-    """Every parameter of every engine module, in module order (built once per process; immutable).
-
-    With ``calibrated`` (default) the fitted values of scripts/calibrate.py replace the module
-    defaults; those parameters carry evidence tag ``C`` and name their targets in ``source``.
-    """
+def registry() -> ParameterTable:
+    """Every parameter of every engine module, in module order, as declared (built once per process;
+    immutable). The declarations hold the shipped values, calibrated ones included: what a reader sees
+    next to a parameter is what the engine uses."""
     combined = ParameterTable([])
     for module_name in PARAMETER_MODULES:
         combined = combined | importlib.import_module(module_name).PARAMETERS
-    if not calibrated:
-        return combined
-    fitted = calibrated_values()
-    return ParameterTable(
-        replace(parameter, value=float(fitted[name]["value"]), evidence="C",
-                source=f"calibrated by scripts/calibrate.py to {fitted[name]['targets']} (docs/calibration.md); prior: {parameter.source}")
-        if name in fitted else parameter
-        for name, parameter in combined.items()
-    )
+    return combined
+
+
+def write_values(values: Mapping[str, float], files: Mapping[str, str | Path] | None = None) -> list[Path]:
+    """Write values into their ``Parameter("name", VALUE, ...)`` declarations (calibration's ``--write``).
+
+    The shipped values live in the declaring modules' source, so a fit is written there, as
+    ``repr(float(value))``. ``files`` maps a name to the file to rewrite (default: the source of the
+    module that declares it). Refused with ValueError, before anything is written: a name not in the
+    registry, a parameter without a prior range, a value that is not finite or lies outside the prior
+    range (ranges are never widened here), a declaration not found exactly once with a number literal
+    as its value. Returns the files written; the running process's registry() keeps the old values.
+    """
+    table = registry()
+    owners = {name: module_name for module_name in PARAMETER_MODULES
+              for name in importlib.import_module(module_name).PARAMETERS}
+    texts: dict[Path, str] = {}
+    for name, value in values.items():
+        if name not in table:
+            raise ValueError(f"unknown parameter {name}")
+        value = float(value)
+        prior = table[name].prior_range
+        if prior is None or not math.isfinite(value) or not prior[0] <= value <= prior[1]:
+            raise ValueError(f"{name} = {value!r} is not inside its prior range {prior}")
+        path = Path(files[name]) if files is not None and name in files else Path(importlib.import_module(owners[name]).__file__)
+        text = texts[path] if path in texts else path.read_text(encoding="utf-8")
+        pattern = re.compile(r'(Parameter\(\s*"' + re.escape(name) + r'",\s*)([-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(\s*,)')
+        text, count = pattern.subn(lambda match, v=value: f"{match.group(1)}{v!r}{match.group(3)}", text)
+        if count != 1:
+            raise ValueError(f"{path}: found {count} declarations Parameter(\"{name}\", <number>, ...), expected 1")
+        texts[path] = text
+    for path, text in texts.items():
+        path.write_text(text, encoding="utf-8")
+    return list(texts)
 
 
 class PatientParameters:

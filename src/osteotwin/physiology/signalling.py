@@ -20,20 +20,20 @@ MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-M
 
 PARAMETERS = ParameterTable(
     [
-        Parameter("pth_baseline_pM", 2.907, "pM", "PTH on the Pivonka scale (beta_PTH 250 pM/d / D_PTH 86 1/d)", PIV, "S", (1.0, 10.0)),
-        Parameter("pth_rankl_activation_K_pM", 150.0, "pM", "PTH activation of RANKL expression, K_P+", PIV, "S", (50.0, 500.0)),
-        Parameter("pth_opg_repression_K_pM", 0.2226, "pM", "PTH repression of OPG production, K_P-", PIV, "S", (0.05, 1.0)),
-        Parameter("opg_production_per_osteoblast_per_day", 1.6249e8, "1/d", "OPG production per active osteoblast, p_OPG (code value; paper differs)", PIV, "S", (1e7, 1e9)),
-        Parameter("opg_max_pM", 2.0e8, "pM", "OPG ceiling, OPG_max", PIV, "S", (1e7, 1e9)),
-        Parameter("opg_degradation_per_day", 0.35, "1/d", "OPG degradation, D_OPG", PIV, "S", (0.1, 1.0)),
-        Parameter("rankl_max_per_precursor", 2.7035e6, "pM/pM", "maximum RANKL per osteoblast precursor, N_RANKL (code value)", PIV, "S", (1e5, 1e7)),
-        Parameter("rankl_intrinsic_production_pM_per_day", 168.4, "pM/d", "intrinsic RANKL production beta_RANKL (code 1.684e2, paper e4)", PIV, "S", (10.0, 1e4)),
-        Parameter("rankl_degradation_per_day", 10.13, "1/d", "RANKL degradation, D_RANKL", PIV, "S", (1.0, 50.0)),
-        Parameter("rankl_opg_association_per_pM", 1.0e-3, "1/pM", "RANKL-OPG association constant, K_A,OPG", PIV, "S", (1e-4, 1e-2)),
-        Parameter("rankl_rank_association_per_pM", 3.412e-2, "1/pM", "RANKL-RANK association constant, K_A,RANK", PIV, "S", (1e-3, 1e-1)),
-        Parameter("rank_pM", 10.0, "pM", "RANK on osteoclast precursors (fixed)", PIV, "S", (1.0, 100.0)),
-        Parameter("rank_rankl_activation_K_pM", 5.680, "pM", "RANKL-RANK activation of precursor differentiation, K_d", MR, "S", (1.0, 20.0)),
-        Parameter("osteocyte_rankl_share", 0.4, "1", "share of intrinsic RANKL made by mechanosensitive osteocytes, phi_Ot", "ours (model.md 4.6 B prior 0.3-0.5)", "A", (0.3, 0.5)),
+        Parameter("pth_baseline_pM", 2.907, "pM", "PTH on the Pivonka scale (beta_PTH 250 pM/d / D_PTH 86 1/d)", PIV, "S", (1.0, 10.0), symbol="PTH_0"),
+        Parameter("pth_rankl_activation_K_pM", 150.0, "pM", "PTH activation of RANKL expression", PIV, "S", (50.0, 500.0), symbol="K_P+"),
+        Parameter("pth_opg_repression_K_pM", 0.2226, "pM", "PTH repression of OPG production", PIV, "S", (0.05, 1.0), symbol="K_P-"),
+        Parameter("opg_production_per_osteoblast_per_day", 1.6249e8, "1/d", "OPG production per active osteoblast (code value; paper differs)", PIV, "S", (1e7, 1e9), symbol="p_OPG"),
+        Parameter("opg_max_pM", 2.0e8, "pM", "OPG ceiling", PIV, "S", (1e7, 1e9), symbol="OPG_max"),
+        Parameter("opg_degradation_per_day", 0.35, "1/d", "OPG degradation", PIV, "S", (0.1, 1.0), symbol="D_OPG"),
+        Parameter("rankl_max_per_precursor", 2.7035e6, "pM/pM", "maximum RANKL per osteoblast precursor (code value)", PIV, "S", (1e5, 1e7), symbol="N_RANKL"),
+        Parameter("rankl_intrinsic_production_pM_per_day", 168.4, "pM/d", "intrinsic RANKL production (code 1.684e2, paper e4)", PIV, "S", (10.0, 1e4), symbol="beta_RANKL"),
+        Parameter("rankl_degradation_per_day", 10.13, "1/d", "RANKL degradation", PIV, "S", (1.0, 50.0), symbol="D_RANKL"),
+        Parameter("rankl_opg_association_per_pM", 1.0e-3, "1/pM", "RANKL-OPG association constant", PIV, "S", (1e-4, 1e-2), symbol="K_A,OPG"),
+        Parameter("rankl_rank_association_per_pM", 3.412e-2, "1/pM", "RANKL-RANK association constant", PIV, "S", (1e-3, 1e-1), symbol="K_A,RANK"),
+        Parameter("rank_pM", 10.0, "pM", "RANK on osteoclast precursors (fixed)", PIV, "S", (1.0, 100.0), symbol="RANK"),
+        Parameter("rank_rankl_activation_K_pM", 5.680, "pM", "RANKL-RANK activation of precursor differentiation", MR, "S", (1.0, 20.0), symbol="K_d"),
+        Parameter("osteocyte_rankl_share", 0.4, "1", "share of intrinsic RANKL made by mechanosensitive osteocytes", "ours (model.md 4.6 B prior 0.3-0.5)", "A", (0.3, 0.5), symbol="phi_Ot"),
     ]
 )
 
