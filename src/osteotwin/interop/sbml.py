@@ -279,21 +279,25 @@ class Terms:
                          f" - primed_rankl_source_clearance_per_day * {self.prime}"),
         }
 
+    UNITS = {"p_o": "pM_per_day", "opg": "pM", "l_eff": "pM", "production": "pM_per_day", "rankl": "pM", "x": "pM",
+             "maturation": "per_day", "differentiation": "per_day", "refusion": "per_day", "osteoclast_loss": "per_day",
+             "modelling_formation": "percent_per_day", "formation": "percent_per_day", "resorption_per_bv": "per_day"}
     SIGNALS = ("mineral_fraction", "log_load", "log_phi_bone", "log_phi", "phi", "route", "exercise", "log_phi_set", "w",
                "p_o", "opg", "l_eff", "production", "rankl", "x", "pi_l",
                "pi_u", "pi_r", "pi_c", "maturation", "differentiation", "refusion", "osteoclast_loss",
                "modelling_formation", "formation", "resorption_per_bv")
 
-    def assignments(self) -> dict[str, str]:
-        return {self.id(name): getattr(self, name)() for name in self.SIGNALS}
+    def assignments(self) -> dict[str, tuple[str, str]]:
+        """{id: (formula, units)} of the signals and local terms."""
+        return {self.id(name): (getattr(self, name)(), self.UNITS.get(name, "dimensionless")) for name in self.SIGNALS}
 
 
-def shared_assignments() -> dict[str, str]:
-    """Terms shared by both sites (PTH's actions on RANKL and OPG)."""
+def shared_assignments() -> dict[str, tuple[str, str]]:
+    """Terms shared by both sites (PTH's actions on RANKL and OPG): {id: (formula, units)}."""
     return {
-        "pth": "pth_baseline_pM * pth_relative",
-        "pi_p": "pth / (pth + pth_rankl_activation_K_pM)",
-        "pi_m": "pth_opg_repression_K_pM / (pth + pth_opg_repression_K_pM)",
+        "pth": ("pth_baseline_pM * pth_relative", "pM"),
+        "pi_p": ("pth / (pth + pth_rankl_activation_K_pM)", "dimensionless"),
+        "pi_m": ("pth_opg_repression_K_pM / (pth + pth_opg_repression_K_pM)", "dimensionless"),
     }
 
 
@@ -332,6 +336,7 @@ _UNITS = {  # id: [(kind, exponent, scale, multiplier)]
     "pM_per_day": [("mole", 1, -12, 1.0), ("litre", -1, 0, 1.0), ("second", -1, 0, 86400.0)],
     "picomole": [("mole", 1, -12, 1.0)],
     "percent": [("dimensionless", 1, 0, 0.01)],
+    "percent_per_day": [("dimensionless", 1, 0, 0.01), ("second", -1, 0, 86400.0)],
     "percent_per_pM_per_day": [("dimensionless", 1, 0, 0.01), ("mole", -1, -12, 1.0), ("litre", 1, 0, 1.0),
                                ("second", -1, 0, 86400.0)],
 }
@@ -371,11 +376,25 @@ def _annotation(kind: str, **attributes: str) -> str:
     return f'<osteotwin:{kind} xmlns:osteotwin="{ANNOTATION_NS}" {attrs}/>'
 
 
+def _literal_units(node, libsbml) -> None:
+    """Declare the units of every number: days where compared with time, dimensionless otherwise."""
+    timed = node.isRelational() and any(node.getChild(i).getType() == libsbml.AST_NAME_TIME for i in range(node.getNumChildren()))
+    for i in range(node.getNumChildren()):
+        child = node.getChild(i)
+        if child.isNumber():
+            _check(child.setUnits("day" if timed else "dimensionless"), "set the units of a number")
+        else:
+            _literal_units(child, libsbml)
+
+
 def _math(formula: str):
     libsbml = _libsbml()
     ast = libsbml.parseL3Formula(formula)
     if ast is None:
         raise SbmlExportError(f"cannot parse {formula!r}: {libsbml.getLastParseL3Error()}")
+    if ast.isNumber():
+        _check(ast.setUnits("dimensionless"), "set the units of a number")
+    _literal_units(ast, libsbml)
     return ast
 
 
@@ -531,13 +550,13 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
                         notes=f"{sid} at month 0 (after the burn-in)")
 
     # Algebraic signals and rates.
-    for pid, formula in shared_assignments().items():
-        b.parameter(pid, None, constant=False)
+    for pid, (formula, units) in shared_assignments().items():
+        b.parameter(pid, None, constant=False, units=units)
         b.assignment(pid, formula)
     for site in data.sites:
         terms = Terms(site, data.state_names)
-        for pid, formula in terms.assignments().items():
-            b.parameter(pid, None, constant=False)
+        for pid, (formula, units) in terms.assignments().items():
+            b.parameter(pid, None, constant=False, units=units)
             b.assignment(pid, formula)
         for variable, formula in terms.rates().items():
             b.rate(variable, formula)
