@@ -33,7 +33,7 @@ import numpy as np
 from osteotwin.errors import InputError
 from osteotwin.scenario import Scenario
 
-ANNOTATION_NS = "https://github.com/osteotwin/osteotwin/sbml/1"  # a name for our annotation elements, not fetched
+ANNOTATION_NS = "urn:osteotwin:sbml:1"  # the namespace of our annotation elements
 DAYS_PER_MONTH = 365.25 / 12.0
 BURN_IN_DAYS = 1000.0
 OUTPUT_NAMES = ("lumbar_spine_bmd_pct_change", "total_hip_bmd_pct_change", "ctx_pct_change")
@@ -480,13 +480,11 @@ def _refuse_bone_agents(scenario: Scenario, drop_bone_agents: bool) -> tuple[Sce
 
 def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agents: bool = False):
     """The libsbml.SBMLDocument of one scenario, and the warnings raised building it."""
-    from osteotwin.simulation import as_scenario
+    from osteotwin.simulation import as_scenario, default_parameters
 
     scenario, warnings = _refuse_bone_agents(as_scenario(scenario), drop_bone_agents)
     data = engine_data(scenario, params)
-    from osteotwin.physiology.parameters import registry
-
-    table = params if params is not None else registry()
+    table = params if params is not None else default_parameters()
     b = _Builder("osteotwin_bone_core")
     _check(b.model.setName("osteotwin bone-cell core (two sites) with one scenario's inputs"), "set model name")
     model_notes = ("osteotwin bone-cell core exported from system.py: per site (lumbar spine, total hip) nine states with rate "
