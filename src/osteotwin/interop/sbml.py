@@ -313,15 +313,21 @@ def output_assignments(sites: tuple[str, ...], state_names: tuple[str, ...]) -> 
 
 
 def input_formula(values: np.ndarray) -> str:
-    """A monthly input as a piecewise function of time (days); runs of equal months merged, the last held."""
+    """A monthly input as a piecewise function of time (days); runs of equal months merged, the last held.
+
+    Written as a balanced tree of two-way ``piecewise`` (depth log2 of the number of runs), not one flat
+    ``piecewise`` with a condition per month: COPASI 4.48 fails to import a flat one with about 60 pieces.
+    """
     values = [float(x) for x in np.asarray(values, dtype=float)]
-    pieces = []
-    for m in range(len(values) - 1):
-        if values[m] != values[m + 1]:
-            pieces.append(f"{values[m]!r}, time < {(m + 1) * DAYS_PER_MONTH!r}")
-    if not pieces:
-        return repr(values[-1])
-    return f"piecewise({', '.join(pieces)}, {values[-1]!r})"
+    starts = [0] + [m for m in range(1, len(values)) if values[m] != values[m - 1]]  # first month of each run
+
+    def tree(lo: int, hi: int) -> str:  # runs lo..hi-1
+        if hi - lo == 1:
+            return repr(values[starts[lo]])
+        mid = (lo + hi) // 2
+        return f"piecewise({tree(lo, mid)}, time < {starts[mid] * DAYS_PER_MONTH!r}, {tree(mid, hi)})"
+
+    return tree(0, len(starts))
 
 
 # ---------------------------------------------------------------------------------------------------
