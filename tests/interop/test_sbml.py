@@ -161,6 +161,20 @@ def test_matches_simulate_and_reference(exported):
     _assert_rates_match(exported.rates(), exported.state(), exported.data.inputs[:, 30], exported.data.vector)
 
 
+def test_time_constants_are_the_engines():
+    from osteotwin.physiology import solve
+
+    assert sbml.BURN_IN_DAYS == solve.BURN_IN_DAYS
+    assert sbml.DAYS_PER_MONTH == solve.DAYS_PER_MONTH
+
+
+def test_input_formula_is_a_tree_of_runs():
+    formula = sbml.input_formula(np.array([1.0, 1.0, 2.0, 3.0, 3.0, 3.0, 4.0]))
+    d = DAYS_PER_MONTH
+    assert formula == f"piecewise(piecewise(1.0, time < {2 * d!r}, 2.0), time < {3 * d!r}, piecewise(3.0, time < {6 * d!r}, 4.0))"
+    assert sbml.input_formula(np.array([5.0, 5.0])) == "5.0"
+
+
 def test_exercise_route_is_exercised():
     exported = _exported("letrozole_exercise")
     exported.rr.resetAll()
@@ -182,3 +196,38 @@ def test_cli_refuses_bone_agents_and_writes_file(tmp_path, capsys):
     assert "NOT in this SBML model" in text
     doc = libsbml.readSBMLFromString(text)
     assert doc.getModel().getParameter("denosumab_inhibition").getValue() == 0.0
+
+
+def _copasi_bmd(text: str) -> np.ndarray:
+    """COPASI (deterministic LSODA, rtol 1e-10) time course of the SBML: (months + 1, 2) BMD % change."""
+    copasi = pytest.importorskip("COPASI")
+    datamodel = copasi.CRootContainer.addDatamodel()
+    try:
+        assert datamodel.importSBMLFromString(text)
+        messages = copasi.CCopasiMessage.getAllMessageText(True)
+        assert "error" not in messages.lower(), messages
+        task = datamodel.getTask("Time-Course")
+        problem = task.getProblem()
+        problem.setDuration(MONTHS * DAYS_PER_MONTH)
+        problem.setStepNumber(MONTHS)
+        problem.setTimeSeriesRequested(True)
+        method = task.getMethod()
+        method.getParameter("Relative Tolerance").setDblValue(1e-10)
+        method.getParameter("Absolute Tolerance").setDblValue(1e-14)
+        method.getParameter("Max Internal Steps").setIntValue(1_000_000)
+        assert task.processWithOutputFlags(True, copasi.CCopasiTask.ONLY_TIME_SERIES)
+        series = task.getTimeSeries()
+        titles = [series.getTitle(i) for i in range(series.getNumVariables())]
+        columns = [titles.index(f"Values[{site}_bmd_pct_change]") for site in SITES]
+        assert series.getRecordedSteps() == MONTHS + 1
+        return np.array([[series.getData(m, c) for c in columns] for m in range(MONTHS + 1)])
+    finally:
+        copasi.CRootContainer.removeDatamodel(datamodel)
+
+
+def test_copasi_imports_and_agrees_with_roadrunner(exported):
+    copasi = _copasi_bmd(exported.text)
+    exported.rr.resetAll()
+    result = exported.rr.simulate(0.0, MONTHS * DAYS_PER_MONTH, MONTHS + 1,
+                                  selections=["lumbar_spine_bmd_pct_change", "total_hip_bmd_pct_change"])
+    np.testing.assert_allclose(copasi[list(CHECK_MONTHS)], np.asarray(result)[list(CHECK_MONTHS)], rtol=0, atol=1e-6)

@@ -118,6 +118,8 @@ def engine_data(scenario: Scenario, params=None) -> EngineData:
     from osteotwin.physiology.options import EngineOptions
     from osteotwin.simulation import build_arrays, default_parameters
 
+    if tuple(range(sy.N_SITE_STATES)) != (sy.OBP, sy.OBA, sy.OCP, sy.OCA, sy.BV, sy.MIN, sy.OM, sy.SLOW, sy.PRIME):
+        raise RuntimeError("system.py's state order changed: update Terms in osteotwin.interop.sbml")
     params = params if params is not None else default_parameters()
     options = EngineOptions()
     arrays, _ = build_arrays([scenario], options, params)
