@@ -26,6 +26,8 @@ from osteotwin.physiology import system as sy  # noqa: E402
 from osteotwin.physiology.options import EngineOptions  # noqa: E402
 from osteotwin.simulation import as_scenario, build_arrays, default_parameters  # noqa: E402
 
+pytestmark = pytest.mark.slow  # each scenario is exported, compiled by libRoadRunner and run in COPASI (about 40 s in all)
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DAYS_PER_MONTH = 365.25 / 12.0
 MONTHS = 60
@@ -143,7 +145,7 @@ def test_initial_rates_equal_core_derivative(exported):
 def test_matches_simulate_and_reference(exported):
     rr = exported.rr
     rr.resetAll()
-    selections = ["time", "lumbar_spine_bmd_pct_change", "total_hip_bmd_pct_change"]
+    selections = ["time", "lumbar_spine_bmd_pct_change", "total_hip_bmd_pct_change", "ctx_pct_change"]
     result = rr.simulate(0.0, MONTHS * DAYS_PER_MONTH, MONTHS + 1, selections=selections)
     trajectory = simulate(exported.scenario)
     params = default_parameters()
@@ -155,6 +157,7 @@ def test_matches_simulate_and_reference(exported):
             value = result[m, 1 + k]
             assert value == pytest.approx(getattr(trajectory, f"{site}_bmd_pct_change")[m], abs=0.1), (site, m)
             assert value == pytest.approx(100.0 * (oracle[f"{site}_bmd_relative"][m] - 1.0), abs=1e-6), (site, m)
+        assert result[m, 3] == pytest.approx(trajectory.ctx_pct_change[m], abs=0.1), m
     # Mid-course (month 30 inputs, the state reached by roadrunner), the rates are still system.py's.
     rr.resetAll()
     rr.simulate(0.0, 30.4 * DAYS_PER_MONTH, 3)

@@ -361,7 +361,7 @@ _DERIVED_NOTES = {
     "derived_ocp0": "reference osteoclast precursors", "derived_oca0": "reference active osteoclasts",
     "derived_rankl0_pM": "reference RANKL", "derived_opg0_pM": "reference OPG",
 }
-# state index -> (unit, description); cells are species (pM), the rest parameters with rate rules
+# state name -> (unit, description); cells are species (pM), the rest parameters with rate rules
 _STATES = {
     "osteoblast_precursors_pM": ("pM", "osteoblast precursors OBp"),
     "osteoblasts_pM": ("pM", "active osteoblasts OBa"),
