@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "osteotwin.commands.lifestyle",
     "osteotwin.commands.assess",
     "osteotwin.commands.serve",
+    "osteotwin.commands.export",
 )
 
 

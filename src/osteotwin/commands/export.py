@@ -1,0 +1,50 @@
+"""``osteotwin export sbml SCENARIO.json [--out model.xml] [--drop-bone-agents]``: the model in SBML.
+
+Writes SBML Level 3 Version 2 of the bone-cell core with that scenario's inputs (docs/interop.md):
+time in days, ``lumbar_spine_bmd_pct_change`` and ``total_hip_bmd_pct_change`` as model quantities,
+initial values after the engine's burn-in so month 0 matches ``osteotwin simulate``. Bone agents
+are not exported yet: a scenario with them is refused (exit 2) unless ``--drop-bone-agents`` is
+given, which exports the scenario without them and says so loudly on stderr and in the model's notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from osteotwin.errors import InputError
+
+SBML_HELP = ("write SBML L3V2 of the bone model with this scenario's inputs (time in days; BMD %% change per site "
+             "as model quantities). Bone agents are not exported yet: a scenario with bone_agents is refused "
+             "(exit 2) unless --drop-bone-agents is given")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export", help="export the model to other tools' formats (SBML)")
+    formats = parser.add_subparsers(dest="format", required=True)
+    sbml = formats.add_parser("sbml", help=SBML_HELP, description=SBML_HELP.replace("%%", "%"))
+    sbml.add_argument("scenario", help="scenario JSON file (see `osteotwin schema`)")
+    sbml.add_argument("--out", metavar="FILE.xml", help="output file (default: standard output)")
+    sbml.add_argument("--drop-bone-agents", action="store_true",
+                      help="export a scenario that has bone agents WITHOUT them (a warning is printed and written into the model)")
+    sbml.set_defaults(handler=run_sbml)
+
+
+def run_sbml(args: argparse.Namespace) -> int:
+    from osteotwin.interop.sbml import export_sbml
+    from osteotwin.scenario import Scenario
+
+    data = json.loads(Path(args.scenario).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise InputError("scenario", type(data).__name__, "a JSON object with patient, months and regimen blocks")
+    text, warnings = export_sbml(Scenario.model_validate(data), drop_bone_agents=args.drop_bone_agents)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"SBML written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
