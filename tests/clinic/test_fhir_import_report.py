@@ -260,3 +260,44 @@ def test_every_resource_is_accounted_for_in_the_report() -> None:
     for index in (3, 4, 5, 6):
         assert f"Bundle.entry[{index}].resource" in skipped
     assert "hemolysed" in skipped and "entered-in-error" in skipped
+
+
+def _paths(obj, path=()):
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield (*path, key)
+            yield from _paths(value, (*path, key))
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            yield (*path, index)
+            yield from _paths(value, (*path, index))
+
+
+def test_no_mangled_bundle_produces_anything_but_an_input_error() -> None:
+    """Every element of two Bundles (HL7's examples; an EHR-like one with a panel, a lab limit and an order)
+    replaced by odd values or removed: the import either succeeds or raises InputError, never a traceback."""
+    vitamin_d = obs("1989-3", "2026-01-05", 20, "ng/mL")
+    vitamin_d["resource"]["valueQuantity"]["comparator"] = "<"
+    order = {"resource": {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+                          "subject": {"reference": "x"}, "authoredOn": "2025-02-01",
+                          "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "199224"}]}}}
+    failures = []
+    for base in (hl7_bundle(), bundle(vitamin_d, order, obs("38267-1", "2024-03", -2.1, "{T-score}"))):
+        for path in list(_paths(base)):
+            for odd in (None, "", "x", -1, 1e308, [], {}, "2024-13", "DELETE"):
+                mangled = copy.deepcopy(base)
+                parent = mangled
+                for key in path[:-1]:
+                    parent = parent[key]
+                if odd == "DELETE":
+                    parent.pop(path[-1])
+                else:
+                    parent[path[-1]] = odd
+                try:
+                    record, _ = import_bundle(mangled, today=TODAY)
+                    record_to_bundle(record, today=TODAY)
+                except InputError:
+                    pass
+                except Exception as error:  # noqa: BLE001 - the point of the test
+                    failures.append((path, odd, type(error).__name__))
+    assert failures == []

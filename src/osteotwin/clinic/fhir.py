@@ -50,6 +50,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import BaseModel, Field, ValidationError
 
@@ -194,13 +195,32 @@ def _path(loc: tuple[Any, ...]) -> str:
     return text
 
 
+def _known_resource_type(kind: str) -> bool:
+    try:
+        get_fhir_model_class(kind)
+    except (KeyError, ValueError, TypeError, ImportError):
+        return False
+    return True
+
+
 def validate_bundle(bundle: Any) -> Bundle:
     """Validate a FHIR R4 Bundle; refuse it with the path of the first error."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
         raise InputError("resourceType", kind, "a FHIR R4 Bundle (resourceType 'Bundle')")
+    entries = bundle.get("entry")
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if resource is None:
+            continue
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if not isinstance(kind, str) or not _known_resource_type(kind):
+            raise InputError(f"Bundle.entry[{index}].resource.resourceType", kind if isinstance(resource, dict) else
+                             type(resource).__name__, "a FHIR R4 resource type (Patient, Observation, ...)")
     try:
         return Bundle.model_validate(bundle)
+    except (TypeError, KeyError, AttributeError) as error:  # fhir.resources on malformed nested input
+        raise InputError("Bundle", type(error).__name__, "a FHIR R4 Bundle the fhir.resources models can read") from None
     except ValidationError as error:
         first = error.errors()[0]
         value = first.get("input")
@@ -212,7 +232,7 @@ def validate_bundle(bundle: Any) -> Bundle:
 def _codes(concept: dict | None) -> list[tuple[str, str]]:
     if not concept:
         return []
-    return [(c.get("system", ""), c.get("code", "")) for c in concept.get("coding") or []]
+    return [(c.get("system") or "", c.get("code") or "") for c in concept.get("coding") or []]
 
 
 def _concept_words(concept: dict | None) -> str:
@@ -239,6 +259,17 @@ def fhir_date(raw: Any, where: str) -> tuple[date, str | None]:
         return date(int(year), 7, 1), f"{where} = {raw!r} (year precision): taken as 1 July"
     except ValueError:
         raise InputError(where, raw, "a calendar date") from None
+
+
+def _build(model: type, where: str, **values: Any) -> Any:
+    """``model(**values)``; a refused value becomes an InputError naming the FHIR element it came from."""
+    try:
+        return model(**values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "value"
+        raise InputError(f"{where} ({model.__name__}.{field})", first.get("input"),
+                         first["msg"].removeprefix("Value error, ")) from None
 
 
 def _age_on(birth: date, today: date) -> float:
@@ -475,11 +506,12 @@ def import_bundle(bundle: dict, *, today: date | None = None) -> tuple[PatientRe
                            for d, v, w in values[:-1]]
     if "menopausal_status" in context:
         patient_block["menopausal_status"] = context.pop("menopausal_status")
-    medications = [c.model_copy(update={"dose_mg": dose_mg.get(c.drug), "planned_stop_date": planned_stop.get(c.drug)})
-                   for c in courses]
-    medications += [Medication(drug=drug, dates=sorted(set(dates)), dose_mg=dose_mg.get(drug),
-                               planned_stop_date=planned_stop.get(drug)) for drug, dates in doses.items()]
     try:
+        medications = [Medication.model_validate(c.model_dump() | {"dose_mg": dose_mg.get(c.drug),
+                                                                   "planned_stop_date": planned_stop.get(c.drug)})
+                       for c in courses]
+        medications += [Medication(drug=drug, dates=sorted(set(dates)), dose_mg=dose_mg.get(drug),
+                                   planned_stop_date=planned_stop.get(drug)) for drug, dates in doses.items()]
         record = PatientRecord.model_validate({
             "patient": patient_block,
             "dxa": [DxaMeasurement(date=d, site=s, **values) for (d, s), values in sorted(dxa.items())],
@@ -597,8 +629,8 @@ def _read_observation(resource: dict, where: str, bundle_date: tuple[date, str] 
             if comparator:
                 report.notes.append(f"{item.where}: {test} reported as '{comparator}{value:g} {unit}': kept as "
                                     f"{value:g} with comparator {comparator!r} (a limit, not a measurement)")
-            labs.append(LabResult(date=when, test=test, value=value, unit=unit, reference_low=low,
-                                  comparator=comparator))
+            labs.append(_build(LabResult, f"{item.where}.valueQuantity", date=when, test=test, value=value, unit=unit,
+                               reference_low=low, comparator=comparator))
             report.added.append(f"{item.where}: {test} {comparator or ''}{value:g} {unit} on {when}")
 
 
@@ -625,7 +657,7 @@ def _read_medication(kind: str, resource: dict, where: str, drug: str, doses: di
         if stop is not None and stop < start:
             report.skipped.append(f"{where}: {drug} order ends ({stop}) before it starts ({start})")
             return
-        courses.append(Medication(drug=drug, start_date=start, stop_date=stop))
+        courses.append(_build(Medication, where, drug=drug, start_date=start, stop_date=stop))
         report.added.append(f"{where}: {drug} ordered, course from {start}" + (f" to {stop}" if stop else ""))
         if drug in PERIODIC_AGENTS:
             report.notes.append(f"{where}: an order, not an administration: {drug} is taken as a course from "
@@ -648,7 +680,7 @@ def _read_medication(kind: str, resource: dict, where: str, drug: str, doses: di
         if stop is not None and stop < start:
             report.skipped.append(f"{where}: {drug} ends ({stop}) before it starts ({start})")
             return
-        courses.append(Medication(drug=drug, start_date=start, stop_date=stop))
+        courses.append(_build(Medication, where, drug=drug, start_date=start, stop_date=stop))
         report.added.append(f"{where}: {drug} course from {start}" + (f" to {stop}" if stop else ""))
     else:
         report.skipped.append(f"{where}: {kind} for {drug} has no effective date (effectiveDateTime or "
