@@ -301,3 +301,9 @@ def test_no_mangled_bundle_produces_anything_but_an_input_error() -> None:
                 except Exception as error:  # noqa: BLE001 - the point of the test
                     failures.append((path, odd, type(error).__name__))
     assert failures == []
+
+
+def test_assess_on_a_bundle_dict_carries_the_import_report_in_its_warnings() -> None:
+    a = assess(hl7_bundle(timestamp=None), today=TODAY, project=False)
+    assert any(w.startswith("FHIR import: Bundle.entry[1].resource: body weight: 185 [lb_av] converted") for w in a.warnings)
+    assert any(w.startswith("FHIR import: skipped Bundle.entry[3].resource: no effective date") for w in a.warnings)

@@ -145,3 +145,22 @@ def test_bad_bundles_are_refused_with_the_field_and_nothing_is_written(client, d
     response = client.post("/api/v1/fhir/import", headers=headers, json=partial)
     assert response.status_code == 201, response.text
     assert response.json()["birth_date"] == "1958-12-15"
+
+
+def test_a_concurrent_import_of_the_same_mrn_is_refused_not_duplicated(database, clinician, monkeypatch):
+    """Two imports that both looked up the MRN before either saved: the unique index refuses the second."""
+    import pytest
+
+    from osteotwin.errors import InputError
+    from osteotwin.records import fhir_import
+    from osteotwin.records.models import User
+
+    monkeypatch.setattr(fhir_import, "find_by_identifier", lambda *args: None)
+    before = patient_count(database)
+    with database.transaction() as session:
+        user = session.get(User, clinician.user_id)
+        fhir_import.import_fhir_bundle(session, user, ehr_bundle())
+    with pytest.raises(InputError) as caught, database.transaction() as session:
+        fhir_import.import_fhir_bundle(session, session.get(User, clinician.user_id), ehr_bundle())
+    assert caught.value.field == "Patient.identifier" and caught.value.value == "A-1001"
+    assert patient_count(database) == before + 1

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from osteotwin.clinic.fhir import ImportReport, fhir_date, import_bundle
@@ -91,7 +92,12 @@ def store_record(session: Session, clinician: User, record: PatientRecord, repor
             patient.identifier_system = info.identifier.system or ""
             patient.identifier_value = info.identifier.value
         session.add(patient)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # the same MRN saved by a concurrent import (unique per clinician)
+            raise InputError("Patient.identifier", info.identifier.value if info.identifier else None,
+                             "one patient per record number: another import of it was saved at the same time; "
+                             "import again to update that patient") from None
         report.patient += f"{'; ' if report.patient else ''}new patient #{patient.id}"
     else:
         patient = existing
