@@ -307,3 +307,17 @@ def test_assess_on_a_bundle_dict_carries_the_import_report_in_its_warnings() -> 
     a = assess(hl7_bundle(timestamp=None), today=TODAY, project=False)
     assert any(w.startswith("FHIR import: Bundle.entry[1].resource: body weight: 185 [lb_av] converted") for w in a.warnings)
     assert any(w.startswith("FHIR import: skipped Bundle.entry[3].resource: no effective date") for w in a.warnings)
+
+
+def test_hl7_bundle_example_entries_inside_a_patient_bundle_are_reported_and_the_round_trip_holds() -> None:
+    """HL7's searchset Bundle (a MedicationRequest whose Medication has no code) merged into the HL7 patient
+    Bundle: the request is skipped with its reason, and export -> import gives the same record."""
+    merged = hl7_bundle()
+    merged["entry"] += hl7("bundle-example")["entry"]
+    record, report = import_bundle(merged, today=TODAY)
+    assert any(line.startswith("Bundle.entry[4].resource: MedicationRequest for 'no medication code'")
+               for line in report.skipped)
+    assert record.medications == []
+    exported = record_to_bundle(record, today=TODAY)
+    Bundle.model_validate(exported)
+    assert import_bundle(exported, today=TODAY)[0] == record
