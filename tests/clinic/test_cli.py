@@ -82,7 +82,10 @@ def test_fhir_import_export_commands(tmp_path, capsys) -> None:
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle))
     assert main(["fhir", "import", str(path), "--today", "2026-03-01"]) == 0
-    record = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    record = json.loads(captured.out)
+    assert captured.err.startswith("FHIR import:") and "added (" in captured.err and "skipped (" in captured.err
+    assert "CarePlan resources are not used by osteotwin" in captured.err
     original = json.loads((EXAMPLES / "design_example.json").read_text())
     assert record["dxa"] == [{k: v for k, v in d.items()} for d in original["dxa"]]
     out_path = tmp_path / "assessment_bundle.json"
@@ -102,3 +105,35 @@ def test_api_accepts_a_fhir_bundle_dict_and_reports_warnings() -> None:
     future["dxa"][0]["date"] = "2027-01-01"
     warned = assess(future, today=date(2026, 3, 1), project=False)
     assert any("after the assessment date" in w for w in warned.warnings)
+
+
+def test_fhir_import_of_hl7_examples_prints_the_report(tmp_path, capsys) -> None:
+    hl7 = Path(__file__).parent / "data" / "hl7"
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": json.loads((hl7 / name).read_text())}
+        for name in ("patient-example-d.json", "observation-example.json", "observation-example-body-height.json",
+                     "observation-example-bmd.json")]}
+    path = tmp_path / "hl7.json"
+    path.write_text(json.dumps(bundle))
+    assert main(["fhir", "import", str(path), "--today", "2026-03-01"]) == 0
+    captured = capsys.readouterr()
+    record = json.loads(captured.out)
+    assert record["patient"]["identifier"] == {"system": "urn:oid:0.1.2.3.4.5.6.7", "value": "123458"}
+    assert record["patient"]["weight_kg"] == 83.91
+    assert "FHIR import: MRN 123458" in captured.err
+    assert "Bundle.entry[3].resource: no effective date, issued date or Bundle timestamp" in captured.err
+    for bad, field in (("not-json", "valueString"), ("2024-03", None)):
+        context = {"resourceType": "Observation", "status": "final", "code": {"text": "osteotwin-record-context"},
+                   "valueString": bad}
+        if field is None:
+            context = {"resourceType": "Observation", "status": "final", "effectiveDateTime": bad,
+                       "code": {"coding": [{"system": "http://loinc.org", "code": "38267-1"}]},
+                       "valueQuantity": {"value": -1.2, "code": "{T-score}"}}
+        path.write_text(json.dumps({**bundle, "entry": [*bundle["entry"], {"resource": context}]}))
+        code = main(["fhir", "import", str(path), "--today", "2026-03-01"])
+        captured = capsys.readouterr()
+        if field is None:
+            assert code == 0 and "(month precision)" in captured.err
+        else:
+            assert code == 2 and "Bundle.entry[4].resource.valueString = 'not-json'" in captured.err
+            assert "Traceback" not in captured.err

@@ -67,7 +67,7 @@ def test_import_realistic_bundle() -> None:
     assert by_key[("2026-01-10", "femoral_neck")].t_score == -1.4
     assert by_key[("2024-12-15", "lumbar_spine")].bmd_g_cm2 == 0.905
     labs = {lab.test: lab for lab in record.labs}
-    assert labs["vitamin_d_25_oh"].value_in_standard_unit() == pytest.approx(16.0)
+    assert labs["vitamin_d_25_oh"].value_in_standard_unit() == pytest.approx(40 / 2.496)
     assert labs["calcium"].value_in_standard_unit() == pytest.approx(9.4 / 4.008)
     assert labs["calcium"].reference_low == 8.6
     assert labs["creatinine_clearance"].value == 72
@@ -148,7 +148,7 @@ def test_assessment_bundle_has_careplan_and_loinc_observations() -> None:
         (lambda b: b["entry"].pop(0), "Bundle.entry", "exactly one Patient"),
         (lambda b: b.update(resourceType="Patient"), "resourceType", "Bundle"),
         (lambda b: b["entry"][10]["resource"]["valueQuantity"].update(unit="IU", code="IU"),
-         "Bundle.entry[10].resource.valueQuantity.unit", "ng/mL"),
+         "Bundle.entry[10].resource.valueQuantity.code", "ng/mL"),
     ],
 )
 def test_invalid_bundles_are_refused_with_a_path(mutate, field, message) -> None:

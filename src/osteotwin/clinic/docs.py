@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from osteotwin.clinic.fhir import DXA_EXPORT, LAB_IMPORT, RXNORM_VERIFIED
+from osteotwin.clinic.fhir import DXA_IMPORT, DXA_PANELS, LAB_IMPORT, RXNORM_CODES, UNIT_FACTORS
 from osteotwin.clinic.monitoring import DEFAULT_CV_PCT, LSC_FACTOR
 from osteotwin.clinic.rules import FACTS, RULES
 from osteotwin.clinic.sources import SOURCES, TAG_MEANING
@@ -15,7 +15,7 @@ Generated from the rule data in `src/osteotwin/clinic/` by `scripts/clinic_docs.
 (a test fails when this file is stale).
 
 `osteotwin assess PATIENT.json [--json] [--today YYYY-MM-DD] [--fhir-out BUNDLE.json]` applies the rules
-below to a patient record (the JSON of DESIGN.md, or a FHIR R4 Bundle) and prints a clinician's summary,
+below to a patient record (the PatientRecord JSON of `src/osteotwin/clinic/record.py`, or a FHIR R4 Bundle) and prints a clinician's summary,
 or the Assessment JSON with `--json`. `osteotwin fhir import BUNDLE.json` and
 `osteotwin fhir export PATIENT.json` convert records. Example records: `examples/patients/`.
 
@@ -70,9 +70,32 @@ def render_markdown() -> str:
               "- Garvan nomogram (points approximation, secondary source) when a femoral-neck T-score is present.",
               "- A user-supplied FRAX result is compared with the US thresholds (MOF >= 20% or hip >= 3%).", "",
               "## FHIR R4 codes", "", "| item | code |", "|---|---|"]
-    lines += [f"| DXA {site} {measure} | LOINC {code} |" for (site, measure), (code, _) in DXA_EXPORT.items()]
+    lines += [f"| DXA {site} {measure} | LOINC {code} |" for code, (site, measure) in DXA_IMPORT.items()]
+    lines += [f"| DXA panel (results as components) | LOINC {code} ({name}) |" for code, name in DXA_PANELS.items()]
     lines += [f"| {test} | LOINC {code} |" for code, test in LAB_IMPORT.items()]
-    lines += [f"| {drug} | RxNorm {code} ({display}) |" for drug, (code, display) in RXNORM_VERIFIED.items()]
+    lines += ["| body weight | LOINC 29463-7 |", "| body height | LOINC 8302-2 |"]
+    lines += [f"| {drug} | RxNorm {code} ({display}) [{evidence}] |"
+              for drug, codes in RXNORM_CODES.items() for code, display, evidence in codes]
+    lines += ["", "The first code of each site, measure and drug is the one written on export; the left/right "
+              "codes are read on import. LOINC has no femoral-neck code: the Femur codes stand for the femoral "
+              "neck (export adds SNOMED bodySite 29627003). Denosumab (Prolia, Xgeva), risedronate, ibandronate, "
+              "clodronate and the GnRH agonists travel by name (generic or brand), their RxNorm codes not being "
+              "verified. Sources of each code: the docstring of `src/osteotwin/clinic/fhir.py`.", "",
+              "Units read (UCUM code or common spelling) and what they are stored as:", "",
+              "| quantity | units accepted -> stored |", "|---|---|"]
+    lines += [f"| {kind} | " + ", ".join(f"`{unit}` -> {target or '(none)'} x {factor:g}"
+                                         for unit, (target, factor) in table.items() if unit) + " |"
+              for kind, table in UNIT_FACTORS.items()]
+    lines += ["", "25(OH)D in nmol/L is kept in nmol/L and read as ng/mL by /2.496 (molar mass of 25(OH)D3); "
+              "any other unit is refused with the field, the unit and the allowed list.", "",
+              "Import report (`osteotwin fhir import` prints it on stderr; the web import shows it): every "
+              "resource is **added**, used with a **note** (unit converted, partial date YYYY or YYYY-MM taken "
+              "at the middle of its period, comparator such as `<20 ng/mL` kept as a flag on the lab, a date "
+              "taken from `issued` or the Bundle's timestamp when the effective date is missing) or **skipped** "
+              "with its reason (unknown code, no value, no date at all, status entered-in-error, a drug osteotwin "
+              "does not use). The Patient's MRN (identifier typed `MR`, HL7 v2 table 0203) is kept; the web import "
+              "updates the clinician's patient with the same MRN instead of creating a copy and lists what it "
+              "**changed**. The export writes the name, the MRN and the birth date exactly as recorded."]
     lines += ["", "## Sources", ""]
     used = {rule.source for rule in RULES}
     lines += [f"- **{s.short}** (`{s.id}`): {s.citation}" for s in SOURCES.values() if s.id in used or s.id in
@@ -82,6 +105,7 @@ def render_markdown() -> str:
               "- Recalled items of the research notes: ESMO 2020 CTIBL and adjuvant details (E2, E3), the older "
               "Hadji 2008/2011 annual-loss thresholds (H10), BHOF very-high-risk wording, ASCO/CCO durations "
               "(B2-dur), zoledronic acid 5 mg yearly, total-hip and spine reference means, ISCD minimum precision, "
-              "RxNorm ingredient codes for letrozole, anastrozole, exemestane, denosumab and alendronate.",
+              "RxNorm codes for denosumab (Prolia, Xgeva), risedronate and ibandronate (not verified; these drugs travel "
+              "by name in FHIR).",
               "- Anabolic agents (very-high-risk pathway): no verified rule for women with breast cancer.", ""]
     return "\n".join(lines)

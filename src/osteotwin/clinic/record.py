@@ -1,4 +1,5 @@
-"""PatientRecord: the input contract of ``osteotwin assess`` (DESIGN.md, "Contracts").
+"""PatientRecord: the input contract of ``osteotwin assess`` (the JSON shape of the models below;
+examples in ``examples/patients/``).
 
 A record is what a clinician has at the visit: who the patient is, clinical risk factors, the DXA
 series, labs, medications, the cancer context and (optionally) a FRAX result computed elsewhere.
@@ -45,9 +46,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class PatientInfo(_Model):
-    """Who the patient is. Sex is not asked: the rules encoded are for women (AIBL)."""
+#: A FHIR ``date``: YYYY, YYYY-MM or YYYY-MM-DD (HL7 FHIR R4, datatypes: date).
+FHIR_DATE_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
 
+
+class PatientIdentifier(_Model):
+    """A record number (e.g. the hospital MRN) with the system that issued it (FHIR Identifier)."""
+
+    system: str | None = Field(None, max_length=200, description="Issuer namespace (URI), e.g. urn:oid:...")
+    value: str = Field(min_length=1, max_length=100)
+
+
+class PatientInfo(_Model):
+    """Who the patient is. Sex is not asked: the rules encoded are for women (AIBL).
+
+    ``name``, ``birth_date`` and ``identifier`` are optional and used only to carry the patient's
+    identity through FHIR import and export; the rules use ``age_years``."""
+
+    name: str | None = Field(None, max_length=200)
+    birth_date: str | None = Field(None, pattern=FHIR_DATE_PATTERN,
+                                   description="Birth date as given (FHIR date: YYYY, YYYY-MM or YYYY-MM-DD).")
+    identifier: PatientIdentifier | None = None
     age_years: float = Field(ge=18, le=110, description="Age at the visit (ours: 18-110).")
     menopausal_status: MenopausalStatus = "postmenopausal"
     years_since_menopause: float | None = Field(None, ge=0, le=70, description="Used by the engine projection.")
@@ -147,6 +166,8 @@ class LabResult(_Model):
     value: float = Field(ge=0, le=10000)
     unit: str
     reference_low: float | None = Field(None, ge=0, description="The reporting lab's lower reference limit (same unit).")
+    comparator: Literal["<", "<=", ">=", ">"] | None = Field(
+        None, description="Set when the lab reported a limit (e.g. '<20'), not a measured value (FHIR Quantity.comparator).")
 
     @model_validator(mode="after")
     def _unit_allowed(self) -> LabResult:
@@ -163,10 +184,15 @@ class LabResult(_Model):
         return None if self.reference_low is None else _convert(self.test, self.reference_low, self.unit)
 
 
+#: nmol/L per ng/mL of 25-hydroxyvitamin D (molar mass of 25(OH)D3 400.64 g/mol).
+NMOL_PER_NG_25OHD = 2.496
+
+
 def _convert(test: str, value: float, unit: str) -> float:
-    # 1 ng/mL 25(OH)D = 2.5 nmol/L (MedlinePlus [V]); calcium 1 mmol/L = 4.008 mg/dL (molar mass 40.08 g/mol).
+    # 25(OH)D: 1 ng/mL = 2.496 nmol/L (molar mass of 25-hydroxyvitamin D3, 400.64 g/mol: 1000 / 400.64);
+    # calcium 1 mmol/L = 4.008 mg/dL (molar mass 40.08 g/mol).
     if test == "vitamin_d_25_oh" and unit == "nmol/L":
-        return value / 2.5
+        return value / NMOL_PER_NG_25OHD
     if test == "calcium" and unit == "mg/dL":
         return value / 4.008
     return value
@@ -249,6 +275,9 @@ def record_warnings(record: PatientRecord, today: date) -> list[str]:
     for lab in record.labs:
         if lab.date > today:
             warnings.append(f"labs: {lab.test} is dated {lab.date}, after the assessment date {today}")
+        if lab.comparator is not None:
+            warnings.append(f"labs: {lab.test} on {lab.date} was reported as '{lab.comparator}{lab.value:g} {lab.unit}', "
+                            f"a limit rather than a measurement; the rules read it as {lab.value:g}")
     if record.patient.menopausal_status != "postmenopausal" and any(
         m.drug in AROMATASE_INHIBITORS for m in record.medications
     ) and not any(m.drug in OVARIAN_SUPPRESSION for m in record.medications):

@@ -1,15 +1,17 @@
 """``osteotwin assess PATIENT.json [--json]`` and ``osteotwin fhir import|export``.
 
-``assess`` reads a patient record (the PatientRecord JSON of DESIGN.md, or a FHIR R4 Bundle) and
-prints the guideline assessment: a clinician's summary, or the Assessment JSON with ``--json``.
+``assess`` reads a patient record (the PatientRecord JSON of ``osteotwin.clinic.record``, or a FHIR R4
+Bundle) and prints the guideline assessment: a clinician's summary, or the Assessment JSON with ``--json``.
 ``fhir import`` turns a FHIR R4 Bundle into a PatientRecord JSON; ``fhir export`` writes the record
-and its assessment as a FHIR R4 Bundle (CarePlan + Observations).
+and its assessment as a FHIR R4 Bundle (CarePlan + Observations). Whenever a Bundle is read, its
+import report (what was added, converted or skipped, and why) is printed on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -27,11 +29,13 @@ def _today(text: str | None) -> date:
 
 def _load_record(path: str, today: date):
     from osteotwin.clinic import PatientRecord
-    from osteotwin.clinic.fhir import bundle_to_record
+    from osteotwin.clinic.fhir import import_bundle
 
     data = json.loads(Path(path).read_text())
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
-        return bundle_to_record(data, today=today)
+        record, report = import_bundle(data, today=today)
+        print(report.text(), file=sys.stderr)
+        return record
     if not isinstance(data, dict):
         raise InputError("input", type(data).__name__, "a JSON object (a patient record or a FHIR Bundle)")
     return PatientRecord.model_validate(data)
@@ -76,10 +80,11 @@ def run_assess(args: argparse.Namespace) -> int:
 
 
 def run_fhir_import(args: argparse.Namespace) -> int:
-    from osteotwin.clinic.fhir import bundle_to_record
+    from osteotwin.clinic.fhir import import_bundle
 
     today = _today(args.today)
-    record = bundle_to_record(json.loads(Path(args.bundle).read_text()), today=today)
+    record, report = import_bundle(json.loads(Path(args.bundle).read_text()), today=today)
+    print(report.text(), file=sys.stderr)
     print(json.dumps(record.model_dump(mode="json", exclude_defaults=True), indent=2))
     return 0
 

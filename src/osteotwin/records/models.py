@@ -58,9 +58,15 @@ class User(Base):
 
 
 class Patient(Base):
-    """A woman on (or about to start) an aromatase inhibitor, owned by one clinician."""
+    """A woman on (or about to start) an aromatase inhibitor, owned by one clinician.
+
+    ``identifier_system`` / ``identifier_value`` hold her record number (the MRN of a FHIR import:
+    Patient.identifier, with "" for a missing system); a clinician has at most one patient per MRN,
+    so re-importing the same Bundle updates her instead of creating a copy."""
 
     __tablename__ = "patients"
+    __table_args__ = (Index("ix_patients_clinician_identifier", "clinician_id", "identifier_system",
+                            "identifier_value", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -69,6 +75,8 @@ class Patient(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[dt.date] = mapped_column(Date)
+    identifier_system: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    identifier_value: Mapped[str | None] = mapped_column(String(100), nullable=True)
     menopausal_status: Mapped[str] = mapped_column(String(20), default="postmenopausal")
     menopause_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     weight_kg: Mapped[float] = mapped_column(Float)

@@ -1,6 +1,6 @@
 """Patient records: per-patient authorisation, reads and writes (each audited), and conversion
-of a stored record to the ``assess`` input shape of DESIGN.md (patient, risk_factors, dxa, labs,
-medications) and to the ``simulate`` Patient block.
+of a stored record to the ``assess`` input shape (``osteotwin.clinic.record.PatientRecord``: patient,
+risk_factors, dxa, labs, medications) and to the ``simulate`` Patient block.
 """
 
 from __future__ import annotations
@@ -206,8 +206,9 @@ def years_since_menopause(patient: Patient, on: dt.date | None = None) -> float 
     return float(max(0, on.year - patient.menopause_year))
 
 
-def record_dict(patient: Patient, on: dt.date | None = None) -> dict[str, Any]:
-    """The stored record as the ``assess`` input (DESIGN.md): patient, risk_factors, dxa, labs, medications."""
+def record_dict(patient: Patient, on: dt.date | None = None, *, with_identity: bool = False) -> dict[str, Any]:
+    """The stored record as the ``assess`` input (``PatientRecord``): patient, risk_factors, dxa, labs,
+    medications. ``with_identity`` adds name, birth date and record number (for the FHIR export)."""
     on = on or dt.date.today()
     block: dict[str, Any] = {
         "age_years": age_years(patient.birth_date, on),
@@ -215,6 +216,10 @@ def record_dict(patient: Patient, on: dt.date | None = None) -> dict[str, Any]:
         "weight_kg": patient.weight_kg,
         "height_cm": patient.height_cm,
     }
+    if with_identity:
+        block |= {"name": patient.name, "birth_date": patient.birth_date.isoformat()}
+        if patient.identifier_value:
+            block["identifier"] = {"system": patient.identifier_system or None, "value": patient.identifier_value}
     return {
         "patient": block,
         "risk_factors": {name: getattr(patient, name) for name in RISK_FACTOR_FIELDS},
@@ -239,7 +244,7 @@ def simulate_patient_block(patient: Patient, on: dt.date | None = None) -> dict[
     age = age_years(patient.birth_date, on)
     ysm = years_since_menopause(patient, on)
     if ysm is None:
-        # No recorded menopause year: the population default of DESIGN.md's example (12 years),
+        # No recorded menopause year: a population default of 12 years since menopause (ours),
         # bounded so that menopause is not before age 45 (ours).
         ysm = max(0.0, min(12.0, age - 45.0))
     block: dict[str, Any] = {

@@ -11,15 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel
 
 from osteotwin import simulate as simulate_one
 from osteotwin.clinic import PatientRecord
 from osteotwin.clinic import assess as assess_record
 from osteotwin.records.audit import audit, audit_trail
-from osteotwin.records.fhir_import import create_patient_from_record
-from osteotwin.records.models import Patient
+from osteotwin.records.fhir_import import import_fhir_bundle
 from osteotwin.records.patients import (
     add_dxa,
     add_exercise,
@@ -181,14 +180,23 @@ def patient_fhir(patient_id: int, session: Tx, viewer: ViewerDep) -> dict[str, A
     return services.fhir_bundle(patient_for(session, viewer.user, patient_id, "fhir bundle", action="export"))
 
 
-@router.post("/fhir/import", response_model=PatientSummary, status_code=201)
-def fhir_import(session: Tx, viewer: ApiWriterDep, bundle: Annotated[dict[str, Any], Body()]) -> PatientSummary:
-    """Create a patient for the signed-in clinician from a FHIR Bundle."""
+class FhirImportResult(PatientSummary):
+    created: bool
+    report: dict[str, Any]
+
+
+@router.post("/fhir/import", response_model=FhirImportResult, status_code=201)
+def fhir_import(session: Tx, viewer: ApiWriterDep, bundle: Annotated[dict[str, Any], Body()],
+                response: Response) -> FhirImportResult:
+    """Import a FHIR Bundle for the signed-in clinician: a new patient (201), or her patient with the same
+    MRN updated (200); ``report`` lists what was added, changed, noted and skipped."""
     _clinician(viewer)
-    record = services.record_from_fhir(bundle)
-    patient: Patient = create_patient_from_record(session, viewer.user, record, bundle=bundle)
+    patient, created, report = import_fhir_bundle(session, viewer.user, bundle)
     audit(session, viewer.user.id, "import", patient.id, "fhir bundle")
-    return PatientSummary(id=patient.id, name=patient.name, birth_date=patient.birth_date)
+    if not created:
+        response.status_code = 200
+    return FhirImportResult(id=patient.id, name=patient.name, birth_date=patient.birth_date, created=created,
+                            report=report.model_dump())
 
 
 @router.get("/patients/{patient_id}/audit")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from osteotwin.errors import InputError
 from osteotwin.records.accounts import create_user, issue_link
 from osteotwin.records.audit import audit, audit_trail
-from osteotwin.records.fhir_import import create_patient_from_record
+from osteotwin.records.fhir_import import import_fhir_bundle
 from osteotwin.records.models import User
 from osteotwin.records.patients import (
     add_dxa,
@@ -164,8 +164,10 @@ def fhir_export(patient_id: int, session: Tx, viewer: ViewerDep) -> Response:
 
 
 @router.post("/patients/import-fhir")
-def fhir_import(session: Tx, viewer: ClinicianDep, form: FormDep, file: UploadFile | None = None) -> Response:
-    """Upload a FHIR Bundle: creates a patient for the signed-in clinician."""
+def fhir_import(request: Request, session: Tx, viewer: ClinicianDep, form: FormDep,
+                file: UploadFile | None = None) -> Response:
+    """Upload a FHIR Bundle: creates the patient (or updates the one with the same MRN) and shows the
+    import report."""
     check_form_csrf(viewer, form)
     if file is None:
         raise InputError("file", None, "a FHIR Bundle (JSON file)")
@@ -178,10 +180,9 @@ def fhir_import(session: Tx, viewer: ClinicianDep, form: FormDep, file: UploadFi
         raise InputError("file", "(not JSON)", "a FHIR Bundle in JSON") from None
     if not isinstance(bundle, dict):
         raise InputError("file", "(not an object)", "a FHIR Bundle in JSON")
-    record = services.record_from_fhir(bundle)
-    patient = create_patient_from_record(session, viewer.user, record, name=form.get("name", ""), bundle=bundle)
+    patient, created, report = import_fhir_bundle(session, viewer.user, bundle, name=form.get("name", ""))
     audit(session, viewer.user.id, "import", patient.id, "fhir bundle")
-    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+    return render(request, "fhir_import.html", {"patient": patient, "created": created, "report": report})
 
 
 @router.get("/patients/{patient_id}/audit")

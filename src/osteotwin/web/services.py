@@ -114,7 +114,7 @@ def dxa_monitoring(patient: Patient) -> list[dict[str, Any]]:
 
 
 def fhir_bundle(patient: Patient) -> dict[str, Any]:
-    return as_json(record_to_bundle(PatientRecord.model_validate(record_dict(patient))))
+    return as_json(record_to_bundle(PatientRecord.model_validate(record_dict(patient, with_identity=True))))
 
 
 def record_from_fhir(bundle: dict[str, Any]) -> dict[str, Any]:
