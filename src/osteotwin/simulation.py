@@ -192,14 +192,97 @@ def engine_warnings(scenario: Scenario) -> list[str]:
     return notes
 
 
+def _drug_field(name: str) -> str:
+    """Trajectory field of a bone-bound drug output: ``drug_zoledronic_acid_surface_umol`` -> ``zoledronic_acid_bone_surface_umol``."""
+    return name.removeprefix("drug_").replace("_surface_umol", "_bone_surface_umol").replace("_buried_umol", "_bone_buried_umol")
+
+
+class TrajectoryBatch(Sequence[Trajectory]):
+    """The results of a batch, held as arrays; a :class:`Trajectory` is built when one is asked for.
+
+    Series are stored once, shaped (patients, months + 1), in float32 (their 6-decimal output needs no
+    more), so a batch costs about 8 KB per patient-decade instead of one pydantic object of Python
+    floats per patient. BMD in g/cm2 and T-scores are derived on access from the percent change, the
+    patient's baseline and her T-score references. ``series(name)`` gives a whole array (NaN after a
+    patient's own horizon) for population work.
+    """
+
+    def __init__(self, scenarios: Sequence[Scenario], month_grid: np.ndarray, series: dict[str, np.ndarray],
+                 drug_series: dict[str, np.ndarray], baseline_bmd_g_cm2: np.ndarray, t_score_references: np.ndarray,
+                 notes: dict[str, object], warnings: list[list[str]]) -> None:
+        self._horizons = np.array([horizon_months(s) + 1 for s in scenarios])
+        self._with_agents = np.array([bool(s.bone_agents) for s in scenarios])
+        self._months = month_grid
+        self._series = {name: values.astype(np.float32, copy=False) for name, values in series.items()}
+        self._drug_series = {name: values.astype(np.float32, copy=False) for name, values in drug_series.items()}
+        self._baseline = baseline_bmd_g_cm2  # (sites, patients)
+        self._references = t_score_references  # (patients, 2 * sites): mean, sd per site
+        self._notes = notes
+        self._warnings = warnings
+
+    def __len__(self) -> int:
+        return int(self._horizons.size)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = range(len(self))[index]
+        n = int(self._horizons[i])
+        record: dict[str, object] = {"months": self._months[:n].tolist()}
+        for name, values in self._series.items():
+            record[name] = _clean(values[i, :n])
+            if name.endswith("_bmd_pct_change"):
+                site = name.removesuffix("_bmd_pct_change")
+                s = SITE_INDEX[site]
+                bmd = self._baseline[s, i] * (1.0 + values[i, :n].astype(float) / 100.0)
+                record[f"{site}_bmd_g_cm2"] = _clean(bmd)
+                record[f"{site}_t_score"] = _clean((bmd - self._references[i, 2 * s]) / self._references[i, 2 * s + 1])
+        if self._with_agents[i]:
+            for name, values in self._drug_series.items():
+                record[name] = _clean(values[i, :n])
+        record.update(self._notes)
+        record["warnings"] = self._warnings[i]
+        return Trajectory(**record)
+
+    def series(self, name: str) -> np.ndarray:
+        """One stored series for every patient, (patients, months + 1), NaN beyond each patient's horizon."""
+        values = (self._series | self._drug_series)[name].astype(float)
+        values[np.arange(values.shape[1])[None, :] >= self._horizons[:, None]] = np.nan
+        return values
+
+
+# Scenarios per pass through the pipeline: bounds the working arrays (inputs, raw outputs, outcome
+# intermediates) of a big batch; results are kept in float32 (TrajectoryBatch).
+BATCH_CHUNK_SCENARIOS = 2_000
+
+
 def simulate_batch(scenarios: Sequence[Scenario | Mapping], *, options: EngineOptions | None = None,
-                   params: ParameterTable | None = None) -> list[Trajectory]:
-    """One Trajectory per scenario, computed together in one batched engine pass."""
+                   params: ParameterTable | None = None) -> TrajectoryBatch:
+    """One Trajectory per scenario, computed together in batched engine passes (a sequence of them)."""
     validated = [as_scenario(s) for s in scenarios]
-    if not validated:
-        return []
     options = options or EngineOptions()
-    per_patient = patient_parameters(validated, params if params is not None else default_parameters())
+    table = params if params is not None else default_parameters()
+    months = max((horizon_months(s) for s in validated), default=0)
+    parts = [_simulate_chunk(validated[start:start + BATCH_CHUNK_SCENARIOS], months, options, table)
+             for start in range(0, len(validated), BATCH_CHUNK_SCENARIOS)]
+    names = {key: dict.fromkeys(k for part in parts for k in part[key]) for key in ("series", "drug_series")}
+
+    def joined(key: str, name: str) -> np.ndarray:
+        return np.concatenate([part[key].get(name, np.full((len(part["warnings"]), months + 1), np.nan, np.float32))
+                               for part in parts]) if parts else np.zeros((0, months + 1), np.float32)
+
+    return TrajectoryBatch(
+        validated, np.arange(months + 1, dtype=float),
+        {name: joined("series", name) for name in names["series"]},
+        {name: joined("drug_series", name) for name in names["drug_series"]},
+        np.concatenate([part["baseline"] for part in parts], axis=1) if parts else np.zeros((2, 0)),
+        np.concatenate([part["references"] for part in parts]) if parts else np.zeros((0, 4)),
+        _extra_notes(validated), [w for part in parts for w in part["warnings"]])
+
+
+def _simulate_chunk(validated: Sequence[Scenario], months: int, options: EngineOptions, table: ParameterTable) -> dict:
+    """Engine, trajectory fields and outcome modules for some scenarios, padded to ``months``; float32 series."""
+    per_patient = patient_parameters(validated, table)
     arrays, build_notes = build_arrays(validated, options, per_patient)
     with_agents = any(s.bone_agents for s in validated)
     requested = ENGINE_OUTPUTS + (BONE_BOUND_OUTPUTS if with_agents else ())
@@ -207,24 +290,21 @@ def simulate_batch(scenarios: Sequence[Scenario | Mapping], *, options: EngineOp
     fields = trajectory_arrays(arrays, raw, per_patient)
     month_grid = np.arange(arrays.months + 1, dtype=float)
     extra = _extra_outputs(validated, month_grid, {**fields, "estrogen_ratio": raw["estrogen_ratio"]}, options, per_patient)
-    notes_extra = _extra_notes(validated)
-    trajectories = []
-    for i, scenario in enumerate(validated):
-        n = horizon_months(scenario) + 1
-        record: dict[str, object] = {"months": month_grid[:n].tolist()}
-        for name, values in fields.items():
-            record[name] = _clean(values[i, :n])
-        if scenario.bone_agents:
-            record["denosumab_serum_ug_per_ml"] = _clean(raw["denosumab_serum_ug_per_ml"][i, :n])
-            record["bisphosphonate_resorption_inhibition"] = _clean(raw["bisphosphonate_resorption_inhibition"][i, :n])
-            for name in BONE_BOUND_OUTPUTS:
-                record[name.removeprefix("drug_").replace("_surface_umol", "_bone_surface_umol").replace("_buried_umol", "_bone_buried_umol")] = _clean(raw[name][i, :n])
-        for name, values in extra.items():
-            record[name] = _clean(np.asarray(values)[i, :n])
-        record.update(notes_extra)
-        record["warnings"] = scenario_warnings(scenario) + build_notes[i] + engine_warnings(scenario)
-        trajectories.append(Trajectory(**record))
-    return trajectories
+
+    def padded(values) -> np.ndarray:
+        out = np.full((len(validated), months + 1), np.nan, dtype=np.float32)
+        out[:, : arrays.months + 1] = np.asarray(values)
+        return out
+
+    series = {name: padded(values) for name, values in fields.items() if not name.endswith(("_bmd_g_cm2", "_t_score"))}
+    series |= {name: padded(values) for name, values in extra.items()}
+    drug_series = {}
+    if with_agents:
+        drug_series = {name: padded(raw[name]) for name in ("denosumab_serum_ug_per_ml", "bisphosphonate_resorption_inhibition")}
+        drug_series |= {_drug_field(name): padded(raw[name]) for name in BONE_BOUND_OUTPUTS}
+    return {"series": series, "drug_series": drug_series, "baseline": arrays.baseline_bmd_g_cm2,
+            "references": engine.t_score_references(per_patient),
+            "warnings": [scenario_warnings(s) + build_notes[i] + engine_warnings(s) for i, s in enumerate(validated)]}
 
 
 def simulate(scenario: Scenario | Mapping, *, options: EngineOptions | None = None, params: ParameterTable | None = None) -> Trajectory:

@@ -160,8 +160,8 @@ def test_gut_module_off_changes_nothing_else():
     no_ai = [scenario(12, **busy)]
     # On an AI the gut route adds loss; switched off, the probiotic does nothing.
     with_ai = [scenario(12, **busy, endocrine_therapy=AI), scenario(12, **busy, endocrine_therapy=AI, gut={"probiotic": True})]
-    on_ai = simulate_batch(no_ai + with_ai, options=EngineOptions())
-    off_ai = simulate_batch(no_ai + with_ai, options=EngineOptions(gut_axis=False))
+    on_ai = list(simulate_batch(no_ai + with_ai, options=EngineOptions()))
+    off_ai = list(simulate_batch(no_ai + with_ai, options=EngineOptions(gut_axis=False)))
     a, b = on_ai.pop(0), off_ai.pop(0)
     assert end(off_ai[0], SITES[0]) > end(on_ai[0], SITES[0])
     assert end(on_ai[1], SITES[0]) > end(on_ai[0], SITES[0])

@@ -243,7 +243,7 @@ def projection(patient: Patient, regimens: list[str] | None = None) -> dict[str,
 
     def compute() -> tuple[list[Any], float]:
         started = time.perf_counter()
-        result = as_json(simulate_batch(batch))
+        result = as_json(list(simulate_batch(batch)))
         return result, (time.perf_counter() - started) * 1000
 
     trajectories, engine_ms = _cached("projection", batch, compute)
