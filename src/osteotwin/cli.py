@@ -3,7 +3,9 @@
 Each command family lives in ``osteotwin.commands.<name>`` and exposes
 ``register(subparsers)``; the chosen command's handler returns the exit code.
 Bad input (``InputError``, pydantic ``ValidationError``, malformed JSON/CSV) exits with code 2
-and one line on stderr naming the field, the value and what is allowed.
+and one line on stderr naming the field, the value and what is allowed; an input file that cannot be
+used (a folder, not UTF-8, too deep, another kind of document) is named with what it is
+(``osteotwin.errors.read_input_text``, ``describe_document``). Nothing is written on exit code 2.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         # The reader (e.g. `| head`) closed the pipe: stop quietly, as Unix tools do.
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
+    except OSError as error:  # e.g. an output file that cannot be written
+        print(f"error: {error.filename or 'file'}: {error.strerror or error}", file=sys.stderr)
     return 2
 
 

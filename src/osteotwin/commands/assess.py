@@ -1,6 +1,7 @@
 """``osteotwin assess PATIENT.json [--json]`` and ``osteotwin fhir import|export``.
 
-``assess`` reads a patient record (the PatientRecord JSON of DESIGN.md, or a FHIR R4 Bundle) and
+``assess`` reads a patient record (the PatientRecord JSON of ``osteotwin.clinic.record``, e.g.
+examples/patients/design_example.json, or a FHIR R4 Bundle) and
 prints the guideline assessment: a clinician's summary, or the Assessment JSON with ``--json``.
 ``fhir import`` turns a FHIR R4 Bundle into a PatientRecord JSON; ``fhir export`` writes the record
 and its assessment as a FHIR R4 Bundle (CarePlan + Observations).
@@ -13,7 +14,14 @@ import json
 from datetime import date
 from pathlib import Path
 
-from osteotwin.errors import InputError
+from osteotwin.errors import (
+    FileInputError,
+    InputError,
+    check_output_file,
+    describe_document,
+    load_json_file,
+    wrong_document,
+)
 
 
 def _today(text: str | None) -> date:
@@ -25,15 +33,38 @@ def _today(text: str | None) -> date:
         raise InputError("--today", text, "a date as YYYY-MM-DD") from None
 
 
-def _load_record(path: str, today: date):
-    from osteotwin.clinic import PatientRecord
+RECORD_EXAMPLE = "examples/patients/design_example.json"
+BUNDLE_EXAMPLE = "examples/patients/fhir_bundle_anastrozole.json"
+
+
+def _from_bundle(data: dict, path: str, today: date):
+    """bundle_to_record, with a Bundle it cannot read (a value of the wrong type or form) refused in one line."""
+    from pydantic import ValidationError
+
     from osteotwin.clinic.fhir import bundle_to_record
 
-    data = json.loads(Path(path).read_text())
-    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+    try:
         return bundle_to_record(data, today=today)
-    if not isinstance(data, dict):
-        raise InputError("input", type(data).__name__, "a JSON object (a patient record or a FHIR Bundle)")
+    except (InputError, ValidationError):
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+        detail = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise FileInputError("FHIR Bundle", path, f"has a value this reader cannot use: {detail}") from None
+
+
+def _load_record(path: str, today: date):
+    from osteotwin.clinic import PatientRecord
+
+    data = load_json_file(path, "patient record")
+    kind = describe_document(data)
+    if kind == "a FHIR Bundle":
+        return _from_bundle(data, path, today)
+    if kind.startswith("a FHIR"):
+        raise FileInputError("patient record", path, f"is {kind}, not a Bundle or patient record "
+                             f"(for example {RECORD_EXAMPLE} or {BUNDLE_EXAMPLE})")
+    if not isinstance(data, dict) or "patient" not in data or kind in ("a lifestyle profile", "a scenario"):
+        raise wrong_document(data, "patient record", path, "a patient record or a FHIR R4 Bundle",
+                             f"{RECORD_EXAMPLE} or {BUNDLE_EXAMPLE}")
     return PatientRecord.model_validate(data)
 
 
@@ -64,6 +95,8 @@ def run_assess(args: argparse.Namespace) -> int:
     from osteotwin.clinic.text import summary_text
 
     today = _today(args.today)
+    if args.fhir_out:
+        check_output_file(args.fhir_out, "--fhir-out", ".json")
     record = _load_record(args.record, today)
     assessment = assess(record, today=today, project=not args.no_projection)
     if args.fhir_out:
@@ -76,10 +109,11 @@ def run_assess(args: argparse.Namespace) -> int:
 
 
 def run_fhir_import(args: argparse.Namespace) -> int:
-    from osteotwin.clinic.fhir import bundle_to_record
-
     today = _today(args.today)
-    record = bundle_to_record(json.loads(Path(args.bundle).read_text()), today=today)
+    data = load_json_file(args.bundle, "FHIR Bundle")
+    if describe_document(data) != "a FHIR Bundle":
+        raise wrong_document(data, "FHIR Bundle", args.bundle, "a FHIR R4 Bundle (resourceType 'Bundle')", BUNDLE_EXAMPLE)
+    record = _from_bundle(data, args.bundle, today)
     print(json.dumps(record.model_dump(mode="json", exclude_defaults=True), indent=2))
     return 0
 
