@@ -39,15 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """The message with line breaks and other control characters escaped, so an error is one line."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in message)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except ValidationError as error:
-        print(f"error: {format_validation_error(error)}", file=sys.stderr)
+        print(f"error: {one_line(format_validation_error(error))}", file=sys.stderr)
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
     except json.JSONDecodeError as error:
         print(f"error: input is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}", file=sys.stderr)
     except FileNotFoundError as error:
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
     except OSError as error:  # e.g. an output file that cannot be written
-        print(f"error: {error.filename or 'file'}: {error.strerror or error}", file=sys.stderr)
+        print(one_line(f"error: {error.filename or 'file'}: {error.strerror or error}"), file=sys.stderr)
     return 2
 
 
