@@ -15,7 +15,8 @@ Generated from the rule data in `src/osteotwin/clinic/` by `scripts/clinic_docs.
 (a test fails when this file is stale).
 
 `osteotwin assess PATIENT.json [--json] [--today YYYY-MM-DD] [--fhir-out BUNDLE.json]` applies the rules
-below to a patient record (the JSON of DESIGN.md, or a FHIR R4 Bundle) and prints a clinician's summary,
+below to a patient record (the PatientRecord JSON of `src/osteotwin/clinic/record.py`, e.g.
+`examples/patients/design_example.json`, or a FHIR R4 Bundle) and prints a clinician's summary,
 or the Assessment JSON with `--json`. `osteotwin fhir import BUNDLE.json` and
 `osteotwin fhir export PATIENT.json` convert records. Example records: `examples/patients/`.
 

@@ -1,6 +1,6 @@
 """Exercise log -> next week's loads (progressive overload) and the weekly doses for the engine.
 
-Rules (guidelines.md section 5, "Progression"):
+Rules (progressive overload; sources as in ``exercise.py``):
 - Too Fit To Fracture 8-12RM window (X3): when every set of the last session reached 12 reps,
   raise the load; when a set fell below 8 reps, lower it; otherwise keep it.
 - LIFTMOR (X2): prescribed 5 x 5; when all 5 sets of 5 were done, raise the load.

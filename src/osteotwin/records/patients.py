@@ -1,5 +1,5 @@
 """Patient records: per-patient authorisation, reads and writes (each audited), and conversion
-of a stored record to the ``assess`` input shape of DESIGN.md (patient, risk_factors, dxa, labs,
+of a stored record to the ``assess`` input shape of ``osteotwin.clinic.record`` (patient, risk_factors, dxa, labs,
 medications) and to the ``simulate`` Patient block.
 """
 
@@ -207,7 +207,7 @@ def years_since_menopause(patient: Patient, on: dt.date | None = None) -> float 
 
 
 def record_dict(patient: Patient, on: dt.date | None = None) -> dict[str, Any]:
-    """The stored record as the ``assess`` input (DESIGN.md): patient, risk_factors, dxa, labs, medications."""
+    """The stored record as the ``assess`` input (``PatientRecord``): patient, risk_factors, dxa, labs, medications."""
     on = on or dt.date.today()
     block: dict[str, Any] = {
         "age_years": age_years(patient.birth_date, on),
@@ -239,7 +239,7 @@ def simulate_patient_block(patient: Patient, on: dt.date | None = None) -> dict[
     age = age_years(patient.birth_date, on)
     ysm = years_since_menopause(patient, on)
     if ysm is None:
-        # No recorded menopause year: the population default of DESIGN.md's example (12 years),
+        # No recorded menopause year: the population default of the Scenario's Patient (12 years),
         # bounded so that menopause is not before age 45 (ours).
         ysm = max(0.0, min(12.0, age - 45.0))
     block: dict[str, Any] = {
