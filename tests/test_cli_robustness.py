@@ -263,3 +263,51 @@ def test_food_search_with_random_words_never_crashes(words, limit):
 @given(today=st.text(max_size=30))
 def test_random_today_gives_exit_0_or_2(today):
     assert_clean(*run(["assess", "--no-projection", f"--today={today}", str(FILE_COMMANDS["assess"][1])]))
+
+
+# --- the README's commands ----------------------------------------------------------------------
+
+README = (ROOT / "README.md").read_text()
+
+
+def _readme_commands() -> list[list[str]]:
+    """Every `osteotwin ...` line of the README's bash blocks, as argv (comments dropped)."""
+    import shlex
+
+    commands = []
+    for block in README.split("```bash")[1:]:
+        for line in block.split("```")[0].splitlines():
+            line = line.split(" #")[0].strip()
+            if line.startswith("osteotwin "):
+                commands.append(shlex.split(line)[1:])
+    return commands
+
+
+def test_the_readme_uses_shipped_files_and_no_placeholders():
+    for placeholder in ("SCENARIO.json", "PATIENT.json", "BUNDLE.json", "PROFILE.json", "LOG.csv"):
+        assert placeholder not in README.split("## Set-up")[1], placeholder
+    files = [arg for argv in _readme_commands() for arg in argv if arg.endswith((".json", ".csv"))]
+    assert len(files) >= 10
+    for name in files:
+        assert (ROOT / name).is_file(), name
+    for needed in ("not a medical device", "docs/calibration.md", "source .venv/bin/activate", ".venv/bin/osteotwin",
+                   "make run", "make test"):
+        assert needed in README, needed
+    assert "![" in README and (ROOT / README.split("](")[1].split(")")[0]).is_file()
+
+
+@pytest.mark.parametrize("argv", [a for a in _readme_commands() if a[0] not in ("serve",) and "--plot" not in a],
+                         ids=" ".join)
+def test_every_readme_command_runs(argv, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, out, err = run(argv)
+    assert code == 0, err
+    assert out.strip()
+
+
+def test_the_readme_sample_output_is_the_command_s_real_table():
+    sample = README.split("```text\n")[1].split("```")[0].splitlines()
+    code, out, _ = run(["simulate", str(EXAMPLES / "anastrozole_5y.json")])
+    real = out.splitlines()
+    assert code == 0 and sample[:2] == real[:2]  # title and column header
+    assert [line.split()[0] for line in sample[2:]] == [line.split()[0] for line in real[2:]]
