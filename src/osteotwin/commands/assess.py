@@ -1,4 +1,4 @@
-"""``osteotwin assess PATIENT.json [--json]`` and ``osteotwin fhir import|export``.
+"""``osteotwin assess RECORD.json [--json]`` (e.g. examples/patients/design_example.json) and ``osteotwin fhir import|export``.
 
 ``assess`` reads a patient record (the PatientRecord JSON of ``osteotwin.clinic.record``, e.g.
 examples/patients/design_example.json, or a FHIR R4 Bundle) and
