@@ -70,7 +70,7 @@ def _load_record(path: str, today: date):
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("assess", help="guideline assessment of a patient record (JSON or FHIR Bundle)")
-    parser.add_argument("record", help="PATIENT.json: a patient record or a FHIR R4 Bundle")
+    parser.add_argument("record", help=f"a patient record ({RECORD_EXAMPLE}) or a FHIR R4 Bundle ({BUNDLE_EXAMPLE})")
     parser.add_argument("--json", action="store_true", help="print the Assessment as JSON")
     parser.add_argument("--today", help="assessment date YYYY-MM-DD (default: today)")
     parser.add_argument("--no-projection", action="store_true", help="skip the engine projection")
@@ -80,11 +80,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fhir = subparsers.add_parser("fhir", help="FHIR R4 import and export of patient records")
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
     imp = fhir_sub.add_parser("import", help="FHIR R4 Bundle -> patient record JSON")
-    imp.add_argument("bundle")
+    imp.add_argument("bundle", help=f"a FHIR R4 Bundle, e.g. {BUNDLE_EXAMPLE}")
     imp.add_argument("--today", help="date used to compute age from the birth date (YYYY-MM-DD)")
     imp.set_defaults(handler=run_fhir_import)
     exp = fhir_sub.add_parser("export", help="patient record JSON -> FHIR R4 Bundle with the assessment")
-    exp.add_argument("record")
+    exp.add_argument("record", help=f"a patient record, e.g. {RECORD_EXAMPLE} (or a FHIR R4 Bundle)")
     exp.add_argument("--today", help="assessment date YYYY-MM-DD (default: today)")
     exp.set_defaults(handler=run_fhir_export)
 

@@ -19,9 +19,9 @@ from osteotwin.scenario import Scenario, Trajectory
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("simulate", help="simulate one scenario (BMD, T-scores, markers over time)")
-    parser.add_argument("scenario", help="scenario JSON file (see `osteotwin schema`)")
+    parser.add_argument("scenario", help="scenario JSON file, e.g. examples/anastrozole_5y.json (see `osteotwin schema`)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the Trajectory fields")
-    parser.add_argument("--plot", metavar="FILE.png", help="write a PNG of BMD over time")
+    parser.add_argument("--plot", metavar="FILE.png", help="write a PNG of BMD over time (into an existing folder)")
     parser.add_argument("--compare", action="store_true",
                         help="compare AI alone, + diet, + exercise, + both, + a drug (BMD and fracture-risk differences)")
     parser.set_defaults(handler=run)
