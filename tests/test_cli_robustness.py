@@ -325,3 +325,44 @@ def test_the_readme_sample_output_is_the_command_s_real_table():
     real = out.splitlines()
     assert code == 0 and sample[:2] == real[:2]  # title and column header
     assert [line.split()[0] for line in sample[2:]] == [line.split()[0] for line in real[2:]]
+
+
+@pytest.mark.parametrize(
+    ("document", "kind"),
+    [
+        ({"resourceType": "Bundle", "entry": []}, "a FHIR Bundle"),
+        ({"resourceType": "Observation"}, "a FHIR Observation resource"),
+        ({"resourceType": 5}, "a JSON object with a resourceType that is not a string"),
+        ({"patient": {}, "dxa": [], "medications": []}, "a patient record"),
+        ({"patient": {}, "diet_pattern": "vegan", "medications": []}, "a lifestyle profile"),
+        ({"patient": {}, "months": 12}, "a scenario"),
+        ({"patient": {}, "medications": [], "conditions": {}}, "a JSON object with a patient block"),
+        ({"patient": {}, "dxa": [], "food_log": []}, "a JSON object with a patient block"),
+        ([{"exercise": "lunge"}], "an exercise log"),
+        ([], "an empty JSON list"),
+        ("text", "a JSON string"),
+    ],
+)
+def test_describe_document_names_each_kind_of_input(document, kind):
+    from osteotwin.errors import describe_document
+
+    assert describe_document(document) == kind
+
+
+def test_a_minimal_profile_sharing_keys_with_a_patient_record_is_planned(tmp_path):
+    """patient, conditions and medications belong to both a profile and a record: not refused as a record."""
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps({"patient": {"age_years": 66, "weight_kg": 60, "height_cm": 160},
+                                "medications": ["omeprazole"], "conditions": {}}))
+    code, out, err = run(["plan", "--json", str(path)])
+    assert code == 0, err
+    assert json.loads(out)["targets"]
+
+
+def test_a_huge_value_is_cut_in_the_one_line_error(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("date,food_id,grams\n2026-01-01," + "9" * 100_000 + ",100\n")
+    code, out, err = run(["nutrients", str(path)])
+    assert_clean(code, out, err)
+    assert code == 2 and err.startswith("error: food_log[1].food_id = ") and "characters cut" in err
+    assert len(err) < 1100

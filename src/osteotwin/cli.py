@@ -39,9 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+MAX_ERROR_CHARS = 1000
+"""Longest error line printed (ours): a huge value quoted from the input is cut in the middle."""
+
+
 def one_line(message: str) -> str:
     """The message with line breaks and other control characters escaped, so an error is one line."""
-    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in message)
+    text = "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in message)
+    if len(text) > MAX_ERROR_CHARS:
+        cut = len(text) - MAX_ERROR_CHARS
+        text = f"{text[:MAX_ERROR_CHARS - 200]} ...({cut} characters cut)... {text[-200:]}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -132,6 +132,15 @@ def load_json_file(path: str | Path, what: str) -> object:
     return parse_json_text(read_input_text(path, what), what, path)
 
 
+_RECORD_ONLY = frozenset({"risk_factors", "cancer", "dxa", "facility_precision", "labs", "frax", "planned_ai_years"})
+"""Top-level keys of a patient record (``osteotwin.clinic.record.PatientRecord``) that no other input has."""
+_PROFILE_ONLY = frozenset({"diet_pattern", "energy_kcal_per_day", "dislikes", "food_log", "exercise_log", "probiotic",
+                           "vitamin_d_25_oh_ng_ml"})
+"""Top-level keys of a lifestyle profile (``osteotwin.lifestyle.plan.Profile``) that no other input has."""
+_SCENARIO_ONLY = frozenset({"months", "endocrine_therapy", "bone_agents", "diet", "supplements", "exercise", "gut"})
+"""Top-level keys of a scenario (``osteotwin.scenario.Scenario``) that no other input has."""
+
+
 def describe_document(data: object) -> str:
     """What a parsed JSON document looks like, in words ("a FHIR Patient resource", "a scenario")."""
     if isinstance(data, dict):
@@ -143,12 +152,12 @@ def describe_document(data: object) -> str:
         if resource_type is not None:
             return "a JSON object with a resourceType that is not a string"
         keys = set(data)
-        if "patient" in keys and keys & {"risk_factors", "dxa", "labs", "medications", "cancer", "conditions"} \
-                and not keys & {"diet_pattern", "energy_kcal_per_day", "food_log", "exercise_log", "dislikes"}:
+        record, profile, scenario = keys & _RECORD_ONLY, keys & _PROFILE_ONLY, keys & _SCENARIO_ONLY
+        if "patient" in keys and record and not profile and not scenario:
             return "a patient record"
-        if keys & {"diet_pattern", "energy_kcal_per_day", "dislikes", "food_log", "exercise_log"}:
+        if profile and not record and not scenario:
             return "a lifestyle profile"
-        if keys & {"months", "endocrine_therapy", "bone_agents"}:
+        if scenario and not record and not profile:
             return "a scenario"
         if "patient" in keys:
             return "a JSON object with a patient block"
