@@ -118,3 +118,15 @@ def test_a_daily_schedule_is_the_shortest_accepted(tmp_path, capsys):
     scenario = {"months": 12, "bone_agents": [{"drug": "alendronate", "dose_mg": 10, "every_days": 1}]}
     assert main(["simulate", _write(tmp_path, scenario), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["months"][-1] == 12
+
+
+def test_a_refused_scenario_writes_no_plot(tmp_path, capsys):
+    plot = tmp_path / "bmd.png"
+    path = _write(tmp_path, {"months": 24, "bone_agents": [{"drug": "alendronate", "every_days": 1e-9}]})
+    assert main(["simulate", path, "--plot", str(plot)]) == 2
+    assert capsys.readouterr().out == "" and not plot.exists()
+
+
+def test_plot_with_compare_is_refused(tmp_path, capsys):
+    assert main(["simulate", str(EXAMPLE), "--compare", "--plot", str(tmp_path / "bmd.png")]) == 2
+    assert "not with --compare" in capsys.readouterr().err and not (tmp_path / "bmd.png").exists()

@@ -2,7 +2,7 @@
 
 Data: USDA National Nutrient Database for Standard Reference, Release 28 (the data behind
 FoodData Central "SR Legacy"), 8,789 foods, per 100 g edible portion, public domain / CC0.
-Built by ``osteotwin/data/usda_sr_extract.py`` (see ``data/USDA_README.md``).
+Built by ``src/osteotwin/data/usda_sr_extract.py`` (see ``src/osteotwin/data/USDA_README.md``).
 An empty USDA cell means "not reported" and is kept as ``None``, never as zero.
 
 Search ranks foods by how many query words match and where: a word in the first comma-separated
