@@ -1,6 +1,6 @@
 """Re-fit the denosumab PK (ka, Vc, CL) so a 60 mg SC dose matches the Prolia label.
 
-Targets (Prolia label section 12.3, healthy volunteers, 60 mg SC; research/model.md 3.2):
+Targets (Prolia (denosumab) prescribing information, section 12.3, healthy volunteers, 60 mg SC):
   Cmax 6.75 ug/mL [recalled], median tmax 10 days and mean half-life 25.4 days [read as quoted from the
   label by a secondary page, droracle.ai].
 Fixed: F = 0.62 (label), Vp, Q, Vmax, Km from OpenBoneMin (Peterson 2004).

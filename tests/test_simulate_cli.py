@@ -19,7 +19,7 @@ def _write(tmp_path: Path, data) -> str:
 
 
 def test_table_and_plot(tmp_path, capsys):
-    plot = tmp_path / "out" / "bmd.png"
+    plot = tmp_path / "bmd.png"
     assert main(["simulate", str(EXAMPLE), "--plot", str(plot)]) == 0
     out = capsys.readouterr().out
     assert "LS g/cm2" in out and "TH T" in out and "CTX %chg" in out
@@ -83,3 +83,50 @@ def test_dose_far_outside_label_is_accepted_with_a_warning(tmp_path, capsys):
     assert main(["simulate", _write(tmp_path, scenario), "--json"]) == 0
     warnings = json.loads(capsys.readouterr().out)["warnings"]
     assert any("far outside the labelled doses" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("plot", "expected"),
+    [("missing/bmd.png", "does not exist"), (".", "not a folder"), ("bmd.txt", "ending in .png")],
+)
+def test_plot_into_a_missing_folder_or_a_bad_name_is_refused_and_nothing_is_written(tmp_path, capsys, plot, expected):
+    target = tmp_path / plot
+    assert main(["simulate", str(EXAMPLE), "--plot", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: --plot = ") and expected in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert not (tmp_path / "missing").exists() and not (tmp_path / "bmd.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [({"every_days": 1e-9}, "every_days = 1e-09: allowed 1 to 3650 days"),
+     ({"every_days": 0.5}, "every_days = 0.5: allowed 1 to 3650 days"),
+     ({"every_days": 4000}, "every_days = 4000: allowed 1 to 3650 days"),
+     ({"every_months": 0.001}, "every_months = 0.001: allowed 0.0329 to 120 months"),
+     ({"every_months": 121}, "every_months = 121: allowed 0.0329 to 120 months")],
+)
+def test_absurd_dosing_intervals_are_refused_with_the_allowed_range(tmp_path, capsys, schedule, expected):
+    scenario = {"months": 24, "bone_agents": [{"drug": "alendronate", "dose_mg": 70} | schedule]}
+    assert main(["simulate", _write(tmp_path, scenario)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: bone_agents.0: ") and expected in err and "more than once a day" in err
+
+
+def test_a_daily_schedule_is_the_shortest_accepted(tmp_path, capsys):
+    scenario = {"months": 12, "bone_agents": [{"drug": "alendronate", "dose_mg": 10, "every_days": 1}]}
+    assert main(["simulate", _write(tmp_path, scenario), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["months"][-1] == 12
+
+
+def test_a_refused_scenario_writes_no_plot(tmp_path, capsys):
+    plot = tmp_path / "bmd.png"
+    path = _write(tmp_path, {"months": 24, "bone_agents": [{"drug": "alendronate", "every_days": 1e-9}]})
+    assert main(["simulate", path, "--plot", str(plot)]) == 2
+    assert capsys.readouterr().out == "" and not plot.exists()
+
+
+def test_plot_with_compare_is_refused(tmp_path, capsys):
+    assert main(["simulate", str(EXAMPLE), "--compare", "--plot", str(tmp_path / "bmd.png")]) == 2
+    assert "not with --compare" in capsys.readouterr().err and not (tmp_path / "bmd.png").exists()

@@ -9,9 +9,9 @@ lifestyle drive at 1.0:
 | diet | calcium 800 mg/d, vitamin D 200 IU/d, protein 1.0 g/kg/d, fibre 18 g/d | Scenario ``Diet`` defaults |
 | diet.magnesium_mg_per_day | 280 mg/d | typical US women's intake [R] (nutrients.py) |
 | diet.polyphenols_mg_per_day | 500 mg/d | typical Western intake [R] (gut.py) |
-| supplements | none | "missing means none" (DESIGN.md) |
-| exercise | habitual daily activity only (no structured exercise) | DESIGN.md |
-| gut | no probiotic; fibre from the diet | DESIGN.md |
+| supplements | none | "missing means none" (ours) |
+| exercise | habitual daily activity only (no structured exercise) | ours |
+| gut | no probiotic; fibre from the diet | ours |
 
 ``gut.fiber_g_per_day``, when given, is the total daily fibre (it replaces ``diet.fiber_g_per_day``).
 Supplements are taken to start at month 0 (25(OH)D then rises from its habitual level).

@@ -1,6 +1,6 @@
 """The shared vocabulary of osteotwin: Patient, Regimen blocks, Scenario and Trajectory.
 
-Every part of the system speaks these models (DESIGN.md, "Contracts"). Field names carry
+Every part of the system speaks these models (the JSON Schema: ``osteotwin schema``). Field names carry
 their units. Validation refuses physiologically impossible input with a message naming the
 field, the value and the allowed range; unusual but possible input is accepted and reported
 through :func:`scenario_warnings`.
@@ -90,20 +90,43 @@ class StartRule(_Model):
     t_score_below: float = Field(ge=-7, le=3)
 
 
+MIN_DOSING_INTERVAL_DAYS = 1.0
+"""Shortest dosing interval accepted: one day (ours). No bone agent is given more than once a day (the
+most frequent labelled schedules are daily tablets: alendronate 10 mg, risedronate 5 mg); a shorter
+interval is a typing error, and every dose is an event the engine integrates, so an interval of 1e-9
+days would make it run for hours."""
+MIN_DOSING_INTERVAL_MONTHS = 0.0329
+"""One day in months (1 / 30.44, rounded up): the same bound for ``every_months``."""
+MAX_EXPLICIT_DOSES = 20_000
+"""Most explicit doses accepted (ours: more than one a day over the 50-year horizon of ``months``)."""
+
+
 class BoneAgent(_Model):
     """A bone agent given on a schedule (every_months or every_days) or as explicit doses."""
 
     drug: BoneAgentDrug
     dose_mg: float | None = Field(None, gt=0, le=1000, description="Dose per administration; default: label dose.")
-    every_months: float | None = Field(None, gt=0, le=120)
-    every_days: float | None = Field(None, gt=0, le=3650)
+    every_months: float | None = Field(
+        None, json_schema_extra={"minimum": MIN_DOSING_INTERVAL_MONTHS, "maximum": 120},
+        description="Dosing interval in months (ours: one day, 0.0329, to 120; no agent is given more than daily).",
+    )
+    every_days: float | None = Field(
+        None, json_schema_extra={"minimum": MIN_DOSING_INTERVAL_DAYS, "maximum": 3650},
+        description="Dosing interval in days (ours: 1 to 3650; no agent is given more than daily).",
+    )
     start_month: float | None = Field(None, ge=0, le=600)
     stop_month: float | None = Field(None, ge=0, le=600)
     start_when: StartRule | None = None
-    doses: list[Dose] | None = None
+    doses: list[Dose] | None = Field(None, max_length=MAX_EXPLICIT_DOSES)
 
     @model_validator(mode="after")
     def _one_schedule(self) -> BoneAgent:
+        for name, low, high, unit in (("every_months", MIN_DOSING_INTERVAL_MONTHS, 120, "months"),
+                                      ("every_days", MIN_DOSING_INTERVAL_DAYS, 3650, "days")):
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"{name} = {value:g}: allowed {low:g} to {high:g} {unit} "
+                                 "(one day to ten years; no bone agent is given more than once a day)")
         if self.doses is not None:
             if self.every_months is not None or self.every_days is not None:
                 raise ValueError("doses: give either explicit doses or every_months/every_days, not both")

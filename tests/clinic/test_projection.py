@@ -27,7 +27,7 @@ def fake_engine(calls: list):
         calls.extend(scenarios)
         out = []
         for scenario in scenarios:
-            model = Scenario.model_validate(scenario)  # the contract of DESIGN.md
+            model = Scenario.model_validate(scenario)  # the Scenario contract (osteotwin schema)
             months = list(range(int(model.months) + 1))
             slope = 0.01 if model.bone_agents else -0.02  # T-score per month
             ls0, th0 = model.patient.lumbar_spine_t_score, model.patient.total_hip_t_score

@@ -1,4 +1,4 @@
-"""Clinical vignettes written from the guidelines (research/guidelines.md), one row per case.
+"""Clinical vignettes written from the guidelines (the sources of docs/clinic.md), one row per case.
 
 Each vignette names the rule(s) it exercises and the expected decision, alerts and DXA interval.
 Vignettes where sources disagree check that every position is shown with its source.

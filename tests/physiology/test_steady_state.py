@@ -20,7 +20,7 @@ def test_reference_state_has_zero_derivative(params):
 
 
 def test_reference_reproduces_martinez_reina_signals(params):
-    """Derived RANKL and OPG equal the Martinez-Reina 2019 steady state (model.md 2.2: 0.704 pM, 1.65e4 pM)."""
+    """Derived RANKL and OPG equal the steady state of Martinez-Reina & Pivonka, Biomech Model Mechanobiol 2019 (0.704 pM, 1.65e4 pM)."""
     vector = sy.pack_parameters(params)
     assert abs(vector[P.reference_rankl_pM] - 0.704) < 0.005
     assert abs(vector[P.reference_opg_pM] / 1.65e4 - 1) < 0.01

@@ -14,10 +14,12 @@ HEADER = """# Clinical decision support (`osteotwin assess`)
 Generated from the rule data in `src/osteotwin/clinic/` by `scripts/clinic_docs.py`; do not edit by hand
 (a test fails when this file is stale).
 
-`osteotwin assess PATIENT.json [--json] [--today YYYY-MM-DD] [--fhir-out BUNDLE.json]` applies the rules
-below to a patient record (the PatientRecord JSON of `src/osteotwin/clinic/record.py`, or a FHIR R4 Bundle) and prints a clinician's summary,
-or the Assessment JSON with `--json`. `osteotwin fhir import BUNDLE.json` and
-`osteotwin fhir export PATIENT.json` convert records. Example records: `examples/patients/`.
+`osteotwin assess examples/patients/design_example.json [--json] [--today YYYY-MM-DD] [--fhir-out bundle.json]`
+applies the rules below to a patient record (the PatientRecord JSON of `src/osteotwin/clinic/record.py`)
+or a FHIR R4 Bundle (`examples/patients/fhir_bundle_anastrozole.json`) and prints a clinician's summary,
+or the Assessment JSON with `--json`. `osteotwin fhir import examples/patients/fhir_bundle_anastrozole.json`
+and `osteotwin fhir export examples/patients/design_example.json` convert records. Example records:
+`examples/patients/`.
 
 How the output is built:
 

@@ -6,8 +6,8 @@ None of these models was built for women with breast cancer on an aromatase inhi
 carries that caveat. QFracture-2009 has no BMD input.
 
 QFracture-2009 numbers are facts taken from the open-source 2009 release (rnab/qpred,
-Qmodel_fracture_0.c and Qmodel_nof_0.c; LGPL-3, ClinRisk Ltd) as listed in research/guidelines.md
-section 3.4 [V]; the code itself is not copied. "QFracture" is a ClinRisk trademark for the current
+Qmodel_fracture_0.c and Qmodel_nof_0.c; LGPL-3, ClinRisk Ltd), checked against that code [V];
+the equation: Hippisley-Cox & Coupland, BMJ 2009;339:b4229. The code itself is not copied. "QFracture" is a ClinRisk trademark for the current
 version: this is the 2009 equation.
 """
 

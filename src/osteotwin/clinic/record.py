@@ -1,5 +1,4 @@
-"""PatientRecord: the input contract of ``osteotwin assess`` (the JSON shape of the models below;
-examples in ``examples/patients/``).
+"""PatientRecord: the input contract of ``osteotwin assess`` (e.g. examples/patients/design_example.json).
 
 A record is what a clinician has at the visit: who the patient is, clinical risk factors, the DXA
 series, labs, medications, the cancer context and (optionally) a FRAX result computed elsewhere.

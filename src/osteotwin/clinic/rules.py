@@ -1,5 +1,5 @@
 """Guideline rules as data: every rule has an id, a condition, a text, a source, a section,
-the strength as the guideline writes it and our evidence tag (``research/guidelines.md``).
+the strength as the guideline writes it and our evidence tag (``sources.py``; docs/clinic.md).
 
 ``kind`` says what a rule does in the assessment:
 

@@ -1,6 +1,6 @@
 """The publications behind every rule, threshold and coefficient of the clinic module.
 
-Evidence tags follow ``research/guidelines.md``:
+Evidence tags (also in docs/clinic.md):
 ``V`` checked against the primary source or its abstract; ``S`` checked only against a secondary page
 (summary, drug-label excerpt quoted by a clinical page, public code); ``ours`` our own assumption.
 Items the research notes tag ``R`` (recalled, unverified) are not encoded as rules; where a recalled

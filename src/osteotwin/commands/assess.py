@@ -1,7 +1,8 @@
-"""``osteotwin assess PATIENT.json [--json]`` and ``osteotwin fhir import|export``.
+"""``osteotwin assess RECORD.json [--json]`` (e.g. examples/patients/design_example.json) and ``osteotwin fhir import|export``.
 
-``assess`` reads a patient record (the PatientRecord JSON of ``osteotwin.clinic.record``, or a FHIR R4
-Bundle) and prints the guideline assessment: a clinician's summary, or the Assessment JSON with ``--json``.
+``assess`` reads a patient record (the PatientRecord JSON of ``osteotwin.clinic.record``, e.g.
+examples/patients/design_example.json, or a FHIR R4 Bundle) and
+prints the guideline assessment: a clinician's summary, or the Assessment JSON with ``--json``.
 ``fhir import`` turns a FHIR R4 Bundle into a PatientRecord JSON; ``fhir export`` writes the record
 and its assessment as a FHIR R4 Bundle (CarePlan + Observations). Whenever a Bundle is read, its
 import report (what was added, converted or skipped, and why) is printed on stderr.
@@ -15,7 +16,14 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from osteotwin.errors import InputError
+from osteotwin.errors import (
+    FileInputError,
+    InputError,
+    check_output_file,
+    describe_document,
+    load_json_file,
+    wrong_document,
+)
 
 
 def _today(text: str | None) -> date:
@@ -27,23 +35,47 @@ def _today(text: str | None) -> date:
         raise InputError("--today", text, "a date as YYYY-MM-DD") from None
 
 
-def _load_record(path: str, today: date):
-    from osteotwin.clinic import PatientRecord
+RECORD_EXAMPLE = "examples/patients/design_example.json"
+BUNDLE_EXAMPLE = "examples/patients/fhir_bundle_anastrozole.json"
+
+
+def _from_bundle(data: dict, path: str, today: date):
+    """The record of a Bundle, its import report printed on stderr; a Bundle the reader cannot use (a value
+    of the wrong type or form) is refused in one line."""
+    from pydantic import ValidationError
+
     from osteotwin.clinic.fhir import import_bundle
 
-    data = json.loads(Path(path).read_text())
-    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+    try:
         record, report = import_bundle(data, today=today)
         print(report.text(), file=sys.stderr)
         return record
-    if not isinstance(data, dict):
-        raise InputError("input", type(data).__name__, "a JSON object (a patient record or a FHIR Bundle)")
+    except (InputError, ValidationError):
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+        detail = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise FileInputError("FHIR Bundle", path, f"has a value this reader cannot use: {detail}") from None
+
+
+def _load_record(path: str, today: date):
+    from osteotwin.clinic import PatientRecord
+
+    data = load_json_file(path, "patient record")
+    kind = describe_document(data)
+    if kind == "a FHIR Bundle":
+        return _from_bundle(data, path, today)
+    if kind.startswith("a FHIR"):
+        raise FileInputError("patient record", path, f"is {kind}, not a Bundle or patient record "
+                             f"(for example {RECORD_EXAMPLE} or {BUNDLE_EXAMPLE})")
+    if not isinstance(data, dict) or "patient" not in data or kind in ("a lifestyle profile", "a scenario"):
+        raise wrong_document(data, "patient record", path, "a patient record or a FHIR R4 Bundle",
+                             f"{RECORD_EXAMPLE} or {BUNDLE_EXAMPLE}")
     return PatientRecord.model_validate(data)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("assess", help="guideline assessment of a patient record (JSON or FHIR Bundle)")
-    parser.add_argument("record", help="PATIENT.json: a patient record or a FHIR R4 Bundle")
+    parser.add_argument("record", help=f"a patient record ({RECORD_EXAMPLE}) or a FHIR R4 Bundle ({BUNDLE_EXAMPLE})")
     parser.add_argument("--json", action="store_true", help="print the Assessment as JSON")
     parser.add_argument("--today", help="assessment date YYYY-MM-DD (default: today)")
     parser.add_argument("--no-projection", action="store_true", help="skip the engine projection")
@@ -53,11 +85,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fhir = subparsers.add_parser("fhir", help="FHIR R4 import and export of patient records")
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
     imp = fhir_sub.add_parser("import", help="FHIR R4 Bundle -> patient record JSON")
-    imp.add_argument("bundle")
+    imp.add_argument("bundle", help=f"a FHIR R4 Bundle, e.g. {BUNDLE_EXAMPLE}")
     imp.add_argument("--today", help="date used to compute age from the birth date (YYYY-MM-DD)")
     imp.set_defaults(handler=run_fhir_import)
     exp = fhir_sub.add_parser("export", help="patient record JSON -> FHIR R4 Bundle with the assessment")
-    exp.add_argument("record")
+    exp.add_argument("record", help=f"a patient record, e.g. {RECORD_EXAMPLE} (or a FHIR R4 Bundle)")
     exp.add_argument("--today", help="assessment date YYYY-MM-DD (default: today)")
     exp.set_defaults(handler=run_fhir_export)
 
@@ -68,6 +100,8 @@ def run_assess(args: argparse.Namespace) -> int:
     from osteotwin.clinic.text import summary_text
 
     today = _today(args.today)
+    if args.fhir_out:
+        check_output_file(args.fhir_out, "--fhir-out", ".json")
     record = _load_record(args.record, today)
     assessment = assess(record, today=today, project=not args.no_projection)
     if args.fhir_out:
@@ -80,11 +114,11 @@ def run_assess(args: argparse.Namespace) -> int:
 
 
 def run_fhir_import(args: argparse.Namespace) -> int:
-    from osteotwin.clinic.fhir import import_bundle
-
     today = _today(args.today)
-    record, report = import_bundle(json.loads(Path(args.bundle).read_text()), today=today)
-    print(report.text(), file=sys.stderr)
+    data = load_json_file(args.bundle, "FHIR Bundle")
+    if describe_document(data) != "a FHIR Bundle":
+        raise wrong_document(data, "FHIR Bundle", args.bundle, "a FHIR R4 Bundle (resourceType 'Bundle')", BUNDLE_EXAMPLE)
+    record = _from_bundle(data, args.bundle, today)
     print(json.dumps(record.model_dump(mode="json", exclude_defaults=True), indent=2))
     return 0
 

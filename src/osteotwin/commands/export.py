@@ -10,11 +10,10 @@ given, which exports the scenario without them and says so loudly on stderr and 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from osteotwin.errors import InputError
+from osteotwin.errors import check_output_file
 
 SBML_HELP = ("write SBML L3V2 of the bone model with this scenario's inputs (time in days; BMD %% change per site "
              "as model quantities). Bone agents are not exported yet: a scenario with bone_agents is refused "
@@ -25,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("export", help="export the model to other tools' formats (SBML)")
     formats = parser.add_subparsers(dest="format", required=True)
     sbml = formats.add_parser("sbml", help=SBML_HELP, description=SBML_HELP.replace("%%", "%"))
-    sbml.add_argument("scenario", help="scenario JSON file (see `osteotwin schema`)")
+    sbml.add_argument("scenario", help="scenario JSON file, e.g. examples/anastrozole_5y.json (see `osteotwin schema`)")
     sbml.add_argument("--out", metavar="FILE.xml", help="output file (default: standard output)")
     sbml.add_argument("--drop-bone-agents", action="store_true",
                       help="export a scenario that has bone agents WITHOUT them (a warning is printed and written into the model)")
@@ -33,13 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_sbml(args: argparse.Namespace) -> int:
+    from osteotwin.commands.simulate import load_scenario
     from osteotwin.interop.sbml import export_sbml
-    from osteotwin.scenario import Scenario
 
-    data = json.loads(Path(args.scenario).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise InputError("scenario", type(data).__name__, "a JSON object with patient, months and regimen blocks")
-    text, warnings = export_sbml(Scenario.model_validate(data), drop_bone_agents=args.drop_bone_agents)
+    if args.out:
+        check_output_file(args.out, "--out", ".xml")
+    text, warnings = export_sbml(load_scenario(args.scenario), drop_bone_agents=args.drop_bone_agents)
     for warning in warnings:
         print(warning, file=sys.stderr)
     if args.out:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
-from pathlib import Path
 
-from osteotwin.errors import InputError
+from osteotwin.errors import describe_document, load_json_file, wrong_document
 from osteotwin.lifestyle import make_plan, nutrient_totals, search_foods
 from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
 from osteotwin.lifestyle.foods import DATA_RELEASE, NUTRIENT_KEYS, NUTRIENT_UNITS
 from osteotwin.lifestyle.intake import read_food_log
-from osteotwin.lifestyle.progression import next_week, read_exercise_log
+from osteotwin.lifestyle.progression import NextWeek, next_week, read_exercise_log
+
+PROFILE_EXAMPLE = "examples/profiles/vegan_low_spine.json"
+NOT_PROFILES = ("a FHIR", "a patient record", "a scenario", "a food log", "an exercise log")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.set_defaults(handler=run_search)
 
     plan = subparsers.add_parser("plan", help="a diet, supplement and exercise plan for a profile")
-    plan.add_argument("profile", help="profile JSON (DESIGN.md)")
+    plan.add_argument("profile", help="profile JSON, e.g. examples/profiles/vegan_low_spine.json")
     plan.add_argument("--json", action="store_true", help="print JSON")
     plan.set_defaults(handler=run_plan)
 
@@ -75,11 +78,12 @@ def run_search(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     foods = search_foods(words, limit=args.limit)
     elapsed_ms = (time.perf_counter() - started) * 1000
+    if not foods:
+        print(f"no food matches {words!r}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps([food.model_dump(mode="json") for food in foods], indent=2))
         return 0
     if not foods:
-        print(f"no food matches {words!r}")
         return 0
     for food in foods:
         values = ", ".join(f"{k} {_fmt(food.per_100g[k], k)}" for k in ("calcium_mg", "vitamin_d_iu", "protein_g", "energy_kcal"))
@@ -89,9 +93,9 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    data = json.loads(Path(args.profile).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise InputError("profile", type(data).__name__, "a JSON object (DESIGN.md profile)")
+    data = load_json_file(args.profile, "profile")
+    if not isinstance(data, dict) or describe_document(data).startswith(NOT_PROFILES):
+        raise wrong_document(data, "profile", args.profile, "a lifestyle profile", PROFILE_EXAMPLE)
     plan = make_plan(data)
     if args.json:
         print(json.dumps(plan.model_dump(mode="json"), indent=2))
@@ -109,7 +113,7 @@ def run_plan(args: argparse.Namespace) -> int:
         tags = f" [{', '.join(food.tags)}]" if food.tags else ""
         print(f"  {food.food_id}  {food.portion} ({food.grams:g} g)  {food.name}{tags}")
     print(f"  absorbable calcium after foods: about {plan.absorbable_calcium_mg_after_foods:.0f} mg/day "
-          "(calcium x fractional absorption, guidelines.md 6.2)")
+          "(calcium x fractional absorption, Weaver et al. 1999 AJCN; docs/lifestyle.md)")
     print("Supplements:" if plan.supplements else "Supplements: none needed")
     for item in plan.supplements:
         print(f"  {item.product}: {item.amount_per_day:g} {item.unit}, {item.how_to_take}. {item.reason}")
@@ -145,10 +149,30 @@ def run_next_week(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.model_dump(mode="json"), indent=2))
         return 0
-    print(f"Week from {result.week_start}: weekly doses for the engine: {result.weekly_dose.model_dump()}")
-    for load in result.loads:
-        print(f"  {load.exercise:<22} {load.last_load_kg:g} kg -> {load.next_load_kg:g} kg, {load.sets} x {load.reps}: "
-              f"{load.rule} [{load.source}]")
-    for note in result.notes:
-        print(f"note: {note}")
+    print(next_week_text(result))
     return 0
+
+
+def next_week_text(result: NextWeek) -> str:
+    """next-week as text: the loads table, last week's doses for ``simulate`` and the notes."""
+    lines = [f"Next week's loads (from the log's last session of each resistance exercise; week of {result.week_start}):"]
+    if result.loads:
+        width = max(len("exercise"), *(len(load.exercise) for load in result.loads))
+        lines.append(f"  {'exercise':<{width}}  {'last kg':>8}  {'next kg':>8}  {'sets x reps':<11}  rule")
+        for load in result.loads:
+            lines.append(f"  {load.exercise:<{width}}  {load.last_load_kg:>8g}  {load.next_load_kg:>8g}  "
+                         f"{f'{load.sets} x {load.reps}':<11}  {load.rule}")
+        sources = sorted({load.source for load in result.loads})
+        lines.append("  sources: " + "; ".join(sources))
+    else:
+        lines.append("  no resistance exercise in the log: no loads to progress")
+    dose = result.weekly_dose
+    lines += [
+        f"Week of {result.week_start}, as weekly doses for the engine (the exercise block of a scenario):",
+        f"  walking                 {dose.walking_minutes_per_week:g} min/week",
+        f"  impact sessions         {dose.impact_sessions_per_week:g} per week",
+        f"  resistance sessions     {dose.resistance_sessions_per_week:g} per week ({dose.resistance_intensity} intensity)",
+        f"  balance sessions        {dose.balance_sessions_per_week:g} per week",
+    ]
+    lines += [f"note: {note}" for note in result.notes]
+    return "\n".join(lines)

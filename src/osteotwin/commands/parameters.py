@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import sys
 
 from osteotwin.errors import InputError
 from osteotwin.physiology.parameters import PARAMETER_MODULES, Parameter, registry
@@ -77,8 +78,20 @@ def markdown(grouped: dict[str, list[Parameter]]) -> str:
     return "\n".join(lines)
 
 
+def empty_result_text(module: str | None, evidence: str | None) -> str:
+    """The words printed when a filter selects no parameter."""
+    where = f"in module {module}" if module else "in any module"
+    tag = f" with evidence tag {evidence} ({EVIDENCE_MEANING[evidence]})" if evidence else ""
+    return f"no parameters {where}{tag}"
+
+
 def run(args: argparse.Namespace) -> int:
     grouped = parameters_by_module(args.module, args.evidence)
+    if not grouped:
+        # JSON and Markdown stay machine-readable on stdout; the words go to stderr there.
+        print(empty_result_text(args.module, args.evidence), file=sys.stderr if args.json or args.markdown else sys.stdout)
+        if not (args.json or args.markdown):
+            return 0
     if args.json:
         print(json.dumps([{"module": module, "name": p.name, "symbol": p.symbol, "value": p.value, "unit": p.unit,
                            "description": p.description, "evidence": p.evidence,

@@ -13,27 +13,38 @@ import json
 import sys
 from pathlib import Path
 
+from osteotwin.errors import InputError, check_output_file, describe_document, load_json_file, wrong_document
 from osteotwin.scenario import Scenario, Trajectory
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("simulate", help="simulate one scenario (BMD, T-scores, markers over time)")
-    parser.add_argument("scenario", help="scenario JSON file (see `osteotwin schema`)")
+    parser.add_argument("scenario", help="scenario JSON file, e.g. examples/anastrozole_5y.json (see `osteotwin schema`)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the Trajectory fields")
-    parser.add_argument("--plot", metavar="FILE.png", help="write a PNG of BMD over time")
+    parser.add_argument("--plot", metavar="FILE.png", help="write a PNG of BMD over time (into an existing folder)")
     parser.add_argument("--compare", action="store_true",
                         help="compare AI alone, + diet, + exercise, + both, + a drug (BMD and fracture-risk differences)")
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    text = Path(args.scenario).read_text(encoding="utf-8")
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        from osteotwin.errors import InputError
+SCENARIO_EXAMPLE = "examples/anastrozole_5y.json; `osteotwin schema` prints its JSON Schema"
+NOT_SCENARIOS = ("a FHIR", "a patient record", "a lifestyle profile", "a food log", "an exercise log")
 
-        raise InputError("scenario", type(data).__name__, "a JSON object with patient, months and regimen blocks")
-    scenario = Scenario.model_validate(data)
+
+def load_scenario(path: str) -> Scenario:
+    """A Scenario from a JSON file; a file of another kind (a FHIR resource, a patient record) is named as such."""
+    data = load_json_file(path, "scenario")
+    if not isinstance(data, dict) or describe_document(data).startswith(NOT_SCENARIOS):
+        raise wrong_document(data, "scenario", path, "a scenario", SCENARIO_EXAMPLE)
+    return Scenario.model_validate(data)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.plot:
+        check_output_file(args.plot, "--plot", ".png")
+        if getattr(args, "compare", False):
+            raise InputError("--plot", args.plot, "not with --compare (the plot shows one scenario)")
+    scenario = load_scenario(args.scenario)
     if getattr(args, "compare", False):
         from osteotwin.compare import run_compare
 
@@ -109,7 +120,6 @@ def write_plot(trajectory: Trajectory, scenario: Scenario, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     months = trajectory.months
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     left.plot(months, trajectory.lumbar_spine_bmd_pct_change, label="lumbar spine")

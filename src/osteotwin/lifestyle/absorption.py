@@ -1,7 +1,8 @@
 """Fractional calcium absorption by food: "absorbable calcium" = calcium mg x fraction absorbed.
 
 Table: Lindshield, *Human Nutrition* (open textbook) section 12.22, derived from Weaver et al.
-1999 *AJCN* (guidelines.md section 6.2; the numbers [V] in that table, the Weaver attribution [R]).
+1999 *AJCN* 70(3 Suppl):543S-548S (the numbers checked against that table [V]; the Weaver attribution
+recalled [R]; the table is reproduced in docs/lifestyle.md).
 Foods are matched to a row by words in the USDA description (first match wins). Foods with no row
 get the milk value (32.1%), the reference the table is built on: that default is OUR assumption,
 and so are the analogies marked "ours" below. DRI comparisons use nominal calcium (DRIs assume
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SOURCE = "Lindshield, Human Nutrition 12.22 (after Weaver et al. 1999 AJCN); guidelines.md 6.2"
+SOURCE = "Lindshield, Human Nutrition 12.22 (after Weaver et al. 1999 AJCN)"
 
 
 @dataclass(frozen=True)

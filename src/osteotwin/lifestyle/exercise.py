@@ -1,6 +1,6 @@
 """Exercise prescription: a library of exercises, safety screening, and a weekly plan.
 
-Sources (guidelines.md section 5; ids used in the output):
+Sources (ids used in the output; docs/lifestyle.md lists them with their prescriptions):
 - X1 ESSA 2017 (Beck et al., J Sci Med Sport 20:438-45) [V abstract; dose detail R]
 - X2 LIFTMOR (Watson et al., JBMR 2018;33:211-20): 5 x 5 at > 80-85% 1RM, twice weekly, supervised [V]
 - X3 Too Fit To Fracture 2014 (Giangregorio et al., Osteoporos Int 25:821-35) [V]; X3b its 2015 update [V]
@@ -173,7 +173,7 @@ def _planned(exercise_id: str, sets: int | None, reps: str | None, intensity: st
 
 
 def screen(inputs: ScreeningInput) -> list[Restriction]:
-    """Safety restrictions from the profile, each naming its source (guidelines.md section 5)."""
+    """Safety restrictions from the profile, each naming its source (the X ids of this module's docstring)."""
     restrictions: list[Restriction] = []
     low_bmd = inputs.min_t_score is not None and inputs.min_t_score <= -2.5
     if inputs.vertebral_fracture or low_bmd:

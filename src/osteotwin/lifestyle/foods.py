@@ -2,7 +2,7 @@
 
 Data: USDA National Nutrient Database for Standard Reference, Release 28 (the data behind
 FoodData Central "SR Legacy"), 8,789 foods, per 100 g edible portion, public domain / CC0.
-Built by ``osteotwin/data/usda_sr_extract.py`` (see ``data/USDA_README.md``).
+Built by ``src/osteotwin/data/usda_sr_extract.py`` (see ``src/osteotwin/data/USDA_README.md``).
 An empty USDA cell means "not reported" and is kept as ``None``, never as zero.
 
 Search ranks foods by how many query words match and where: a word in the first comma-separated
@@ -46,7 +46,7 @@ NUTRIENT_UNITS: dict[str, str] = {
 }
 
 VITAMIN_D_IU_PER_UG = 40.0
-"""1 ug vitamin D = 40 IU (IOM 2011, via the NJ ICO sheet; guidelines.md section 4, tag [V])."""
+"""1 ug vitamin D = 40 IU (IOM 2011, Dietary Reference Intakes for Calcium and Vitamin D; tag [V])."""
 
 NUTRIENTS_FILE = "usda_sr_legacy_bone_nutrients.csv.gz"
 PORTIONS_FILE = "usda_sr_legacy_portions.csv.gz"
@@ -62,7 +62,8 @@ _CATEGORY_WORDS = {"fish", "nut", "seed", "beverage", "cereal", "spice", "cheese
 
 STAPLE_FOOD_IDS: frozenset[str] = frozenset(
     {
-        # the bone-nutrient staples of guidelines.md table 6.1 (SR26 NDB numbers, same in SR28)
+        # bone-nutrient staples (ours): dairy, plant milks, tofu, fish, greens, nuts, legumes
+        # (SR NDB numbers, the same in SR26 and SR28; listed by name in docs/lifestyle.md)
         "01117", "01256", "01079", "01085", "01009", "01028", "15088", "15084", "15087", "16139",
         "16120", "14016", "16427", "16426", "11162", "11233", "11234", "15086", "15237", "15046",
         "08077", "08013", "01125", "12061", "11457", "11458", "12085", "16390", "16015", "11212",
@@ -259,6 +260,8 @@ def get_food(food_id: str) -> Food:
 
 def _query_words(words: str) -> list[str]:
     raw = _words(words)
+    if not raw:  # punctuation or symbols only: nothing to look for
+        return []
     joined: list[str] = []
     skip = False
     for first, second in zip(raw, [*raw[1:], ""], strict=True):

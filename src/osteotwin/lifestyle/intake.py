@@ -1,6 +1,6 @@
 """Food log -> nutrient totals per day and on average, with absorbable calcium and coverage.
 
-A log entry is ``{date, food_id, grams}`` (DESIGN.md); instead of ``food_id`` it may give
+A log entry is ``{date, food_id, grams}`` (examples/logs/food_log_3days.csv); instead of ``food_id`` it may give
 ``food_name`` (the best search match is used and named in the notes); instead of ``grams`` a
 USDA household ``portion`` (e.g. "cup") and a ``quantity`` (default 1): grams = quantity /
 amount x gram weight (data/USDA_README.md). Nutrient = grams / 100 x value per 100 g.
@@ -15,12 +15,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from osteotwin.errors import InputError
+from osteotwin.errors import FileInputError, InputError, parse_json_text, read_input_text, wrong_document
 from osteotwin.lifestyle.absorption import calcium_absorption
 from osteotwin.lifestyle.foods import NUTRIENT_KEYS, VITAMIN_D_IU_PER_UG, Food, get_food, search_foods
 
@@ -198,6 +197,8 @@ def _entry_from_dict(raw: dict, row_name: str) -> LogEntry:
                 cleaned[key] = float(cleaned[key])
             except ValueError:
                 raise InputError(f"{row_name}.{key}", cleaned[key], "a number") from None
+        if key in cleaned and (isinstance(cleaned[key], bool) or not isinstance(cleaned[key], int | float)):
+            raise InputError(f"{row_name}.{key}", cleaned[key], "a number")
     if "food_id" in cleaned:
         cleaned["food_id"] = str(cleaned["food_id"])
     date_text = cleaned.get("date")
@@ -219,21 +220,36 @@ def _entry_from_dict(raw: dict, row_name: str) -> LogEntry:
     return LogEntry.model_validate(cleaned)
 
 
-def read_log_rows(path: str | Path, list_key: str, describe: str) -> tuple[list[dict], list[str] | None]:
+def read_log_rows(
+    path: str | Path, list_key: str, describe: str, example: str = "examples/logs/food_log_3days.csv"
+) -> tuple[list[dict], list[str] | None]:
     """Rows of a log file: a JSON list (or ``{list_key: [...]}``), or CSV rows with their header.
 
     Returns the rows and, for CSV, the header (None for JSON) so each log checks its own columns.
+    A file that is not UTF-8 text, malformed JSON, another kind of document, or a CSV row with more
+    cells than the header is refused in one line naming the file (``FileInputError``).
     """
-    text = Path(path).read_text(encoding="utf-8-sig")
+    what = list_key.replace("_", " ")
+    text = read_input_text(path, what, "UTF-8 CSV or JSON text")
     if Path(path).suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
-        data = json.loads(text)
+        data = parse_json_text(text, what, path)
         if isinstance(data, dict) and list_key in data:
             data = data[list_key]
         if not isinstance(data, list):
-            raise InputError(list_key, type(data).__name__, f"a JSON list of {describe}")
+            raise wrong_document(data, what, path, f"a JSON list of {describe} or a CSV file", example)
         return data, None
-    reader = csv.DictReader(io.StringIO(text))
-    return [dict(row) for row in reader], list(reader.fieldnames or [])
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        fields = list(reader.fieldnames or [])
+        for row in reader:
+            if None in row:
+                raise FileInputError(what, path, f"line {reader.line_num} has {len(fields) + len(row[None])} cells but "
+                                     f"the header has {len(fields)} ({','.join(fields)[:120]})")
+            rows.append(dict(row))
+    except csv.Error as error:
+        raise FileInputError(what, path, f"is not a readable CSV file (line {reader.line_num}: {error})") from None
+    return rows, fields
 
 
 def read_food_log(path: str | Path) -> list[dict]:

@@ -17,7 +17,7 @@ foods that fit the pattern and dislikes, with every one of energy, protein, calc
 fibre reported; the integer programme sees the 40 best per nutrient (per serving and per kcal).
 Vitamin D and K not reported count as zero here (no credit for an unknown amount). The cost of a
 serving is 1 + kcal/200, less 0.5 for fermented, prebiotic or polyphenol-rich foods, 0.3 for the
-bone-nutrient staples of guidelines.md table 6.1 and 0.3 for everyday foods, plus 0.5 for foods
+bone-nutrient staples (``foods.STAPLE_FOOD_IDS``) and 0.3 for everyday foods, plus 0.5 for foods
 outside the everyday list and 1 for rarely eaten ones; red and processed meat cost 1 more in the
 Mediterranean pattern. Shortfall weights are large, so a target that can be met is met. All these
 weights, limits and the pool rules are OUR choices, stated here so they can be argued with.
@@ -51,7 +51,7 @@ SHORTFALL_WEIGHTS = {
 }
 """Penalty per 100% shortfall (ours). Large enough that closing a gap always beats the cost of the
 servings (at most about 50 in all), so targets are met whenever they can be. Vitamin D weighs little:
-few foods hold it, and a supplement is the usual route (guidelines.md section 4), so food closes
+few foods hold it, and vitamin D3 closes the rest (docs/lifestyle.md, "Supplements"), so food closes
 only what it cheaply can."""
 MAX_SERVINGS_PER_FOOD = 2
 MAX_TOTAL_SERVINGS = 10
@@ -82,8 +82,8 @@ SERVING_GRAMS_BY_WORD = {
     "cheese": CHEESE_SERVING_GRAMS, "natto": 50.0, "miso": 17.0, "tempeh": 85.0, "bran": 30.0, "germ": 15.0,
     "soymilk": 243.0, "garlic": 9.0, "parsley": 10.0, "chive": 3.0, "ginger": 5.0, "coriander": 5.0, "basil": 5.0,
 }
-"""Serving grams for foods unlike their group (ours; natto 50 g pack as in guidelines.md 6.1, miso 1 tbsp,
-bran 30 g, soy milk 1 cup = 243 g as in 6.1, garlic 3 cloves, herbs a handful)."""
+"""Serving grams for foods unlike their group (ours; natto a 50 g pack, miso 1 tbsp, bran 30 g, soy milk
+1 cup = 243 g as in the USDA SR household measure, garlic 3 cloves, herbs a handful)."""
 MEDITERRANEAN_GROUPS = {"1500", "1600", "1100", "1200", "0900"}
 """Fish, legumes, vegetables, nuts and seeds, fruit: favoured by 0.2 in the Mediterranean pattern (ours)."""
 FAVOURED_BONUS, STAPLE_BONUS, MEDITERRANEAN_MEAT_PENALTY = 0.5, 0.3, 1.0
@@ -238,7 +238,8 @@ def _pool(pattern: str, dislikes: tuple[str, ...], warfarin: bool) -> _Pool:
 EFFECTIVE_CALCIUM = "calcium_mg_milk_equivalent"
 """Calcium counted towards the target at most at milk's absorption: a food absorbing less (spinach 5.1%,
 almonds 21%) counts calcium x absorption / 32.1%; better-absorbed foods count at face value
-(ours, after the rule suggestions of guidelines.md 6.2). Totals are still reported as nominal mg."""
+(ours, after the absorption table of Weaver et al. 1999 AJCN, in ``absorption.py``). Totals are still
+reported as nominal mg."""
 
 TARGET_MARGIN = 0.002
 """Aim 0.2% above each target so rounding the grams shown to 0.1 g cannot drop a met target below it (ours)."""

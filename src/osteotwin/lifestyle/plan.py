@@ -40,7 +40,8 @@ class Conditions(BaseModel):
 
 
 class Profile(BaseModel):
-    """The planner's input (DESIGN.md "Profile"): patient, pattern, energy budget, dislikes, logs, conditions."""
+    """The planner's input (e.g. examples/profiles/vegan_low_spine.json): patient, pattern, energy budget,
+    dislikes, logs, conditions."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -77,7 +78,7 @@ class Plan(BaseModel):
     energy_kcal_budget: float
     energy_kcal_after_foods: float
     absorbable_calcium_mg_after_foods: float = Field(
-        description="Logged plus suggested calcium x fractional absorption (guidelines.md 6.2), mg/day."
+        description="Logged plus suggested calcium x fractional absorption (Weaver et al. 1999 AJCN), mg/day."
     )
     optimiser: dict
     supplements: list[SupplementAdvice]
@@ -185,7 +186,7 @@ def make_plan(profile: Profile | dict) -> Plan:
 
 
 def _vitamin_d_status_warnings(level_ng_ml: float | None, supplement_iu: float) -> list[str]:
-    """Serum 25(OH)D against the IOM 2011 cut-offs (guidelines.md section 4, [S])."""
+    """Serum 25(OH)D against the IOM 2011 cut-offs (Ross et al., JCEM 2011; tag [S])."""
     if level_ng_ml is None:
         return []
     if level_ng_ml < 12:

@@ -1,6 +1,6 @@
 """Exercise log -> next week's loads (progressive overload) and the weekly doses for the engine.
 
-Rules (guidelines.md section 5, "Progression"):
+Rules (progressive overload; sources as in ``exercise.py``):
 - Too Fit To Fracture 8-12RM window (X3): when every set of the last session reached 12 reps,
   raise the load; when a set fell below 8 reps, lower it; otherwise keep it.
 - LIFTMOR (X2): prescribed 5 x 5; when all 5 sets of 5 were done, raise the load.
@@ -72,7 +72,12 @@ class NextWeek(BaseModel):
 def _parse(entries: list[dict] | list[ExerciseLogEntry]) -> list[ExerciseLogEntry]:
     parsed = []
     for number, raw in enumerate(entries, start=1):
-        entry = raw if isinstance(raw, ExerciseLogEntry) else ExerciseLogEntry.model_validate(raw)
+        if isinstance(raw, ExerciseLogEntry):
+            entry = raw
+        elif not isinstance(raw, dict):
+            raise InputError(f"exercise_log[{number}]", raw, "an object with date, exercise, sets, reps, load_kg")
+        else:
+            entry = ExerciseLogEntry.model_validate(raw)
         if entry.exercise not in LIBRARY:
             raise InputError(f"exercise_log[{number}].exercise", entry.exercise, f"one of {', '.join(sorted(LIBRARY))}")
         parsed.append(entry)
@@ -198,7 +203,8 @@ def next_week(
 
 def read_exercise_log(path: str | Path) -> list[dict]:
     """Read an exercise log: CSV (date,exercise,sets,reps,load_kg[,minutes,arm_symptoms]) or a JSON list."""
-    raw, fields = read_log_rows(path, "exercise_log", "{date, exercise, sets, reps, load_kg}")
+    raw, fields = read_log_rows(path, "exercise_log", "{date, exercise, sets, reps, load_kg}",
+                                "examples/logs/exercise_log_week.csv")
     if fields is None:
         return raw
     if "date" not in fields or "exercise" not in fields:

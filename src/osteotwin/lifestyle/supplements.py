@@ -1,6 +1,6 @@
 """Supplement advice for what food cannot reasonably close, with the warnings that go with it.
 
-Facts (guidelines.md section 4, "Conversions and supplement facts"):
+Facts (checked only against secondary pages [S]; docs/lifestyle.md, "Supplements"):
 - calcium carbonate is 40% elemental calcium, needs gastric acid, take with food [S];
 - calcium citrate is 21% elemental calcium, with or without food, better with low acid or PPI use [S];
 - absorption is best at <= 500 mg elemental calcium per dose: split larger amounts [S];
@@ -85,7 +85,8 @@ def plan_supplements(
             doses_per_day=doses, how_to_take=how,
             reason=f"food leaves {calcium_gap:.0f} mg/day of the {by_key['calcium_mg'].amount:g} mg target"
             + ("; citrate because an acid suppressant is taken" if citrate else ""),
-            source="guidelines.md 4: carbonate 40% with food, citrate 21% with or without food, <= 500 mg per dose [S]",
+            source="supplement facts from secondary pages: carbonate 40% with food, citrate 21% with or without "
+                   "food, <= 500 mg per dose [S]",
         ))
         if kidney_stones:
             warnings.append(

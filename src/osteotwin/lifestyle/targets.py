@@ -1,6 +1,6 @@
 """Daily nutrient targets for women, by age (and weight for protein), each with its source.
 
-Evidence tags as in guidelines.md: [V] checked against the primary source or its abstract,
+Evidence tags (docs/lifestyle.md): [V] checked against the primary source or its abstract,
 [S] checked against a secondary page only, [R] recalled and unverified. Where a bone-health body
 recommends more than the general DRI (vitamin D >= 800 IU from age 50: BHOF 2022, ASCO 2019,
 Hadji 2017 for AI users), the target is the bone-health value and the DRI is named in ``note``.
