@@ -1,6 +1,6 @@
 """Patient records: per-patient authorisation, reads and writes (each audited), and conversion
-of a stored record to the ``assess`` input shape of DESIGN.md (patient, risk_factors, dxa, labs,
-medications) and to the ``simulate`` Patient block.
+of a stored record to the ``assess`` input shape (``osteotwin.clinic.PatientRecord``: patient,
+risk_factors, dxa, labs, medications) and to the ``simulate`` Patient block.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def list_patients(session: Session, clinician: User, query: str = "", limit: int
     query = query.strip()
     if query:
         conditions = [func.lower(Patient.name).contains(query.lower())]
-        if query.isdigit():
+        if query.isascii() and query.isdigit() and len(query) <= 9:  # a record number fits 32 bits
             conditions.append(Patient.id == int(query))
         statement = statement.where(or_(*conditions))
     patients = list(session.scalars(statement.order_by(Patient.name).limit(limit)))
@@ -207,7 +207,7 @@ def years_since_menopause(patient: Patient, on: dt.date | None = None) -> float 
 
 
 def record_dict(patient: Patient, on: dt.date | None = None) -> dict[str, Any]:
-    """The stored record as the ``assess`` input (DESIGN.md): patient, risk_factors, dxa, labs, medications."""
+    """The stored record as the ``assess`` input (``osteotwin.clinic.PatientRecord``): patient, risk_factors, dxa, labs, medications."""
     on = on or dt.date.today()
     block: dict[str, Any] = {
         "age_years": age_years(patient.birth_date, on),
@@ -239,7 +239,7 @@ def simulate_patient_block(patient: Patient, on: dt.date | None = None) -> dict[
     age = age_years(patient.birth_date, on)
     ysm = years_since_menopause(patient, on)
     if ysm is None:
-        # No recorded menopause year: the population default of DESIGN.md's example (12 years),
+        # No recorded menopause year: the default of the Scenario's Patient block (12 years, scenario.py),
         # bounded so that menopause is not before age 45 (ours).
         ysm = max(0.0, min(12.0, age - 45.0))
     block: dict[str, Any] = {
