@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from osteotwin.errors import InputError
-from osteotwin.records.accounts import create_user, issue_link
+from osteotwin.records.accounts import create_user, issue_link, may_invite, utcnow
 from osteotwin.records.audit import audit, audit_trail
-from osteotwin.records.models import Patient, User
+from osteotwin.records.models import OneTimeLink, Patient, User
 from osteotwin.records.patients import (
     add_dxa,
     add_lab,
@@ -115,14 +116,27 @@ def post_medication(request: Request, patient_id: PatientId, session: Tx, viewer
 @router.post("/patients/{patient_id}/invite")
 def invite_patient(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep,
                    form: FormDep) -> Response:
-    """Create the patient's account (no password) and a one-time link for her to set one."""
+    """Create the patient's account (no password) and a one-time link for her to set one. A new link
+    is issued only while the account was never activated (no password set, never signed in): a link
+    for a working account would let whoever holds it take the account over."""
     check_form_csrf(viewer, form)
     patient = patient_for(session, viewer.user, patient_id, "patient account", action="update")
     if patient.account_user_id is None:
         account = create_user(session, email=form.get("email", ""), display_name=patient.name, role="patient")
         patient.account_user_id = account.id
     account = session.get(User, patient.account_user_id)
+    if not may_invite(account):
+        audit(session, viewer.user_id, "denied", patient.id, "invitation for an activated account")
+        return render(request, "error.html", {"status": 409, "message": (
+            "This patient already has a working account, so no new invitation link is issued (it would let "
+            "whoever holds it take the account over). She can change her password when signed in.")},
+            status_code=409)
+    for old in session.scalars(select(OneTimeLink).where(OneTimeLink.user_id == account.id,
+                                                         OneTimeLink.purpose == "set_password",
+                                                         OneTimeLink.used_at.is_(None))):
+        old.used_at = utcnow()  # only the newest invitation link works
     token = issue_link(session, "set_password", account.id)
+    audit(session, viewer.user_id, "invite", patient.id, "patient account invitation")
     return RedirectResponse(f"/patients/{patient_id}?invite={token}", status_code=303)
 
 
