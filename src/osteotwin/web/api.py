@@ -261,9 +261,9 @@ def patient_audit(patient_id: PatientId, session: Tx, viewer: ViewerDep) -> list
 @router.get("/foods/search")
 def foods_search(viewer: ViewerDep, q: Annotated[str, Query(min_length=1, max_length=100)]) -> list[dict[str, Any]]:
     """USDA foods matching the words (``osteotwin foods search --json``); the words need at least
-    one letter or digit."""
+    letter a-z or digit 0-9 (the USDA descriptions are English)."""
     if not services.searchable(q):
-        raise InputError("q", q[:40], "words with at least one letter or digit")
+        raise InputError("q", q[:40], "words with at least one letter a-z or digit 0-9")
     return services.food_search(q)
 
 

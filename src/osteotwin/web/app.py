@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from osteotwin import __version__
 from osteotwin.errors import InputError
@@ -189,6 +190,13 @@ def create_app(database: Database | None, *, public_url: str = "http://127.0.0.1
         errors = [{"loc": ["body", *e["loc"]], "msg": first_message if i == 0 else e["msg"], "type": e["type"]}
                   for i, e in enumerate(exc.errors(include_input=False, include_url=False))]
         return _invalid(request, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI could not read the body (e.g. bytes that are not UTF-8 JSON)
+            return _invalid(request, [{"loc": ["body"], "msg": "the body is not readable JSON (UTF-8 text)",
+                                       "type": "json_invalid"}])
+        return _error(request, exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     def _request_validation(request: Request, exc: RequestValidationError) -> Response:

@@ -8,6 +8,7 @@ The engine, the clinic and the planner are hard dependencies of the package, imp
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Any
 
@@ -153,9 +154,13 @@ def store_fhir_record(session: Session, clinician: Any, record: dict[str, Any], 
         raise _fhir_refusal(error) from None
 
 
+_SEARCH_WORD = re.compile(r"[a-z0-9]")  # the USDA index's words (osteotwin.lifestyle.foods) are a-z, 0-9
+
+
 def searchable(words: str) -> bool:
-    """True when a food search has something to search for (a letter or digit)."""
-    return any(character.isalnum() for character in words)
+    """True when a food search has something to search for: a letter a-z or a digit (the USDA
+    descriptions are English; a query of only other characters matches nothing)."""
+    return _SEARCH_WORD.search(words.lower()) is not None
 
 
 # --- planner ------------------------------------------------------------------------------------
