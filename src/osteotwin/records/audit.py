@@ -1,7 +1,9 @@
-"""The audit log: every read or write of a patient record, with who, what and when.
+"""The audit log: every read or write of a patient record, every sign-in, sign-out and password
+change, and every refused request (401, 403, 404, throttled sign-in), with who, what and when.
 
-``what`` names the kind of data touched (``"dxa"``, ``"assessment"``), never its content, so the
-audit log itself holds no clinical values.
+``what`` names the kind of data touched (``"dxa"``, ``"assessment"``) or the route template of a
+refused request, never its content, so the audit log itself holds no clinical values, names or
+e-mail addresses.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from osteotwin.records.models import AuditEvent
 
-AUDIT_ACTIONS = ("read", "create", "update", "delete", "denied", "export", "import")
+AUDIT_ACTIONS = ("read", "create", "update", "delete", "denied", "export", "import",
+                 "sign_in", "sign_in_failed", "sign_out", "password_set", "invite")
 
 
 def audit(session: Session, user_id: int | None, action: str, patient_id: int | None, what: str) -> None:

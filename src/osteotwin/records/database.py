@@ -4,6 +4,11 @@ SQLite runs in WAL mode with foreign keys on, and every transaction starts with
 ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of failing
 on a lock upgrade. Every write is one transaction (:meth:`Database.transaction`): it commits
 at the end or rolls back on any exception, so a crash mid-request leaves the database as it was.
+Pure reads use :meth:`Database.read`: on SQLite a deferred ``BEGIN``, so readers never queue on
+the write lock (WAL lets them read while one writer writes).
+
+Both engines are created with ``hide_parameters=True``: an error's text (and so any log line or
+traceback that quotes it) never contains the SQL parameters, which can be names or birth dates.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 DATABASE_URL_ENV = "OSTEOTWIN_DATABASE_URL"
 DATA_DIR_ENV = "OSTEOTWIN_DATA_DIR"
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # ours: long enough for 20+ queued writers on a slow disk
+# Execution option that marks a read-only engine: its transactions begin with a deferred BEGIN.
+DEFERRED_BEGIN_OPTION = "osteotwin_deferred_begin"
 
 
 def default_sqlite_path() -> Path:
@@ -53,7 +60,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = connection.get_execution_options().get(DEFERRED_BEGIN_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None, **kwargs) -> Engine:
@@ -68,6 +76,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=kwargs.pop("pool_size", 20),
             max_overflow=kwargs.pop("max_overflow", 40),
+            hide_parameters=True,
             **kwargs,
         )
         _configure_sqlite(engine)
@@ -77,6 +86,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         pool_size=kwargs.pop("pool_size", 10),
         max_overflow=kwargs.pop("max_overflow", 20),
         pool_pre_ping=True,
+        hide_parameters=True,
         **kwargs,
     )
 
@@ -88,6 +98,8 @@ class Database:
         self.url = database_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.engine.execution_options(**{DEFERRED_BEGIN_OPTION: True}),
+                                          expire_on_commit=False)
         if migrate:
             self.upgrade()
 
@@ -105,6 +117,13 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One transaction: commit on success, roll back on any exception."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (rolled back at the end). On SQLite it begins deferred, so it
+        does not take the write lock and never waits for a writer."""
+        with self.read_sessions() as session:  # closing the session rolls the transaction back
             yield session
 
     def dispose(self) -> None:

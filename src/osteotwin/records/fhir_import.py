@@ -200,13 +200,3 @@ def _medication_fields(item: dict[str, Any]) -> dict[str, Any]:
     return {"drug": item["drug"], "start_date": start, "stop_date": stop, "dose_mg": item.get("dose_mg"),
             "every_months": every_months}
 
-
-def create_patient_from_record(session: Session, clinician: User, record: dict[str, Any], name: str = "",
-                               bundle: dict[str, Any] | None = None) -> Patient:
-    """Store an ``assess``-shaped record (kept for callers that already converted a Bundle).
-
-    With ``bundle`` the Bundle itself is read again so that its identity (name, MRN, birth date)
-    is kept; use :func:`import_fhir_bundle` to get the import report too."""
-    if bundle is not None:
-        return import_fhir_bundle(session, clinician, bundle, name=name)[0]
-    return store_record(session, clinician, PatientRecord.model_validate(record), ImportReport(), name=name)[0]

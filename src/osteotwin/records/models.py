@@ -55,6 +55,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the account was first used (password set or first sign-in); None: invited, never activated.
+    activated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Patient(Base):
@@ -234,7 +236,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
-    action: Mapped[str] = mapped_column(String(20))  # read | create | update | delete | denied | export | import
+    action: Mapped[str] = mapped_column(String(20))  # one of osteotwin.records.audit.AUDIT_ACTIONS
     patient_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     what: Mapped[str] = mapped_column(String(200))
 
@@ -267,11 +269,24 @@ class OneTimeLink(Base):
 
 
 class LoginFailure(Base):
-    """A failed sign-in, for rate limiting (keys are SHA-256 digests, not addresses)."""
+    """A failed sign-in, for throttling. The key is an HMAC-SHA256 (hex) of "account:<e-mail>",
+    "client:<address>" or "device:<id>" under the server secret: without the secret the stored
+    keys cannot be matched to addresses or e-mails by trying candidates."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key_sha256", "at"),)
+    __table_args__ = (Index("ix_login_failures_key_at", "key_hmac", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key_sha256: Mapped[str] = mapped_column(String(64))
+    key_hmac: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServerSecret(Base):
+    """A random secret of this installation (e.g. the key of the failure-record HMACs and of the
+    pre-session CSRF tokens), created on first use and never shown."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value_hex: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

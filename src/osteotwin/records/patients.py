@@ -82,7 +82,7 @@ def list_patients(session: Session, clinician: User, query: str = "", limit: int
     query = query.strip()
     if query:
         conditions = [func.lower(Patient.name).contains(query.lower())]
-        if query.isdigit():
+        if query.isascii() and query.isdigit() and len(query) <= 9:  # a record number fits 32 bits
             conditions.append(Patient.id == int(query))
         statement = statement.where(or_(*conditions))
     patients = list(session.scalars(statement.order_by(Patient.name).limit(limit)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 DxaSite = Literal["lumbar_spine", "total_hip", "femoral_neck"]
 DxaDevice = Literal["hologic", "ge_lunar", "norland", "other", "unknown"]
@@ -38,8 +38,21 @@ LAB_RANGES: dict[str, tuple[float, float]] = {
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
 
+NUMBER_TYPES = (int, float, int | None, float | None)
+
+
 class _In(BaseModel):
+    """Base of the input models: unknown fields are refused, and so are ``true``/``false`` where a
+    number is expected (pydantic's lax mode would read ``false`` as 0, e.g. a T-score of 0)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation in NUMBER_TYPES:
+            raise ValueError(f"{info.field_name} = {str(value).lower()}: a number is needed, not true/false")
+        return value
 
 
 def _not_future(value: dt.date, field: str) -> dt.date:

@@ -9,16 +9,17 @@ trajectories, a plan is the ``plan --json`` output, nutrients the ``nutrients --
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from osteotwin import simulate as simulate_one
 from osteotwin.clinic import PatientRecord
 from osteotwin.clinic import assess as assess_record
+from osteotwin.errors import InputError
 from osteotwin.records.audit import audit, audit_trail
-from osteotwin.records.fhir_import import import_fhir_bundle
 from osteotwin.records.patients import (
     add_dxa,
     add_exercise,
@@ -31,14 +32,54 @@ from osteotwin.records.patients import (
     patient_for,
     record_dict,
 )
-from osteotwin.records.schemas import DxaIn, ExerciseLogIn, FoodLogIn, LabIn, MedicationIn, PatientIn
-from osteotwin.scenario import Scenario, scenario_warnings
+from osteotwin.records.schemas import (
+    NUMBER_TYPES,
+    DxaIn,
+    ExerciseLogIn,
+    FoodLogIn,
+    LabIn,
+    MedicationIn,
+    PatientIn,
+)
+from osteotwin.scenario import BoneAgent, Dose, EndocrineTherapy, Scenario, scenario_warnings
 from osteotwin.web import services
-from osteotwin.web.deps import ApiWriterDep, Forbidden, Tx, ViewerDep
+from osteotwin.web.compute import in_thread, run_compute
+from osteotwin.web.deps import ApiWriterDep, Forbidden, PatientId, Tx, Viewer, ViewerDep, read_patient
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
 
-RegimenName = services.REGIMENS.keys()
+class ErrorMessage(BaseModel):
+    """Every refusal other than 422: what went wrong, in one sentence."""
+
+    detail: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorMessage, "description": "not signed in"},
+    403: {"model": ErrorMessage, "description": "the role may not do this, or the CSRF token is missing"},
+    404: {"model": ErrorMessage, "description": "no such record for this account"},
+    413: {"model": ErrorMessage, "description": "request body above the limit"},
+    429: {"model": ErrorMessage, "description": "rate limited (see Retry-After)"},
+}
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=_ERRORS)
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+def _strict(body: BaseModel, raw: bytes) -> Any:
+    """Refuse a JSON body whose numeric fields are not JSON numbers (``false`` or ``"1.5"``), which
+    pydantic's lax mode (needed for the HTML forms, which send text) would accept."""
+    data = json.loads(raw)
+    for name, field in type(body).model_fields.items():
+        value = data.get(name) if isinstance(data, dict) else None
+        if field.annotation in NUMBER_TYPES and value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InputError(name, value if isinstance(value, bool) else str(value)[:40], "a JSON number")
+    return body
 
 
 class Me(BaseModel):
@@ -67,7 +108,9 @@ def _clinician(viewer) -> None:  # noqa: ANN001
 
 @router.get("/me", response_model=Me)
 def me(session: Tx, viewer: ViewerDep) -> Me:
+    """The signed-in account and its CSRF token (audited)."""
     patient = None if viewer.is_clinician else own_patient(session, viewer.user)
+    audit(session, viewer.user_id, "read", patient.id if patient else None, "own account (api me)")
     return Me(user_id=viewer.user.id, role=viewer.user.role, display_name=viewer.user.display_name,
               patient_id=patient.id if patient else None, csrf_token=viewer.csrf_token)
 
@@ -86,14 +129,15 @@ def patients(session: Tx, viewer: ViewerDep, q: Annotated[str, Query(max_length=
 
 
 @router.post("/patients", response_model=PatientSummary, status_code=201)
-def new_patient(session: Tx, viewer: ApiWriterDep, body: PatientIn) -> PatientSummary:
+def new_patient(session: Tx, viewer: ApiWriterDep, body: PatientIn, raw: RawBody) -> PatientSummary:
     _clinician(viewer)
+    body = _strict(body, raw)
     patient = create_patient(session, viewer.user, body)
     return PatientSummary(id=patient.id, name=patient.name, birth_date=patient.birth_date)
 
 
 @router.get("/patients/{patient_id}")
-def patient_record(patient_id: int, session: Tx, viewer: ViewerDep) -> dict[str, Any]:
+def patient_record(patient_id: PatientId, session: Tx, viewer: ViewerDep) -> dict[str, Any]:
     """The stored record in the ``assess`` input shape, plus id and name."""
     patient = patient_for(session, viewer.user, patient_id, "record")
     return {"id": patient.id, "name": patient.name, "birth_date": patient.birth_date.isoformat(),
@@ -107,75 +151,82 @@ def _add(session, viewer, patient_id: int, what: str, add, body) -> Created:  # 
 
 
 @router.post("/patients/{patient_id}/dxa", response_model=Created, status_code=201)
-def post_dxa(patient_id: int, session: Tx, viewer: ApiWriterDep, body: DxaIn) -> Created:
+def post_dxa(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: DxaIn, raw: RawBody) -> Created:
     _clinician(viewer)
+    body = _strict(body, raw)
     return _add(session, viewer, patient_id, "dxa", add_dxa, body)
 
 
 @router.post("/patients/{patient_id}/labs", response_model=Created, status_code=201)
-def post_lab(patient_id: int, session: Tx, viewer: ApiWriterDep, body: LabIn) -> Created:
+def post_lab(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: LabIn, raw: RawBody) -> Created:
     _clinician(viewer)
+    body = _strict(body, raw)
     return _add(session, viewer, patient_id, "lab", add_lab, body)
 
 
 @router.post("/patients/{patient_id}/medications", response_model=Created, status_code=201)
-def post_medication(patient_id: int, session: Tx, viewer: ApiWriterDep, body: MedicationIn) -> Created:
+def post_medication(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: MedicationIn, raw: RawBody) -> Created:
     _clinician(viewer)
+    body = _strict(body, raw)
     return _add(session, viewer, patient_id, "medication", add_medication, body)
 
 
 @router.post("/patients/{patient_id}/food-log", response_model=Created, status_code=201)
-def post_food(patient_id: int, session: Tx, viewer: ApiWriterDep, body: FoodLogIn) -> Created:
+def post_food(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: FoodLogIn, raw: RawBody) -> Created:
     """One food-log row (``date, food_id, grams``, as in ``osteotwin nutrients``)."""
+    body = _strict(body, raw)
     patient = patient_for(session, viewer.user, patient_id, "food log", action="create")
     row = add_food(session, viewer.user, patient, body, food_name=services.food_name(body.food_id))
     return Created(id=row.id, patient_id=patient.id)
 
 
 @router.post("/patients/{patient_id}/exercise-log", response_model=Created, status_code=201)
-def post_exercise(patient_id: int, session: Tx, viewer: ApiWriterDep, body: ExerciseLogIn) -> Created:
+def post_exercise(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: ExerciseLogIn, raw: RawBody) -> Created:
     """One exercise session (``exercise`` is an id of the planner's library)."""
+    body = _strict(body, raw)
     patient = patient_for(session, viewer.user, patient_id, "exercise log", action="create")
     row = add_exercise(session, viewer.user, patient, body, services.exercise_kind(body.exercise))
     return Created(id=row.id, patient_id=patient.id)
 
 
 @router.get("/patients/{patient_id}/assessment")
-def patient_assessment(patient_id: int, session: Tx, viewer: ViewerDep) -> dict[str, Any]:
+async def patient_assessment(request: Request, patient_id: PatientId, viewer: ViewerDep) -> dict[str, Any]:
     """``osteotwin assess --json`` on the stored record."""
-    return services.assessment(patient_for(session, viewer.user, patient_id, "assessment"))
+    patient = await in_thread(read_patient, request, viewer, patient_id, "assessment")
+    return await run_compute(request, viewer.user_id, services.assessment, patient)
 
 
 @router.get("/patients/{patient_id}/projection")
-def patient_projection(
-    patient_id: int, session: Tx, viewer: ViewerDep,
-    regimens: Annotated[list[str] | None, Query(description=f"any of {', '.join(services.REGIMENS)}")] = None,
+async def patient_projection(
+    request: Request, patient_id: PatientId, viewer: ViewerDep,
+    regimens: Annotated[list[str] | None, Query(max_length=len(services.REGIMENS),
+                                                description=f"any of {', '.join(services.REGIMENS)}")] = None,
 ) -> dict[str, Any]:
     """Five-year trajectories (``simulate`` output) under the chosen regimens, from one batch."""
-    patient = patient_for(session, viewer.user, patient_id, "projection")
     chosen = [r for r in (regimens or list(services.REGIMENS)) if r in services.REGIMENS]
-    if regimens and not chosen:
-        from osteotwin.errors import InputError
-
-        raise InputError("regimens", regimens, f"any of {', '.join(services.REGIMENS)}")
-    return services.projection(patient, chosen)
+    if regimens and len(chosen) != len(regimens):
+        unknown = next(r for r in regimens if r not in services.REGIMENS)
+        raise InputError("regimens", unknown[:40], f"any of {', '.join(services.REGIMENS)}")
+    patient = await in_thread(read_patient, request, viewer, patient_id, "projection")
+    return await run_compute(request, viewer.user_id, services.projection, patient, chosen)
 
 
 @router.get("/patients/{patient_id}/plan")
-def patient_plan(patient_id: int, session: Tx, viewer: ViewerDep) -> dict[str, Any]:
+async def patient_plan(request: Request, patient_id: PatientId, viewer: ViewerDep) -> dict[str, Any]:
     """``osteotwin plan --json`` on a profile built from the stored record."""
-    return services.lifestyle_plan(patient_for(session, viewer.user, patient_id, "plan"))
+    patient = await in_thread(read_patient, request, viewer, patient_id, "plan")
+    return await run_compute(request, viewer.user_id, services.lifestyle_plan, patient)
 
 
 @router.get("/patients/{patient_id}/nutrients")
-def patient_nutrients(patient_id: int, session: Tx, viewer: ViewerDep, date: dt.date | None = None) -> dict[str, Any]:
+def patient_nutrients(patient_id: PatientId, session: Tx, viewer: ViewerDep, date: dt.date | None = None) -> dict[str, Any]:
     """One day's nutrient totals against the targets."""
     patient = patient_for(session, viewer.user, patient_id, "nutrients")
     return services.day_nutrients(patient, date or dt.date.today())
 
 
 @router.get("/patients/{patient_id}/fhir")
-def patient_fhir(patient_id: int, session: Tx, viewer: ViewerDep) -> dict[str, Any]:
+def patient_fhir(patient_id: PatientId, session: Tx, viewer: ViewerDep) -> dict[str, Any]:
     """The record as a FHIR R4 Bundle."""
     return services.fhir_bundle(patient_for(session, viewer.user, patient_id, "fhir bundle", action="export"))
 
@@ -186,21 +237,28 @@ class FhirImportResult(PatientSummary):
 
 
 @router.post("/fhir/import", response_model=FhirImportResult, status_code=201)
-def fhir_import(session: Tx, viewer: ApiWriterDep, bundle: Annotated[dict[str, Any], Body()],
-                response: Response) -> FhirImportResult:
+async def fhir_import(request: Request, viewer: ApiWriterDep, bundle: Annotated[dict[str, Any], Body()],
+                      response: Response) -> FhirImportResult:
     """Import a FHIR Bundle for the signed-in clinician: a new patient (201), or her patient with the same
-    MRN updated (200); ``report`` lists what was added, changed, noted and skipped."""
+    MRN updated (200); ``report`` lists what was added, changed, noted and skipped. The conversion is
+    cheap (no engine) and runs in one short transaction on a worker thread."""
     _clinician(viewer)
-    patient, created, report = import_fhir_bundle(session, viewer.user, bundle)
-    audit(session, viewer.user.id, "import", patient.id, "fhir bundle")
-    if not created:
+    result = await in_thread(_import_bundle, request, viewer, bundle)
+    if not result.created:
         response.status_code = 200
-    return FhirImportResult(id=patient.id, name=patient.name, birth_date=patient.birth_date, created=created,
-                            report=report.model_dump())
+    return result
+
+
+def _import_bundle(request: Request, viewer: Viewer, bundle: dict[str, Any]) -> FhirImportResult:
+    with request.app.state.database.transaction() as session:
+        patient, created, report = services.import_bundle(session, viewer.user, bundle)
+        audit(session, viewer.user_id, "import", patient.id, "fhir bundle")
+        return FhirImportResult(id=patient.id, name=patient.name, birth_date=patient.birth_date, created=created,
+                                report=report.model_dump())
 
 
 @router.get("/patients/{patient_id}/audit")
-def patient_audit(patient_id: int, session: Tx, viewer: ViewerDep) -> list[dict[str, Any]]:
+def patient_audit(patient_id: PatientId, session: Tx, viewer: ViewerDep) -> list[dict[str, Any]]:
     """Who read or wrote this record, and when (clinicians only)."""
     _clinician(viewer)
     patient = patient_for(session, viewer.user, patient_id, "audit trail")
@@ -210,21 +268,46 @@ def patient_audit(patient_id: int, session: Tx, viewer: ViewerDep) -> list[dict[
 
 @router.get("/foods/search")
 def foods_search(viewer: ViewerDep, q: Annotated[str, Query(min_length=1, max_length=100)]) -> list[dict[str, Any]]:
-    """USDA foods matching the words (``osteotwin foods search --json``)."""
+    """USDA foods matching the words (``osteotwin foods search --json``); the words need at least
+    letter a-z or digit 0-9 (the USDA descriptions are English)."""
+    if not services.searchable(q):
+        raise InputError("q", q[:40], "words with at least one letter a-z or digit 0-9")
     return services.food_search(q)
 
 
 # Bounds on one web request's engine work (ours): the CLI accepts more, a shared server does not.
 API_MAX_MONTHS = 240
-API_MAX_DOSES = 1000
+API_MAX_DOSES = 1000  # per bone agent, explicit or from its schedule
+API_MAX_TOTAL_DOSES = 2000  # over all bone agents of one scenario
+API_MAX_BONE_AGENTS = 8
+API_MAX_ENDOCRINE_COURSES = 8
+
+
+class WebBoneAgent(BoneAgent):
+    doses: list[Dose] | None = Field(None, max_length=API_MAX_DOSES,
+                                             description=f"explicit doses (at most {API_MAX_DOSES})")
+
+
+class WebScenario(Scenario):
+    """A Scenario as the web API accepts it: the engine's contract with bounds on the work
+    (at most 240 months, 8 bone agents, 8 endocrine courses, 1,000 doses per agent, 2,000 in all)
+    and strict JSON types (numbers must be numbers: ``false`` is not a T-score)."""
+
+    model_config = ConfigDict(title="WebScenario")
+
+    months: float = Field(60, ge=1, le=API_MAX_MONTHS, description=f"Horizon in months (1 to {API_MAX_MONTHS}).")
+    bone_agents: list[WebBoneAgent] = Field(default_factory=list, max_length=API_MAX_BONE_AGENTS)
+    endocrine_therapy: list[EndocrineTherapy] = Field(default_factory=list, max_length=API_MAX_ENDOCRINE_COURSES)
 
 
 def check_engine_work(scenario: Scenario) -> None:
     """Refuse scenarios that would tie up the server (very long horizons, thousands of doses)."""
-    from osteotwin.errors import InputError
-
     if scenario.months > API_MAX_MONTHS:
         raise InputError("months", scenario.months, f"1 to {API_MAX_MONTHS} months through the web API")
+    if len(scenario.bone_agents) > API_MAX_BONE_AGENTS:
+        raise InputError("bone_agents", f"{len(scenario.bone_agents)} agents",
+                         f"at most {API_MAX_BONE_AGENTS} bone agents through the web API")
+    total = 0.0
     for index, agent in enumerate(scenario.bone_agents):
         if agent.doses is not None:
             count = len(agent.doses)
@@ -237,20 +320,36 @@ def check_engine_work(scenario: Scenario) -> None:
         if count > API_MAX_DOSES:
             raise InputError(f"bone_agents.{index}", f"{count:.0f} doses",
                              f"at most {API_MAX_DOSES} doses per agent through the web API")
+        total += count
+    if total > API_MAX_TOTAL_DOSES:
+        raise InputError("bone_agents", f"{total:.0f} doses",
+                         f"at most {API_MAX_TOTAL_DOSES} doses over all agents through the web API")
 
 
-@router.post("/simulate")
-def simulate(viewer: ViewerDep, scenario: Scenario) -> dict[str, Any]:
-    """``osteotwin simulate --json``: one Scenario in, one Trajectory out (no record is touched).
-    Through the web API the horizon is 1-240 months and each agent at most 1,000 doses."""
-    check_engine_work(scenario)
+def _simulate(scenario: Scenario) -> dict[str, Any]:
     result = services.as_json(simulate_one(scenario))
     result.setdefault("warnings", [])
     result["warnings"] = list(dict.fromkeys([*result["warnings"], *scenario_warnings(scenario)]))
     return result
 
 
+@router.post("/simulate")
+async def simulate(request: Request, viewer: ViewerDep, scenario: WebScenario, raw: RawBody) -> dict[str, Any]:
+    """``osteotwin simulate --json``: one Scenario in, one Trajectory out (no record is touched).
+    Through the web API the horizon is 1-240 months, at most 8 bone agents of at most 1,000 doses
+    each (2,000 in all); numbers must be JSON numbers. Rate limited per account."""
+    strict = WebScenario.model_validate_json(raw, strict=True)  # refuses true/false and "1" as numbers
+    check_engine_work(strict)
+    return await run_compute(request, viewer.user_id, _simulate, Scenario.model_validate(strict.model_dump()))
+
+
+def _assess(record: PatientRecord) -> dict[str, Any]:
+    return services.as_json(assess_record(record))
+
+
 @router.post("/assess")
-def assess(viewer: ViewerDep, record: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-    """``osteotwin assess --json`` on a posted record (no record is stored)."""
-    return services.as_json(assess_record(PatientRecord.model_validate(record)))
+async def assess(request: Request, viewer: ViewerDep, record: Annotated[dict[str, Any], Body()],
+                 raw: RawBody) -> dict[str, Any]:
+    """``osteotwin assess --json`` on a posted record (no record is stored). Rate limited per account."""
+    parsed = PatientRecord.model_validate_json(raw, strict=True)
+    return await run_compute(request, viewer.user_id, _assess, parsed)

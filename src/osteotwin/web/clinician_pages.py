@@ -5,17 +5,17 @@ and the audit trail of a record."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from osteotwin.errors import InputError
-from osteotwin.records.accounts import create_user, issue_link
+from osteotwin.records.accounts import create_user, issue_link, may_invite, utcnow
 from osteotwin.records.audit import audit, audit_trail
-from osteotwin.records.fhir_import import import_fhir_bundle
-from osteotwin.records.models import User
+from osteotwin.records.models import OneTimeLink, Patient, User
 from osteotwin.records.patients import (
     add_dxa,
     add_lab,
@@ -30,7 +30,17 @@ from osteotwin.records.patients import (
 from osteotwin.records.schemas import LAB_UNITS, DxaIn, LabIn, MedicationIn, PatientIn
 from osteotwin.web import services
 from osteotwin.web.charts import FALLBACK_LSC_SOURCE, dxa_history_figure, lsc_by_site, projection_figures
-from osteotwin.web.deps import ClinicianDep, FormDep, Tx, Viewer, ViewerDep, check_form_csrf
+from osteotwin.web.compute import in_thread, run_compute
+from osteotwin.web.deps import (
+    ClinicianDep,
+    FormDep,
+    PatientId,
+    Tx,
+    Viewer,
+    ViewerDep,
+    check_form_csrf,
+    read_patient,
+)
 from osteotwin.web.forms import parse_form
 from osteotwin.web.rendering import render
 
@@ -39,7 +49,8 @@ MAX_FHIR_UPLOAD_BYTES = 5_000_000
 
 
 @router.get("/patients")
-def patient_list(request: Request, session: Tx, viewer: ClinicianDep, q: str = "") -> Response:
+def patient_list(request: Request, session: Tx, viewer: ClinicianDep,
+                 q: Annotated[str, Query(max_length=100)] = "") -> Response:
     patients = list_patients(session, viewer.user, q[:100])
     rows = [{"patient": p, "age": age_years(p.birth_date), "t_scores": latest_t_scores(p),
              "last_dxa": max((r.date for r in p.dxa_results), default=None)} for p in patients]
@@ -59,8 +70,12 @@ def new_patient(session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
 
 
 @router.get("/patients/{patient_id}")
-def overview(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep) -> Response:
-    patient = patient_for(session, viewer.user, patient_id, "overview")
+async def overview(request: Request, patient_id: PatientId, viewer: ClinicianDep) -> Response:
+    patient = await in_thread(read_patient, request, viewer, patient_id, "overview")
+    return await run_compute(request, viewer.user_id, _overview_page, request, patient)
+
+
+def _overview_page(request: Request, patient: Patient) -> Response:
     assessment = services.assessment(patient)
     monitoring = services.dxa_monitoring(patient)
     lsc = lsc_by_site(monitoring)
@@ -83,46 +98,67 @@ def _write(request: Request, session: Session, viewer: Viewer, patient_id: int, 
 
 
 @router.post("/patients/{patient_id}/dxa")
-def post_dxa(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+def post_dxa(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
     return _write(request, session, viewer, patient_id, form, DxaIn, add_dxa)
 
 
 @router.post("/patients/{patient_id}/labs")
-def post_lab(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+def post_lab(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
     return _write(request, session, viewer, patient_id, form, LabIn, add_lab)
 
 
 @router.post("/patients/{patient_id}/medications")
-def post_medication(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep,
+def post_medication(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep,
                     form: FormDep) -> Response:
     return _write(request, session, viewer, patient_id, form, MedicationIn, add_medication)
 
 
 @router.post("/patients/{patient_id}/invite")
-def invite_patient(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep,
+def invite_patient(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep,
                    form: FormDep) -> Response:
-    """Create the patient's account (no password) and a one-time link for her to set one."""
+    """Create the patient's account (no password) and a one-time link for her to set one. A new link
+    is issued only while the account was never activated (no password set, never signed in): a link
+    for a working account would let whoever holds it take the account over."""
     check_form_csrf(viewer, form)
     patient = patient_for(session, viewer.user, patient_id, "patient account", action="update")
     if patient.account_user_id is None:
         account = create_user(session, email=form.get("email", ""), display_name=patient.name, role="patient")
         patient.account_user_id = account.id
     account = session.get(User, patient.account_user_id)
+    if not may_invite(account):
+        audit(session, viewer.user_id, "denied", patient.id, "invitation for an activated account")
+        return render(request, "error.html", {"status": 409, "message": (
+            "This patient already has a working account, so no new invitation link is issued (it would let "
+            "whoever holds it take the account over). She can change her password when signed in.")},
+            status_code=409)
+    for old in session.scalars(select(OneTimeLink).where(OneTimeLink.user_id == account.id,
+                                                         OneTimeLink.purpose == "set_password",
+                                                         OneTimeLink.used_at.is_(None))):
+        old.used_at = utcnow()  # only the newest invitation link works
     token = issue_link(session, "set_password", account.id)
+    audit(session, viewer.user_id, "invite", patient.id, "patient account invitation")
     return RedirectResponse(f"/patients/{patient_id}?invite={token}", status_code=303)
 
 
 @router.get("/patients/{patient_id}/assessment")
-def assessment_page(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep) -> Response:
-    patient = patient_for(session, viewer.user, patient_id, "assessment")
+async def assessment_page(request: Request, patient_id: PatientId, viewer: ClinicianDep) -> Response:
+    patient = await in_thread(read_patient, request, viewer, patient_id, "assessment")
+    return await run_compute(request, viewer.user_id, _assessment_page, request, patient)
+
+
+def _assessment_page(request: Request, patient: Patient) -> Response:
     assessment = services.assessment(patient)
     return render(request, "assessment.html", {"patient": patient, "a": assessment,
                                                "a_json": json.dumps(assessment, indent=2)})
 
 
 @router.get("/patients/{patient_id}/projection")
-def projection_page(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep) -> Response:
-    patient = patient_for(session, viewer.user, patient_id, "projection")
+async def projection_page(request: Request, patient_id: PatientId, viewer: ClinicianDep) -> Response:
+    patient = await in_thread(read_patient, request, viewer, patient_id, "projection")
+    return await run_compute(request, viewer.user_id, _projection_page, request, patient)
+
+
+def _projection_page(request: Request, patient: Patient) -> Response:
     result = services.projection(patient)
     return render(request, "projection.html", {
         "patient": patient, "result": result, "figures": projection_figures(result),
@@ -142,7 +178,7 @@ def projection_summary(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def plan_context(patient, viewer_user) -> dict[str, Any]:  # noqa: ANN001
+def plan_context(patient: Patient) -> dict[str, Any]:
     plan = services.lifestyle_plan(patient)
     assessment = services.assessment(patient)
     return {"patient": patient, "plan": plan, "assessment": assessment, "age": age_years(patient.birth_date),
@@ -150,13 +186,17 @@ def plan_context(patient, viewer_user) -> dict[str, Any]:  # noqa: ANN001
 
 
 @router.get("/patients/{patient_id}/plan")
-def plan_page(request: Request, patient_id: int, session: Tx, viewer: ViewerDep) -> Response:
-    patient = patient_for(session, viewer.user, patient_id, "plan")
-    return render(request, "plan.html", plan_context(patient, viewer.user))
+async def plan_page(request: Request, patient_id: PatientId, viewer: ViewerDep) -> Response:
+    patient = await in_thread(read_patient, request, viewer, patient_id, "plan")
+    return await run_compute(request, viewer.user_id, _plan_page, request, patient)
+
+
+def _plan_page(request: Request, patient: Patient) -> Response:
+    return render(request, "plan.html", plan_context(patient))
 
 
 @router.get("/patients/{patient_id}/fhir")
-def fhir_export(patient_id: int, session: Tx, viewer: ViewerDep) -> Response:
+def fhir_export(patient_id: PatientId, session: Tx, viewer: ViewerDep) -> Response:
     patient = patient_for(session, viewer.user, patient_id, "fhir bundle", action="export")
     bundle = services.fhir_bundle(patient)
     return JSONResponse(bundle, media_type="application/fhir+json", headers={
@@ -164,28 +204,34 @@ def fhir_export(patient_id: int, session: Tx, viewer: ViewerDep) -> Response:
 
 
 @router.post("/patients/import-fhir")
-def fhir_import(request: Request, session: Tx, viewer: ClinicianDep, form: FormDep,
-                file: UploadFile | None = None) -> Response:
-    """Upload a FHIR Bundle: creates the patient (or updates the one with the same MRN) and shows the
-    import report."""
+async def fhir_import(request: Request, viewer: ClinicianDep, form: FormDep,
+                      file: UploadFile | None = None) -> Response:
+    """Upload a FHIR Bundle: creates the patient (or updates the one with the same MRN) in one short
+    transaction on a worker thread, and shows the import report."""
     check_form_csrf(viewer, form)
     if file is None:
         raise InputError("file", None, "a FHIR Bundle (JSON file)")
-    raw = file.file.read(MAX_FHIR_UPLOAD_BYTES + 1)
+    raw = await file.read(MAX_FHIR_UPLOAD_BYTES + 1)
     if len(raw) > MAX_FHIR_UPLOAD_BYTES:
         raise InputError("file", f"{len(raw)} bytes", f"a FHIR Bundle of at most {MAX_FHIR_UPLOAD_BYTES} bytes")
     try:
         bundle = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise InputError("file", "(not JSON)", "a FHIR Bundle in JSON") from None
     if not isinstance(bundle, dict):
         raise InputError("file", "(not an object)", "a FHIR Bundle in JSON")
-    patient, created, report = import_fhir_bundle(session, viewer.user, bundle, name=form.get("name", ""))
-    audit(session, viewer.user.id, "import", patient.id, "fhir bundle")
+    patient, created, report = await in_thread(_import_bundle, request, viewer, bundle, form.get("name", ""))
     return render(request, "fhir_import.html", {"patient": patient, "created": created, "report": report})
 
 
+def _import_bundle(request: Request, viewer: Viewer, bundle: dict[str, Any], name: str):
+    with request.app.state.database.transaction() as session:
+        patient, created, report = services.import_bundle(session, viewer.user, bundle, name=name[:200])
+        audit(session, viewer.user_id, "import", patient.id, "fhir bundle")
+        return {"id": patient.id, "name": patient.name}, created, report
+
+
 @router.get("/patients/{patient_id}/audit")
-def audit_page(request: Request, patient_id: int, session: Tx, viewer: ClinicianDep) -> Response:
+def audit_page(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep) -> Response:
     patient = patient_for(session, viewer.user, patient_id, "audit trail")
     return render(request, "audit.html", {"patient": patient, "events": audit_trail(session, patient.id)})

@@ -1,7 +1,11 @@
-"""Request dependencies: the per-request transaction, the signed-in user, CSRF checks.
+"""Request dependencies: short transactions, the signed-in user, CSRF checks, bounded ids.
 
-Each request runs in one database transaction (:func:`transaction`): it commits before the response
-is sent, or rolls back when the handler raises, so a failed request leaves nothing half-written.
+Light handlers take :data:`Tx`, one transaction that commits before the response is sent or rolls
+back when the handler raises, so a failed request leaves nothing half-written. The signed-in user
+is loaded in a read transaction of its own (:func:`current_viewer`). Handlers that run the engine,
+the planner or the clinic rules never hold a transaction while they compute: they read the record
+with :func:`read_patient` (a short transaction that also writes the audit row), then compute
+(``osteotwin.web.compute``), then write, if at all, in a new short transaction.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from osteotwin.records.accounts import load_session
-from osteotwin.records.models import User
+from osteotwin.records.models import Patient, User
+from osteotwin.records.patients import patient_for
 from osteotwin.web.security import CSRF_HEADER, SESSION_COOKIE, CsrfError, tokens_match
 
 
@@ -52,8 +57,11 @@ class Viewer:
         return self.role == "clinician"
 
 
-def current_viewer(request: Request, session: Tx) -> Viewer:
-    loaded = load_session(session, request.cookies.get(SESSION_COOKIE))
+def current_viewer(request: Request) -> Viewer:
+    """The signed-in user, read in a read-only transaction of its own (the ORM row is returned
+    detached: handlers use its id and role)."""
+    with request.app.state.database.read() as session:
+        loaded = load_session(session, request.cookies.get(SESSION_COOKIE))
     if loaded is None:
         raise NotSignedIn()
     web_session, user = loaded
@@ -65,6 +73,28 @@ def current_viewer(request: Request, session: Tx) -> Viewer:
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+
+# Row ids are 32-bit on PostgreSQL (INTEGER); larger ids cannot exist, so they are refused as input.
+MAX_ROW_ID = 2_147_483_647
+PatientId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a patient record number (1 to 2^31-1)")]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row number (1 to 2^31-1)")]
+
+
+def read_patient(request: Request, viewer: Viewer, patient_id: int, what: str, action: str = "read") -> Patient:
+    """The patient record with everything the pages and the engine need, read (and audited) in one
+    short transaction; returned detached, so computing on it holds no transaction or lock.
+    Raises ``NotFound`` when the record is missing or not the viewer's."""
+    with request.app.state.database.transaction() as session:
+        patient = patient_for(session, viewer.user, patient_id, what, action=action)
+        load_record(patient)
+    return patient
+
+
+def load_record(patient: Patient) -> Patient:
+    """Load every collection of the record so it can be read after its session closed."""
+    for rows in (patient.dxa_results, patient.labs, patient.medications, patient.food_log, patient.exercise_log):
+        len(rows)
+    return patient
 
 
 def clinician(viewer: ViewerDep) -> Viewer:

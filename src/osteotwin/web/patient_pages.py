@@ -18,7 +18,8 @@ from osteotwin.records.patients import add_exercise, add_food, delete_food, late
 from osteotwin.records.schemas import ExerciseLogIn, FoodLogIn
 from osteotwin.web import services
 from osteotwin.web.charts import dxa_history_figure, lsc_by_site
-from osteotwin.web.deps import Forbidden, FormDep, Tx, Viewer, ViewerDep, check_form_csrf
+from osteotwin.web.compute import in_thread, run_compute
+from osteotwin.web.deps import Forbidden, FormDep, RowId, Tx, Viewer, ViewerDep, check_form_csrf, load_record
 from osteotwin.web.forms import parse_form
 from osteotwin.web.rendering import SITE_LABELS, render
 
@@ -64,7 +65,7 @@ def log_food(session: Tx, viewer: ViewerDep, form: FormDep) -> Response:
 
 
 @router.post("/me/food/{entry_id}/delete")
-def remove_food(entry_id: int, session: Tx, viewer: ViewerDep, form: FormDep) -> Response:
+def remove_food(entry_id: RowId, session: Tx, viewer: ViewerDep, form: FormDep) -> Response:
     check_form_csrf(viewer, form)
     patient = _me(session, viewer, "food log", action="delete")
     delete_food(session, viewer.user, patient, entry_id)
@@ -82,9 +83,19 @@ def week_summary(patient: Patient, today: dt.date) -> dict[str, Any]:
     return {"start": start, "rows": rows, "by_kind": summary}
 
 
+def _read_me(request: Request, viewer: Viewer, what: str) -> Patient:
+    """Her own record, read (and audited) in a short transaction, returned detached for computing."""
+    with request.app.state.database.transaction() as session:
+        return load_record(_me(session, viewer, what))
+
+
 @router.get("/me/exercise")
-def exercise_page(request: Request, session: Tx, viewer: ViewerDep) -> Response:
-    patient = _me(session, viewer, "exercise log")
+async def exercise_page(request: Request, viewer: ViewerDep) -> Response:
+    patient = await in_thread(_read_me, request, viewer, "exercise log")
+    return await run_compute(request, viewer.user_id, _exercise_page, request, patient)
+
+
+def _exercise_page(request: Request, patient: Patient) -> Response:
     today = dt.date.today()
     plan = services.lifestyle_plan(patient)
     planned = ((plan or {}).get("regimen") or {}).get("exercise") or {}
@@ -133,8 +144,12 @@ def plain_words(patient: Patient, projection: dict[str, Any] | None) -> list[str
 
 
 @router.get("/me/bone")
-def bone_page(request: Request, session: Tx, viewer: ViewerDep) -> Response:
-    patient = _me(session, viewer, "bone density history and projection")
+async def bone_page(request: Request, viewer: ViewerDep) -> Response:
+    patient = await in_thread(_read_me, request, viewer, "bone density history and projection")
+    return await run_compute(request, viewer.user_id, _bone_page, request, patient)
+
+
+def _bone_page(request: Request, patient: Patient) -> Response:
     projection = services.projection(patient, ["ai_alone", "ai_lifestyle"])
     monitoring = services.dxa_monitoring(patient)
     return render(request, "me_bone.html", {

@@ -53,7 +53,7 @@ environment.filters["json_attr"] = _json_attr
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
-           status_code: int = 200) -> HTMLResponse:
+           status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
     viewer = getattr(request.state, "viewer", None)
     page = environment.get_template(template).render(
         request=request,
@@ -62,4 +62,4 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         today=dt.date.today(),
         **(context or {}),
     )
-    return HTMLResponse(page, status_code=status_code)
+    return HTMLResponse(page, status_code=status_code, headers=headers)

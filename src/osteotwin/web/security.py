@@ -1,7 +1,8 @@
 """HTTP security: response headers (CSP without inline scripts, frame-ancestors none, nosniff) and CSRF.
 
 CSRF: every form carries the session's CSRF token (``csrf_token`` field) and every JSON write carries
-it in the ``X-CSRF-Token`` header; before sign-in, forms use a double-submit cookie. Comparison is
+it in the ``X-CSRF-Token`` header; before sign-in, forms carry an HMAC of a server-issued pre-session
+cookie (``records.accounts.pre_session_form_token``), so a planted cookie is useless. Comparison is
 constant-time.
 """
 
@@ -29,6 +30,7 @@ SECURITY_HEADERS = {
 }
 PRE_SESSION_CSRF_COOKIE = "osteotwin_presession_csrf"
 SESSION_COOKIE = "osteotwin_session"
+DEVICE_COOKIE = "osteotwin_device"  # marks a browser the account signed in from (sign-in throttling)
 CSRF_HEADER = "X-CSRF-Token"
 
 

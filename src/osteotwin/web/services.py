@@ -8,15 +8,21 @@ The engine, the clinic and the planner are hard dependencies of the package, imp
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
 from osteotwin import simulate_batch
 from osteotwin.clinic import PatientRecord, assess
-from osteotwin.clinic.fhir import bundle_to_record, record_to_bundle
+from osteotwin.clinic.fhir import record_to_bundle
 from osteotwin.clinic.monitoring import dxa_changes
+from osteotwin.errors import InputError
 from osteotwin.lifestyle import get_food, make_plan, nutrient_totals, search_foods, targets_for
 from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
+from osteotwin.records.fhir_import import import_fhir_bundle
 from osteotwin.records.models import Patient
 from osteotwin.records.patients import (
     current_medications,
@@ -117,14 +123,39 @@ def fhir_bundle(patient: Patient) -> dict[str, Any]:
     return as_json(record_to_bundle(PatientRecord.model_validate(record_dict(patient, with_identity=True))))
 
 
-def record_from_fhir(bundle: dict[str, Any]) -> dict[str, Any]:
-    return as_json(bundle_to_record(bundle))
+_FHIR_FAILURES = (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError)
+
+
+def _fhir_refusal(error: Exception) -> InputError:
+    return InputError("bundle", "(FHIR Bundle)", "a FHIR R4 Bundle in the shape `osteotwin` exports "
+                      f"(reading it failed: {type(error).__name__})")
+
+
+def import_bundle(session: Session, clinician: Any, bundle: dict[str, Any], name: str = "") -> tuple[Any, bool, Any]:
+    """Import a FHIR Bundle (``records.fhir_import.import_fhir_bundle``: a new patient or the one with the
+    same MRN updated, and the import report); anything the converter cannot read (a context Observation
+    whose valueString is not JSON, a resource of the wrong type) is refused as input."""
+    try:
+        return import_fhir_bundle(session, clinician, bundle, name=name)
+    except (InputError, ValidationError):
+        raise
+    except _FHIR_FAILURES as error:
+        raise _fhir_refusal(error) from None
+
+
+_SEARCH_WORD = re.compile(r"[a-z0-9]")  # the USDA index's words (osteotwin.lifestyle.foods) are a-z, 0-9
+
+
+def searchable(words: str) -> bool:
+    """True when a food search has something to search for: a letter a-z or a digit (the USDA
+    descriptions are English; a query of only other characters matches nothing)."""
+    return _SEARCH_WORD.search(words.lower()) is not None
 
 
 # --- planner ------------------------------------------------------------------------------------
 
 def plan_profile(patient: Patient, today: dt.date | None = None) -> dict[str, Any]:
-    """The `plan` input profile (DESIGN.md) built from the stored record and the last 7 days' food log."""
+    """The `plan` input profile (``osteotwin plan --json``'s input, ``examples/profiles/``) built from the stored record and the last 7 days' food log."""
     today = today or dt.date.today()
     block = simulate_patient_block(patient, today)
     week_ago = today - dt.timedelta(days=7)
@@ -186,6 +217,8 @@ def day_nutrients(patient: Patient, day: dt.date) -> dict[str, Any]:
 
 
 def food_search(words: str, limit: int = 15) -> list[dict[str, Any]]:
+    if not searchable(words):
+        return []
     return [{"food_id": f.food_id, "name": f.name, "per_100g": f.per_100g} for f in search_foods(words, limit)]
 
 
@@ -195,8 +228,6 @@ def exercise_library() -> list[dict[str, str]]:
 
 
 def exercise_kind(exercise_id: str) -> str:
-    from osteotwin.errors import InputError
-
     kinds = {e["id"]: e["kind"] for e in exercise_library()}
     if exercise_id not in kinds:
         raise InputError("exercise", exercise_id, f"one of {', '.join(sorted(kinds))}")

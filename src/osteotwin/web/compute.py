@@ -1,0 +1,100 @@
+"""Heavy work (engine, planner, clinic rules) off the request path and out of database transactions.
+
+Handlers read what they need in a short transaction, end it, then call :func:`run_compute`, which
+runs the work in a bounded thread pool of its own (``COMPUTE_THREADS``): the event loop stays free,
+and the threads that serve light requests (anyio's default pool) are never all taken by engine
+work. Each user is rate limited (ours):
+
+- a token bucket of ``COMPUTE_BURST`` requests, refilled at ``COMPUTE_PER_MINUTE`` per minute;
+- at most ``COMPUTE_CONCURRENT_PER_USER`` computations of one account at the same time.
+
+A refused request answers 429 with ``Retry-After``. The state is per process (one uvicorn process).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+COMPUTE_THREADS = 4  # ours: the machine's cores are shared with the light requests
+COMPUTE_BURST = 30  # ours
+COMPUTE_PER_MINUTE = 60  # ours
+COMPUTE_CONCURRENT_PER_USER = 2  # ours
+
+Result = TypeVar("Result")
+
+
+class TooManyComputations(Exception):
+    """The account's compute budget is used up; ``retry_after_s`` says when to try again."""
+
+    def __init__(self, retry_after_s: int, reason: str) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+        self.reason = reason
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated_s: float
+    running: int = 0
+
+
+@dataclass
+class ComputeLimiter:
+    """Per-user token bucket and concurrency cap plus a shared thread limiter (event-loop state only)."""
+
+    burst: int = COMPUTE_BURST
+    per_minute: float = COMPUTE_PER_MINUTE
+    concurrent_per_user: int = COMPUTE_CONCURRENT_PER_USER
+    threads: int = COMPUTE_THREADS
+    clock: Callable[[], float] = time.monotonic
+    buckets: dict[int, _Bucket] = field(default_factory=dict)
+    _thread_limiter: anyio.CapacityLimiter | None = None
+
+    def _acquire(self, user_id: int) -> _Bucket:
+        now = self.clock()
+        bucket = self.buckets.setdefault(user_id, _Bucket(tokens=float(self.burst), updated_s=now))
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated_s) * self.per_minute / 60)
+        bucket.updated_s = now
+        if bucket.running >= self.concurrent_per_user:
+            raise TooManyComputations(1, f"at most {self.concurrent_per_user} computations of one account "
+                                         "at the same time")
+        if bucket.tokens < 1:
+            wait_s = math.ceil((1 - bucket.tokens) * 60 / self.per_minute)
+            raise TooManyComputations(wait_s, f"at most {self.per_minute:g} computations per minute per account "
+                                              f"(bursts of {self.burst})")
+        bucket.tokens -= 1
+        bucket.running += 1
+        if len(self.buckets) > 10_000:  # forget idle, full buckets so the table stays small
+            for key in [k for k, b in self.buckets.items() if b.running == 0 and b.tokens >= self.burst - 1]:
+                del self.buckets[key]
+        return bucket
+
+    async def run(self, user_id: int, work: Callable[..., Result], *args: Any) -> Result:
+        bucket = self._acquire(user_id)
+        try:
+            if self._thread_limiter is None:
+                self._thread_limiter = anyio.CapacityLimiter(self.threads)
+            return await anyio.to_thread.run_sync(functools.partial(work, *args), limiter=self._thread_limiter)
+        finally:
+            bucket.running -= 1
+            self.buckets.setdefault(user_id, bucket)
+
+
+async def run_compute(request: Any, user_id: int, work: Callable[..., Result], *args: Any) -> Result:
+    """Run ``work(*args)`` in the compute pool under ``user_id``'s budget (the app's limiter)."""
+    limiter: ComputeLimiter = request.app.state.compute_limiter
+    return await limiter.run(user_id, work, *args)
+
+
+async def in_thread(work: Callable[..., Result], *args: Any) -> Result:
+    """Run blocking database work in the default thread pool (never on the event loop)."""
+    return await anyio.to_thread.run_sync(functools.partial(work, *args))
