@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from osteotwin.physiology import bone, drugs, engine, estrogen
 from osteotwin.physiology.lifestyle import LifestyleDrives, lifestyle_drives
-from osteotwin.physiology.options import EngineOptions
+from osteotwin.physiology.options import EngineOptions, kernel_threads
 from osteotwin.physiology.parameters import ParameterTable, registry
 from osteotwin.physiology.solve import DAYS_PER_MONTH
 from osteotwin.scenario import Scenario, Trajectory, scenario_warnings
@@ -197,7 +197,8 @@ def simulate_batch(scenarios: Sequence[Scenario | Mapping], *, options: EngineOp
     arrays, build_notes = build_arrays(validated, options, params)
     with_agents = any(s.bone_agents for s in validated)
     requested = ENGINE_OUTPUTS + (BONE_BOUND_OUTPUTS if with_agents else ())
-    raw = engine.run(arrays, params=params, options=options, outputs=requested)
+    with kernel_threads(len(validated)):  # one scenario: no thread-pool wake-up (options.kernel_threads)
+        raw = engine.run(arrays, params=params, options=options, outputs=requested)
     fields = trajectory_arrays(arrays, raw, params)
     month_grid = np.arange(arrays.months + 1, dtype=float)
     extra = _extra_outputs(validated, month_grid, {**fields, "estrogen_ratio": raw["estrogen_ratio"]}, options)

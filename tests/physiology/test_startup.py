@@ -151,3 +151,28 @@ def test_a_second_process_loads_the_cache_and_nothing_is_written_into_the_packag
     assert cache_guard.invalidate_stale(str(physiology / "solve.py"), (str(system), str(physiology / "drug_kernels.py"),
                                                                        str(physiology / "drugs.py")), folder)
     assert not list(folder.glob("solve.*.nbi")) and list(folder.glob("drug_kernels.*.nbi"))
+
+
+def test_kernel_threads_caps_the_pool_at_the_batch_size_and_restores_it():
+    import numba
+
+    from osteotwin.physiology.options import kernel_threads
+
+    before = numba.get_num_threads()
+    with kernel_threads(1) as used:
+        assert used == numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with kernel_threads(10_000) as used:
+        assert used == numba.get_num_threads() == before
+
+
+def test_one_scenario_on_one_thread_matches_the_batch():
+    """simulate() runs one patient on one thread; the same patient inside a batch (thread pool) gives the same numbers."""
+    from osteotwin import simulate, simulate_batch
+
+    scenario = {"months": 24, "endocrine_therapy": [{"drug": "anastrozole"}], "bone_agents": [{"drug": "denosumab", "every_months": 6}]}
+    other = {"months": 24, "endocrine_therapy": [{"drug": "letrozole"}]}
+    alone = simulate(scenario)
+    together = simulate_batch([other, scenario, other])[1]
+    assert alone.lumbar_spine_bmd_pct_change == together.lumbar_spine_bmd_pct_change
+    assert alone.ctx_pct_change == together.ctx_pct_change

@@ -1,7 +1,9 @@
-"""Engine options: which optional modules take part in a simulation (immutable)."""
+"""Engine options: which optional modules take part in a simulation (immutable); the kernel's threads."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -35,3 +37,29 @@ class EngineOptions:
             raise ValueError("step_after_dose_days <= max_step_days <= 31 days required")
         if self.chunk_patients < 1:
             raise ValueError(f"chunk_patients = {self.chunk_patients}: must be at least 1")
+
+
+@contextmanager
+def kernel_threads(patients: int) -> Iterator[int]:
+    """Run numba's parallel kernel on at most ``patients`` threads inside the block (yields the count).
+
+    ``solve.integrate_batch`` spreads patients over numba's thread pool (``prange``; the OpenMP
+    layer on Linux). With one patient a second thread has nothing to do but still takes part in
+    the region: it is woken, and the caller waits at the closing barrier until it has been
+    scheduled, which on a busy 2-core machine costs from 0.1 ms to several ms a call (measured,
+    benchmarks/RESULTS.md); it then spins on a core while Python builds the outputs. With
+    ``numba.set_num_threads(1)`` the region runs in the calling thread alone. The setting is
+    per calling thread (numba keeps it thread-local), so concurrent web requests do not interfere.
+    """
+    import numba
+
+    current = numba.get_num_threads()
+    wanted = max(1, min(current, int(patients)))
+    if wanted == current:
+        yield current
+        return
+    numba.set_num_threads(wanted)
+    try:
+        yield wanted
+    finally:
+        numba.set_num_threads(current)
