@@ -11,6 +11,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/python -m osteotwin.physiology.compile
 	touch $@
 
 install: $(BIN)/.installed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from osteotwin.errors import InputError
 
@@ -57,8 +58,12 @@ def run(args: argparse.Namespace) -> int:
     where = "PostgreSQL (OSTEOTWIN_DATABASE_URL)" if database.dialect == "postgresql" else url.split("///", 1)[-1]
     from osteotwin.web.services import warm_up
 
-    print("osteotwin: preparing the engine and the food table (about 10 s on the first start)...", flush=True)
+    # The engine's machine code comes from numba's cache (filled by `make install`, or by
+    # `python -m osteotwin.physiology.compile`); only without it does this step compile (15-30 s).
+    print("osteotwin: preparing the engine and the food table...", flush=True)
+    started = time.perf_counter()
     warm_up()
+    print(f"osteotwin: ready in {time.perf_counter() - started:.1f} s", flush=True)
     # The links come last, so the server is up by the time anyone can click one.
     print(f"osteotwin web app on {public_url}  (database: {where})", flush=True)
     for line in lines:

@@ -26,8 +26,11 @@ from __future__ import annotations
 import numba
 
 from osteotwin.catalog import SITES
+from osteotwin.physiology import cache_guard, spec
 from osteotwin.physiology.parameters import Parameter, ParameterTable, calibrated
 from osteotwin.physiology.spec import PS, P, S
+
+cache_guard.invalidate_stale(__file__, (spec.__file__,))  # the kernels below fold spec's indices in
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models (model.md P2, P3)"
 C_DRUG = "calibrated by scripts/calibrate.py --suite all to the long-term denosumab and zoledronic-acid rows (FREEDOM extension S3-022..S3-025, ZO-FAST S2-020..S2-023; docs/calibration.md)"

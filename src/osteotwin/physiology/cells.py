@@ -37,8 +37,11 @@ from __future__ import annotations
 
 import numba
 
+from osteotwin.physiology import cache_guard, spec
 from osteotwin.physiology.parameters import Parameter, ParameterTable, calibrated
 from osteotwin.physiology.spec import PS, P, S, U
+
+cache_guard.invalidate_stale(__file__, (spec.__file__,))  # the kernels below fold spec's indices in
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (Scheiner 2013 recalibration), cmodiz/Bone-Models (model.md P2)"
 PIV = "Pivonka P et al. Bone 2008;43:249-63 via cmodiz/Bone-Models (model.md P1)"

@@ -55,8 +55,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from osteotwin.physiology import cache_guard, spec
 from osteotwin.physiology.parameters import Parameter, ParameterTable, calibrated
 from osteotwin.physiology.spec import PS, P
+
+cache_guard.invalidate_stale(__file__, (spec.__file__,))  # the kernels below fold spec's indices in
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74; model.md P2)"
 C_EX = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023), the exercise turnover-marker "

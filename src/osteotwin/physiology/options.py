@@ -35,3 +35,4 @@ class EngineOptions:
             raise ValueError("step_after_dose_days <= max_step_days <= 31 days required")
         if self.chunk_patients < 1:
             raise ValueError(f"chunk_patients = {self.chunk_patients}: must be at least 1")
+

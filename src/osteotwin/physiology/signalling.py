@@ -12,8 +12,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from osteotwin.physiology import cache_guard, spec
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 from osteotwin.physiology.spec import PS, P, U
+
+cache_guard.invalidate_stale(__file__, (spec.__file__,))  # the kernels below fold spec's indices in
 
 PIV = "Pivonka P et al. Bone 2008;43:249-63, as implemented in cmodiz/Bone-Models pivonka_parameters.py (model.md P1)"
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models martinez_reina_parameters.py (model.md P2)"

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from osteotwin.catalog import SITES
-from osteotwin.physiology import bone, cells, mechanostat, signalling
+from osteotwin.physiology import bone, cache_guard, cells, mechanostat, signalling, spec
 from osteotwin.physiology.parameters import ParameterTable, PatientParameters
 from osteotwin.physiology.spec import (
     CORE_STATE_NAMES,
@@ -41,8 +41,9 @@ from osteotwin.physiology.spec import (
     U,
 )
 
-# The modules whose compiled terms the integrator inlines (solve.py's numba cache depends on them).
+# The modules whose compiled terms the right-hand side inlines (its numba cache, and solve.py's, depend on them).
 MECHANISM_FILES: tuple[str, ...] = (signalling.__file__, mechanostat.__file__, cells.__file__, bone.__file__, __file__)
+cache_guard.invalidate_stale(__file__, (*MECHANISM_FILES, spec.__file__))
 
 
 def _rankl_opg(params, obp, oba):
