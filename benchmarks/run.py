@@ -8,18 +8,29 @@ Measures, in one process and run (after warm-up, i.e. numba compilation excluded
   4. peak memory for 100,000 patients, 10 years (separate child process, chunked);
   5. SciPy ``solve_ivp`` (Radau and LSODA, rtol 1e-6) on our own right-hand side, one patient 10 years;
   6. the ``bone-models`` package (cmodiz/Bone-Models; its Martinez-Reina 2019 model, one patient),
-     run for 1 simulated year and scaled linearly to 10 years (its cost is per simulated day).
-Writes benchmarks/RESULTS.md and prints the same table.
+     run for 1 simulated year and scaled linearly to 10 years (its cost is per simulated day);
+  7. start-up and per call (its own section, ``--startup`` regenerates only that section): the first
+     ``osteotwin simulate`` in a new process with a fresh numba cache folder and with a filled one,
+     the time until ``osteotwin serve`` answers, each against a new process that only imports the
+     dependencies (numpy, scipy, numba, pydantic: the floor no start-up can beat), pair by pair;
+     and the warm per-call ``simulate()`` of 1 patient-decade on an AI and with denosumab against
+     the engine kernel alone (``solve.integrate_batch`` on the same arrays), interleaved.
+Writes benchmarks/RESULTS.md and prints the same tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import resource
+import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +42,9 @@ from osteotwin.physiology.solve import DAYS_PER_MONTH
 MONTHS = 120
 ANASTROZOLE = estrogen.ENDOCRINE_DRUG_CODES["anastrozole"]
 RESULTS = Path(__file__).with_name("RESULTS.md")
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "anastrozole_5y.json"
+STARTUP_HEADING = "## Start-up and per call"
+FLOOR_IMPORTS = "import numpy, scipy.integrate, numba, pydantic"
 
 
 def _arrays(patients: int, denosumab: bool = False) -> engine.PatientArrays:
@@ -80,9 +94,168 @@ def memory_child(patients: int) -> None:
     print(f"{peak_mb:.0f} {out['lumbar_spine_bmd_relative'].shape[0]}")
 
 
+# -- start-up and per call -------------------------------------------------------------------------
+
+
+def _median_ratio(a: list[float], b: list[float]) -> float:
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
+def _spread(values: list[float], scale: float = 1.0, unit: str = "s", digits: int = 2) -> str:
+    return f"min {min(values) * scale:.{digits}f} / median {statistics.median(values) * scale:.{digits}f} {unit}"
+
+
+def _process_seconds(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _serve_ready_seconds(env: dict[str, str], database_dir: str) -> float:
+    """From launching ``osteotwin serve`` (demo clinic, a new SQLite file) until /healthz answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**env, "OSTEOTWIN_DATABASE_URL": f"sqlite:///{database_dir}/bench-{port}.sqlite3"}
+    start = time.perf_counter()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("osteotwin")), "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - start < 300:
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return time.perf_counter() - start
+            if server.poll() is not None:
+                raise RuntimeError("osteotwin serve exited before answering")
+            time.sleep(0.02)
+        raise RuntimeError("osteotwin serve did not answer within 300 s")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def startup_rows(cold_runs: int = 2, warm_runs: int = 5) -> list[tuple[str, str]]:
+    """New processes: the first simulate (fresh and filled numba cache) and serve's ready time, each paired
+    with a new process that only imports the dependencies (run in turn, A B A B ...)."""
+    rows: list[tuple[str, str]] = []
+    simulate_cli = [str(Path(sys.executable).with_name("osteotwin")), "simulate", str(EXAMPLE)]
+    floor = [sys.executable, "-c", FLOOR_IMPORTS]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+        fresh, fresh_floor = [], []
+        for run in range(cold_runs):
+            env = {**base, "NUMBA_CACHE_DIR": f"{tmp}/fresh-{run}"}
+            fresh.append(_process_seconds(simulate_cli, env))
+            fresh_floor.append(_process_seconds(floor, env))
+        env = {**base, "NUMBA_CACHE_DIR": f"{tmp}/fresh-0"}  # filled by the first cold run
+        warm, warm_floor, ready, ready_floor = [], [], [], []
+        for _ in range(warm_runs):
+            warm.append(_process_seconds(simulate_cli, env))
+            warm_floor.append(_process_seconds(floor, env))
+        for _ in range(max(3, warm_runs // 2)):
+            ready.append(_serve_ready_seconds(env, tmp))
+            ready_floor.append(_process_seconds(floor, env))
+    rows.append(("first `osteotwin simulate examples/anastrozole_5y.json` in a new process, fresh numba cache folder "
+                 f"(compiles; {cold_runs} runs)", f"{_spread(fresh)}; {_median_ratio(fresh, fresh_floor):.1f} x the dependency floor"))
+    rows.append((f"the same with the cache filled (what follows `make install`; {warm_runs} runs)",
+                 f"{_spread(warm)}; {_median_ratio(warm, warm_floor):.1f} x the dependency floor"))
+    rows.append((f"`osteotwin serve` (demo clinic, new SQLite file, filled cache): launch until /healthz answers ({len(ready)} runs)",
+                 f"{_spread(ready)}; {_median_ratio(ready, ready_floor):.1f} x the dependency floor"))
+    rows.append(("dependency floor: a new process that imports numpy, scipy.integrate, numba and pydantic",
+                 _spread(fresh_floor + warm_floor + ready_floor)))
+    return rows
+
+
+def per_call_rows(repeats: int = 200) -> list[tuple[str, str]]:
+    """Warm ``simulate()`` of 1 patient-decade against the engine kernel alone on the same arrays, interleaved."""
+    from osteotwin import simulate
+    from osteotwin.physiology import solve
+    from osteotwin.physiology.options import kernel_threads
+
+    rows: list[tuple[str, str]] = []
+    scenarios = {
+        "anastrozole": {"months": MONTHS, "endocrine_therapy": [{"drug": "anastrozole"}]},
+        "anastrozole + denosumab q6m": {"months": MONTHS, "endocrine_therapy": [{"drug": "anastrozole"}],
+                                        "bone_agents": [{"drug": "denosumab", "every_months": 6}]},
+    }
+    kernel = solve.integrate_batch
+    for label, scenario in scenarios.items():
+        captured: list[tuple] = []
+
+        def spy(*args, captured=captured):
+            captured.append(args)
+            return kernel(*args)
+
+        solve.integrate_batch = spy
+        try:
+            simulate(scenario)
+        finally:
+            solve.integrate_batch = kernel
+        args = captured[-1]
+        api, alone, pooled = [], [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            simulate(scenario)
+            api.append(time.perf_counter() - start)
+            with kernel_threads(1):
+                start = time.perf_counter()
+                kernel(*args)
+                alone.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            kernel(*args)  # numba's whole thread pool, as before simulate() capped it at the batch size
+            pooled.append(time.perf_counter() - start)
+        rows.append((f"1 patient-decade, {label}: public simulate() (warm; lifestyle and outcome modules included)",
+                     f"{_spread(api, 1000, 'ms')}; {_median_ratio(api, alone):.1f} x the engine kernel alone"))
+        rows.append((f"1 patient-decade, {label}: engine kernel alone (solve.integrate_batch, 1 thread)",
+                     f"{_spread(alone, 1000, 'ms', 3)}; on numba's {_threads()}-thread pool "
+                     f"{_spread(pooled, 1000, 'ms', 3)} ({_median_ratio(pooled, alone):.1f} x)"))
+    return rows
+
+
+def _threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
+def startup_section() -> str:
+    rows = startup_rows() + per_call_rows()
+    return "\n".join([
+        STARTUP_HEADING,
+        "",
+        f"Generated by `python benchmarks/run.py --startup` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+        "(also part of the whole run). Wall times of whole processes, or of calls inside one, min and median; each "
+        "ratio is the median of pairs measured in turn in this run (the machine is shared, so ratios hold better "
+        "than absolute times). numba's cache: physiology/cache_guard.py; `make install` fills it "
+        "(`python -m osteotwin.physiology.compile`).",
+        "",
+        "| measurement | result |",
+        "|---|---|",
+        *[f"| {a} | {b} |" for a, b in rows],
+    ]) + "\n"
+
+
+def write_startup_section(section: str) -> None:
+    """Replace the start-up section of RESULTS.md (or append it), leaving the rest as it is."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if STARTUP_HEADING in text:
+        before, after = text.split(STARTUP_HEADING, 1)
+        following = after.find("\n## ")
+        rest = after[following + 1:] if following >= 0 else ""
+        text = before + section + ("\n" + rest if rest else "")
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + section
+    RESULTS.write_text(text, encoding="utf-8")
+
+
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--memory-child":
         memory_child(int(sys.argv[2]))
+        return 0
+    if len(sys.argv) > 1 and sys.argv[1] == "--startup":
+        section = startup_section()
+        write_startup_section(section)
+        print(section)
         return 0
     # First, while this process is still small: on Linux a child's peak RSS (ru_maxrss) starts from the
     # parent's resident size at fork, so measuring after the 10,000-patient runs would count the parent.
@@ -155,7 +328,7 @@ def main() -> int:
         "| measurement | result |",
         "|---|---|",
     ]
-    text = "\n".join(header + [f"| {a} | {b} |" for a, b in rows]) + "\n"
+    text = "\n".join(header + [f"| {a} | {b} |" for a, b in rows]) + "\n\n" + startup_section()
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
     return 0
