@@ -170,7 +170,6 @@ def per_call_rows(repeats: int = 200) -> list[tuple[str, str]]:
     """Warm ``simulate()`` of 1 patient-decade against the engine kernel alone on the same arrays, interleaved."""
     from osteotwin import simulate
     from osteotwin.physiology import solve
-    from osteotwin.physiology.options import kernel_threads
 
     rows: list[tuple[str, str]] = []
     scenarios = {
@@ -197,17 +196,16 @@ def per_call_rows(repeats: int = 200) -> list[tuple[str, str]]:
             start = time.perf_counter()
             simulate(scenario)
             api.append(time.perf_counter() - start)
-            with kernel_threads(1):
-                start = time.perf_counter()
-                kernel(*args)
-                alone.append(time.perf_counter() - start)
             start = time.perf_counter()
-            kernel(*args)  # numba's whole thread pool, as before simulate() capped it at the batch size
+            kernel(*args)  # one patient: solve's serial kernel, on the calling thread
+            alone.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            solve._integrate_parallel(*args, np.empty((solve.N_OUTPUTS, args[15] + 1, 1)))
             pooled.append(time.perf_counter() - start)
         rows.append((f"1 patient-decade, {label}: public simulate() (warm; lifestyle and outcome modules included)",
                      f"{_spread(api, 1000, 'ms')}; {_median_ratio(api, alone):.1f} x the engine kernel alone"))
-        rows.append((f"1 patient-decade, {label}: engine kernel alone (solve.integrate_batch, 1 thread)",
-                     f"{_spread(alone, 1000, 'ms', 3)}; on numba's {_threads()}-thread pool "
+        rows.append((f"1 patient-decade, {label}: engine kernel alone (solve.integrate_batch, serial below {solve.PARALLEL_FROM_PATIENTS} patients)",
+                     f"{_spread(alone, 1000, 'ms', 3)}; the parallel kernel on numba's {_threads()}-thread pool "
                      f"{_spread(pooled, 1000, 'ms', 3)} ({_median_ratio(pooled, alone):.1f} x)"))
     return rows
 

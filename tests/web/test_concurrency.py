@@ -135,8 +135,10 @@ def test_concurrent_heavy_simulations_do_not_delay_another_users_reads(live_serv
 
 
 def test_compute_endpoints_are_rate_limited_per_account(client, database, clinician):
-    from osteotwin.web.compute import COMPUTE_BURST
+    from osteotwin.web.compute import COMPUTE_BURST, ComputeLimiter
 
+    # A frozen clock: the bucket must not refill while a slow (loaded) machine sends the burst.
+    client.app.state.compute_limiter = ComputeLimiter(clock=lambda: 1000.0)
     other = make_account(database, "clinician")
     scenario = {"patient": {"age_years": 64, "years_since_menopause": 12}, "months": 12}
     client.cookies.update(clinician.cookies())

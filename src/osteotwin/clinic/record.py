@@ -15,23 +15,23 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-DxaSite = Literal["lumbar_spine", "total_hip", "femoral_neck"]
+from osteotwin import catalog
+
+DxaSite = Literal[catalog.DXA_SITES]  # type: ignore[valid-type]
 DxaDevice = Literal["hologic", "ge_lunar", "norland", "other", "unknown"]
 MenopausalStatus = Literal["postmenopausal", "premenopausal", "perimenopausal"]
 LabTest = Literal["vitamin_d_25_oh", "creatinine_clearance", "calcium"]
-AromataseInhibitor = Literal["anastrozole", "letrozole", "exemestane"]
-BoneAgentName = Literal["denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate", "clodronate"]
-OtherEndocrine = Literal["tamoxifen", "goserelin", "leuprorelin", "triptorelin"]
-MedicationName = Literal[
-    "anastrozole", "letrozole", "exemestane", "tamoxifen", "goserelin", "leuprorelin", "triptorelin",
-    "denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate", "clodronate",
-]
-AROMATASE_INHIBITORS: frozenset[str] = frozenset({"anastrozole", "letrozole", "exemestane"})
-BONE_AGENTS: frozenset[str] = frozenset(
-    {"denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate", "clodronate"}
-)
+# Drug names from the one catalog (osteotwin/catalog.py); a record may list clodronate, which the engine does not dose.
+AROMATASE_INHIBITORS: frozenset[str] = frozenset(catalog.AROMATASE_INHIBITORS)
+BONE_AGENTS: frozenset[str] = frozenset((*catalog.BONE_AGENTS, *catalog.RECORDED_ONLY_BONE_AGENTS))
 BISPHOSPHONATES: frozenset[str] = BONE_AGENTS - {"denosumab"}
-OVARIAN_SUPPRESSION: frozenset[str] = frozenset({"goserelin", "leuprorelin", "triptorelin"})
+OVARIAN_SUPPRESSION: frozenset[str] = frozenset(catalog.OVARIAN_SUPPRESSION_DRUGS)
+ASSESSED_DRUGS: tuple[str, ...] = (*catalog.ENDOCRINE_DRUGS, *catalog.OVARIAN_SUPPRESSION_DRUGS, *catalog.BONE_AGENTS,
+                                   *catalog.RECORDED_ONLY_BONE_AGENTS)
+AromataseInhibitor = Literal[catalog.AROMATASE_INHIBITORS]  # type: ignore[valid-type]
+BoneAgentName = Literal[tuple(sorted(BONE_AGENTS))]  # type: ignore[valid-type]
+OtherEndocrine = Literal[("tamoxifen", *catalog.OVARIAN_SUPPRESSION_DRUGS)]  # type: ignore[valid-type]
+MedicationName = Literal[ASSESSED_DRUGS]  # type: ignore[valid-type]
 
 #: Allowed units per lab test; values are converted to the first unit on reading.
 LAB_UNITS: dict[str, tuple[str, ...]] = {

@@ -350,7 +350,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
     y_start = y.copy()
     for j in range(inputs.shape[0]):
         u[j] = inputs[j, 0, i]
-    _record(y, y_start, p, dp, u, out, 0, i)
+    _record(y, y_start, p, dp, u, out, np.int64(0), i)  # the same specialisation as the monthly records
     out[OUT.integrator_steps, 0, i] = 0.0
     steps = 0
     t = 0.0
@@ -419,8 +419,8 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
 @numba.njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
 def _integrate_parallel(y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start, item_stop,
                         item_rule_site, item_rule_t, bmd0, t_ref, months, rtol, h_max, h_after_dose, out):
-    for i in numba.prange(inputs.shape[2]):
-        _integrate_one(i, y0[i], p[i], dp[i], inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start,
+    for i in numba.prange(inputs.shape[2]):  # prange's index is unsigned: cast so one _integrate_one serves both kernels
+        _integrate_one(np.int64(i), y0[i], p[i], dp[i], inputs, burn_inputs, item_ptr, item_row, item_amount, item_interval, item_start,
                        item_stop, item_rule_site, item_rule_t, bmd0, t_ref[i], months, rtol, h_max, h_after_dose, out)
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from osteotwin.catalog import DAYS_PER_MONTH, default_years_since_menopause
+from osteotwin.clinic.record import ASSESSED_DRUGS
 from osteotwin.records.audit import audit
 from osteotwin.records.models import (
     DxaResult,
@@ -36,13 +38,9 @@ RISK_FACTOR_FIELDS = (
     "current_smoker", "former_smoker", "family_history_hip_fracture", "prior_fragility_fracture",
     "oral_glucocorticoid_months", "falls_last_12_months", "alcohol_units_per_day",
 )
-DAYS_PER_MONTH = 365.25 / 12
 # Drugs the `assess` input knows (osteotwin.clinic.record.MedicationName); others (e.g. warfarin)
 # stay in the record and reach the planner's interaction checks, not the assessment.
-ASSESS_DRUGS = frozenset({
-    "anastrozole", "letrozole", "exemestane", "tamoxifen", "goserelin", "leuprorelin", "triptorelin",
-    "denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate", "clodronate",
-})
+ASSESS_DRUGS = frozenset(ASSESSED_DRUGS)
 
 
 class NotFound(Exception):
@@ -244,9 +242,7 @@ def simulate_patient_block(patient: Patient, on: dt.date | None = None) -> dict[
     age = age_years(patient.birth_date, on)
     ysm = years_since_menopause(patient, on)
     if ysm is None:
-        # No recorded menopause year: a population default of 12 years since menopause (ours),
-        # bounded so that menopause is not before age 45 (ours).
-        ysm = max(0.0, min(12.0, age - 45.0))
+        ysm = default_years_since_menopause(age)  # none recorded: the catalog's population default
     block: dict[str, Any] = {
         "age_years": age,
         "years_since_menopause": min(ysm, max(0.0, age - 12)),

@@ -11,13 +11,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-DxaSite = Literal["lumbar_spine", "total_hip", "femoral_neck"]
+from osteotwin import catalog
+
+DxaSite = Literal[catalog.DXA_SITES]  # type: ignore[valid-type]
 DxaDevice = Literal["hologic", "ge_lunar", "norland", "other", "unknown"]
 MenopausalStatus = Literal["premenopausal", "perimenopausal", "postmenopausal"]
 DietPattern = Literal["omnivore", "vegetarian", "vegan", "lactose_free", "mediterranean"]
 
-ENDOCRINE_DRUGS = ("anastrozole", "letrozole", "exemestane", "tamoxifen")
-BONE_AGENTS = ("denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate", "clodronate")
+ENDOCRINE_DRUGS = catalog.ENDOCRINE_DRUGS
+BONE_AGENTS = (*catalog.BONE_AGENTS, *catalog.RECORDED_ONLY_BONE_AGENTS)
 
 # Lab tests the records accept, each in the first unit the clinic's PatientRecord accepts
 # (osteotwin.clinic.record.LAB_UNITS), so a stored record converts to the `assess` input unchanged.

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from osteotwin import simulate_batch
+from osteotwin.catalog import AROMATASE_INHIBITORS
 from osteotwin.clinic import PatientRecord, assess
 from osteotwin.clinic.fhir import record_to_bundle
 from osteotwin.clinic.monitoring import dxa_changes
@@ -33,7 +34,6 @@ from osteotwin.records.patients import (
 )
 from osteotwin.records.schemas import ENDOCRINE_DRUGS
 
-AROMATASE_INHIBITORS = ("anastrozole", "letrozole", "exemestane")
 PROJECTION_MONTHS = 60
 
 # The regimens the projection page can toggle (label, what it adds to the patient's AI).
