@@ -236,7 +236,10 @@ def ten_year_fracture_risk(
         from osteotwin.physiology.parameters import registry
 
         parameters = registry()
-    expected = expected_t_score(age_years, 1, parameters.value("total_hip_reference_mean_g_cm2"),
+    # Z at the age QFracture is evaluated at (clamped to 30-84 as the baseline is) [A: ours]: beyond 84 the
+    # baseline stops rising, and a Z that kept rising with the NHANES mean to 85 would lower the risk with age.
+    age_for_z = np.clip(np.asarray(age_years, dtype=float), *qfracture.QFRACTURE_AGE_RANGE)
+    expected = expected_t_score(age_for_z, 1, parameters.value("total_hip_reference_mean_g_cm2"),
                                 parameters.value("total_hip_reference_sd_g_cm2"))
     z_hip = np.asarray(total_hip_t_score, dtype=float) - expected
     return ten_year_fracture_probability(age_years, bmi_kg_m2, z_hip, falls_per_year, ai_exposure, ctx_relative,
