@@ -173,15 +173,6 @@ def _qfracture_linear_predictors(age_years: np.ndarray, bmi: np.ndarray) -> tupl
     return qfracture.linear_predictors(age, bmi)
 
 
-def qfracture_10y_probability(age_years: np.ndarray, bmi: np.ndarray, falls: np.ndarray | bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """QFracture-2009 10-year risks (fractions) for women with no other risk factors."""
-    mof, hip = _qfracture_linear_predictors(age_years, bmi)
-    falls = np.asarray(falls, dtype=float)
-    mof = mof + _QF_MOF_FALLS * falls
-    hip = hip + _QF_HIP_FALLS * falls
-    return 1.0 - _QF_MOF_S0_10 ** np.exp(mof), 1.0 - _QF_HIP_S0_10 ** np.exp(hip)
-
-
 def expected_t_score(age_years: np.ndarray, site: int, reference_mean_g_cm2: float, reference_sd_g_cm2: float) -> np.ndarray:
     """Mean T-score of women of that age (site 0 lumbar spine, 1 total hip) on the given reference."""
     ages, means = (_LS_AGE, _LS_MEAN) if site == 0 else (_TH_AGE, _TH_MEAN)
