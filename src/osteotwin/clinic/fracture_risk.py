@@ -67,9 +67,12 @@ class GarvanEstimate(BaseModel):
 
 class FractureRisk(BaseModel):
     model: str
-    ten_year_osteoporotic_fracture_pct: float
-    ten_year_hip_fracture_pct: float
-    has_bmd_input: bool = False
+    ten_year_osteoporotic_fracture_pct: float = Field(
+        description="10-year major osteoporotic fracture risk, %, by osteotwin.physiology.fracture.ten_year_fracture_risk "
+                    "(equal to the projection's month 0).")
+    ten_year_hip_fracture_pct: float = Field(
+        description="10-year hip fracture risk, %, by the same function (equal to the projection's month 0).")
+    has_bmd_input: bool = Field(False, description="A total hip or femoral-neck T-score entered the risk.")
     estimates: list[RiskEstimate]
     frax: FraxAssessment | None
     garvan: GarvanEstimate | None
