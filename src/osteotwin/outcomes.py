@@ -72,6 +72,20 @@ def ai_exposure(scenario: Scenario, months: np.ndarray) -> np.ndarray:
     return exposure
 
 
+def fracture_falls_per_year(risk_factors: Sequence[object | None], model_falls_per_year: np.ndarray) -> np.ndarray:
+    """The fall rate the fracture risk reads, (patients, months).
+
+    Without a risk-factor block: the muscle model's rate (population default). With one, the falls
+    recorded in the last 12 months are her rate at month 0 and the muscle model's relative change
+    (age, balance training, strength) carries it forward [A: ours]; no recorded fall stays 0, the
+    QFracture reference of a woman without a history of falls.
+    """
+    model = np.asarray(model_falls_per_year, dtype=float)
+    recorded = np.array([np.nan if rf is None else float(rf.falls_last_12_months) for rf in risk_factors])[:, None]
+    relative = model / np.where(model[:, :1] > 0, model[:, :1], 1.0)
+    return np.where(np.isnan(recorded), model, np.nan_to_num(recorded) * relative)
+
+
 def extra_outputs(
     scenarios: Sequence[Scenario],
     months: np.ndarray,
@@ -151,13 +165,9 @@ def _extra_outputs_chunk(
         muscle_out["strength_relative"], muscle_out["strength_reference_relative"], params,
     )
 
-    # Fracture risk at every month.
+    # Fracture risk at every month: the one path (fracture.ten_year_fracture_risk).
     age_t = age[:, None] + months[None, :] / 12.0
     bmi = np.array([s.patient.bmi_kg_m2 for s in scenarios])[:, None]
-    # Gradient of risk per SD of the hip Z-score (Johnell 2005; total hip stands in for the femoral neck).
-    z_th = np.asarray(outputs["total_hip_t_score"], dtype=float) - fracture.expected_t_score(
-        age_t, 1, params.value("total_hip_reference_mean_g_cm2"), params.value("total_hip_reference_sd_g_cm2")
-    )
     exposure = np.vstack([ai_exposure(s, months) for s in scenarios])
     # The turnover term (Bouxsein 2019) comes from drug trials: it acts only where a bone agent is given. An
     # AI's raised turnover is in the AI multiplier (Tseng 2018). Since session 3 the engine's exercise route adds
@@ -167,7 +177,11 @@ def _extra_outputs_chunk(
     # fracture risk only through BMD and falls (decision kept, ours [A]).
     has_agent = np.array([bool(s.bone_agents) for s in scenarios])[:, None]
     ctx_relative = np.where(has_agent, 1.0 + np.asarray(outputs["ctx_pct_change"], dtype=float) / 100.0, 1.0)
-    risk = fracture.ten_year_fracture_probability(age_t, bmi, z_th, falls, exposure, ctx_relative, params)
+    risk_factors = [s.patient.risk_factors for s in scenarios]
+    risk = fracture.ten_year_fracture_risk(
+        age_t, bmi, np.asarray(outputs["total_hip_t_score"], dtype=float), fracture_falls_per_year(risk_factors, falls),
+        exposure, ctx_relative, fracture.risk_factor_offsets(risk_factors), params,
+    )
 
     return {
         "serum_25ohd_ng_ml": d_trajectory,

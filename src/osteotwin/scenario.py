@@ -28,6 +28,33 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class FractureRiskFactors(_Model):
+    """Clinical fracture risk factors: the QFracture-2009 covariates (Hippisley-Cox & Coupland, BMJ
+    2009;339:b4229; coefficients in physiology/qfracture.py) and the falls recorded in the last 12 months.
+
+    Optional on the Patient: without it the engine's fracture risk uses population defaults (no risk
+    factor; falls from the muscle model). ``osteotwin.clinic.fracture_risk.scenario_risk_factors``
+    fills it from a clinic record, so that the assessment and the projection compute the same risk.
+    """
+
+    current_smoker: bool = False
+    former_smoker: bool = False
+    cigarettes_per_day: float | None = Field(None, ge=0, le=100, description="Current smokers (ours: 0-100).")
+    alcohol_units_per_day: float = Field(0, ge=0, le=60, description="UK units per day (ours: 0-60).")
+    falls_last_12_months: int = Field(0, ge=0, le=365, description="Falls recorded in the last 12 months (ours: 0-365).")
+    asthma: bool = False
+    corticosteroids: bool = Field(False, description="Oral glucocorticoids (QFracture: current use).")
+    cardiovascular_disease: bool = False
+    endocrine_disorder: bool = False
+    chronic_liver_disease: bool = False
+    malabsorption: bool = False
+    menopausal_symptoms: bool = False
+    rheumatoid_arthritis: bool = False
+    tricyclic_antidepressants: bool = False
+    type_2_diabetes: bool = False
+    family_history_osteoporosis: bool = Field(False, description="Includes a parental hip fracture (clinic mapping, ours).")
+
+
 class Patient(_Model):
     """Who the simulation is about. Baseline T-scores set the starting areal BMD per site."""
 
@@ -44,6 +71,9 @@ class Patient(_Model):
     serum_25ohd_ng_ml: float | None = Field(
         None, ge=1, le=200, description="Measured serum 25(OH)D on the habitual diet, ng/mL (optional)."
     )
+    risk_factors: FractureRiskFactors | None = Field(
+        None, description="QFracture-2009 risk factors and recorded falls for the fracture risk (optional; "
+                          "absent: population defaults).")
 
     @model_validator(mode="after")
     def _menopause_after_adulthood(self) -> Patient:

@@ -19,7 +19,7 @@ def test_examples_assess_as_json_and_text(name: str, capsys) -> None:
     for key in ("who_category", "bone_agent_indicated", "because", "risk_factors", "next_dxa_months",
                 "recommendations", "alerts", "fracture_risk"):
         assert key in out
-    assert out["fracture_risk"]["model"].startswith("QFracture-2009")
+    assert "QFracture-2009" in out["fracture_risk"]["model"]
     assert all({"id", "text", "source", "strength"} <= set(r) for r in out["recommendations"])
     assert all({"id", "text", "source"} <= set(a) for a in out["alerts"])
     assert main(["assess", str(EXAMPLES / name), "--today", "2026-03-01", "--no-projection"]) == 0

@@ -1,4 +1,4 @@
-"""QFracture-2009 against the research notes' test vectors; BMD and AI modifiers; Garvan; FRAX thresholds."""
+"""QFracture-2009 against the 2009 code's test vectors; the assessment's risk is the engine's one path; Garvan; FRAX."""
 
 from __future__ import annotations
 
@@ -7,15 +7,10 @@ from datetime import date
 
 import pytest
 
-from osteotwin.clinic.fracture_risk import (
-    alcohol_category,
-    assess_fracture_risk,
-    garvan_points,
-    garvan_risk_text,
-    qfracture_2009,
-    smoking_category,
-)
+from osteotwin.clinic.fracture_risk import assess_fracture_risk, garvan_points, garvan_risk_text
 from osteotwin.clinic.record import PatientRecord
+from osteotwin.physiology.qfracture import alcohol_category, smoking_category
+from osteotwin.physiology.qfracture import published_risk_pct as qfracture_2009
 
 TODAY = date(2026, 3, 1)
 
@@ -62,25 +57,27 @@ def _record(**extra) -> PatientRecord:
     return PatientRecord.model_validate({**base, **extra})
 
 
-def test_bmd_gradient_and_ai_multiplier_are_labelled_extensions() -> None:
+def test_headline_risk_has_bmd_and_ai_and_the_published_qfracture_is_the_reference() -> None:
+    low = assess_fracture_risk(_record(dxa=[{"date": "2026-01-10", "site": "total_hip", "t_score": -2.6}]), TODAY)
+    high = assess_fracture_risk(_record(dxa=[{"date": "2026-01-10", "site": "total_hip", "t_score": 0.5}]), TODAY)
+    assert low.has_bmd_input and low.ten_year_hip_fracture_pct > high.ten_year_hip_fracture_pct
+    published_low, published_high = low.estimates[0], high.estimates[0]
+    assert not published_low.our_extension
+    assert published_low.hip_fracture_10y_pct == published_high.hip_fracture_10y_pct  # QFracture has no BMD input
+    # total hip T 3.1 SD apart: the hazard ratio is the Johnell 2005 gradient 2.88 ** 3.1
+    h_low = -math.log(1 - low.ten_year_hip_fracture_pct / 100)
+    h_high = -math.log(1 - high.ten_year_hip_fracture_pct / 100)
+    assert h_low / h_high == pytest.approx(2.88 ** 3.1, rel=5e-3)  # inputs rounded to 0.01%
+    headline = low.estimates[-1]
+    assert headline.our_extension and "AI (on)" in headline.label
+    assert headline.hip_fracture_10y_pct == low.ten_year_hip_fracture_pct
+    assert any("not built" in c or "No model" in c for c in low.caveats)
+
+
+def test_garvan_from_the_femoral_neck_and_femoral_neck_stands_in_for_the_hip() -> None:
     low = assess_fracture_risk(_record(dxa=[{"date": "2026-01-10", "site": "femoral_neck", "t_score": -2.6,
                                              "z_score": -1.5}]), TODAY)
-    high = assess_fracture_risk(_record(dxa=[{"date": "2026-01-10", "site": "femoral_neck", "t_score": 0.5,
-                                              "z_score": 1.0}]), TODAY)
-    assert low.ten_year_hip_fracture_pct == high.ten_year_hip_fracture_pct  # QFracture has no BMD input
-    assert not low.has_bmd_input
-    bmd_low = next(e for e in low.estimates if "gradient" in e.label)
-    bmd_high = next(e for e in high.estimates if "gradient" in e.label)
-    assert bmd_low.our_extension and bmd_low.hip_fracture_10y_pct > low.ten_year_hip_fracture_pct
-    assert bmd_high.hip_fracture_10y_pct < high.ten_year_hip_fracture_pct
-    # Z = -1.5 with GR 2.88 is RR 4.89 on the hazard.
-    base_h = -math.log(1 - low.ten_year_hip_fracture_pct / 100)
-    adj_h = -math.log(1 - bmd_low.hip_fracture_10y_pct / 100)
-    assert adj_h / base_h == pytest.approx(2.88 ** 1.5, rel=5e-3)  # inputs rounded to 0.01%
-    with_ai = low.estimates[-1]
-    assert "AI exposure" in with_ai.label and with_ai.our_extension
-    assert bmd_low.hip_fracture_10y_pct < with_ai.hip_fracture_10y_pct < bmd_low.hip_fracture_10y_pct * 1.17
-    assert any("not built" in c or "No model" in c for c in low.caveats)
+    assert low.has_bmd_input and any("femoral-neck T-score stands in" in c for c in low.caveats)
     assert low.garvan is not None and low.garvan.points == pytest.approx(0.8 * 68 - 44 + 26 + 40)
 
 
@@ -90,7 +87,7 @@ def test_no_ai_no_multiplier_and_frax_thresholds() -> None:
         "frax": {"major_osteoporotic_10y_pct": 19.9, "hip_10y_pct": 3.0, "country": "UK"},
     })
     risk = assess_fracture_risk(record, TODAY)
-    assert all("AI exposure" not in e.label for e in risk.estimates)
+    assert "AI (off)" in risk.estimates[-1].label and not risk.has_bmd_input
     assert risk.frax is not None and risk.frax.over_us_threshold
     assert any("UK model" in c for c in risk.frax.caveats)
     below = PatientRecord.model_validate({**record.model_dump(mode="json"),
@@ -102,4 +99,4 @@ def test_out_of_range_age_is_clamped_and_said() -> None:
     record = PatientRecord.model_validate({"patient": {"age_years": 90, "weight_kg": 60, "height_cm": 160}})
     risk = assess_fracture_risk(record, TODAY)
     assert any("outside QFracture-2009's range" in c for c in risk.caveats)
-    assert risk.ten_year_hip_fracture_pct == pytest.approx(qfracture_2009(84, 60 / 1.6 ** 2)[1], abs=0.01)
+    assert risk.estimates[0].hip_fracture_10y_pct == pytest.approx(qfracture_2009(84, 60 / 1.6 ** 2)[1], abs=0.01)

@@ -31,8 +31,10 @@ def fake_engine(calls: list):
             months = list(range(int(model.months) + 1))
             slope = 0.01 if model.bone_agents else -0.02  # T-score per month
             ls0, th0 = model.patient.lumbar_spine_t_score, model.patient.total_hip_t_score
+            hip_risk = [max(0.5, 2.0 - 100 * slope * m * 0.01) for m in months]
             out.append(SimpleNamespace(
-                months=months,
+                months=months, hip_fracture_10y_pct=hip_risk,
+                major_osteoporotic_fracture_10y_pct=[3 * r for r in hip_risk],
                 lumbar_spine_t_score=[ls0 + slope * m for m in months],
                 total_hip_t_score=[th0 + slope * m for m in months],
                 lumbar_spine_bmd_pct_change=[100 * slope * m * 0.11 for m in months],
@@ -57,11 +59,15 @@ def test_projection_builds_two_valid_scenarios_and_reads_1_3_5_years(monkeypatch
     assert without["endocrine_therapy"][0]["stop_month"] == 59  # 5-year plan started 2026-01-15: 58.5 months left
     assert without["patient"]["lumbar_spine_t_score"] == -1.7 and without["patient"]["years_since_menopause"] == 16
     p = a.projection
-    assert [pt.months for pt in p.with_bone_agent] == [12, 36, 60]
-    assert p.without_bone_agent[2].lumbar_spine_t_score == pytest.approx(-1.7 - 1.2)
-    assert p.with_bone_agent[2].total_hip_t_score == pytest.approx(-1.2 + 0.6)
-    for w, wo in zip(p.with_bone_agent, p.without_bone_agent, strict=True):
+    assert [pt.months for pt in p.with_bone_agent] == [0, 12, 36, 60]
+    assert p.without_bone_agent[3].lumbar_spine_t_score == pytest.approx(-1.7 - 1.2)
+    assert p.with_bone_agent[3].total_hip_t_score == pytest.approx(-1.2 + 0.6)
+    # the fracture risk is read from the engine's trajectory, not re-derived here
+    assert p.with_bone_agent[0].hip_fracture_10y_pct == 2.0 and p.without_bone_agent[0].hip_fracture_10y_pct == 2.0
+    for w, wo in zip(p.with_bone_agent[1:], p.without_bone_agent[1:], strict=True):
         assert w.hip_fracture_10y_pct < wo.hip_fracture_10y_pct
+    # the Scenario carries the record's risk factors (the assessment's inputs)
+    assert without["patient"]["risk_factors"] == with_agent["patient"]["risk_factors"]
     assert any("ours" in c for c in p.caveats)
     assert any("doses before today are not simulated" in c for c in p.caveats)
 

@@ -9,6 +9,7 @@ import pytest
 
 from osteotwin.clinic import fracture_risk as clinic
 from osteotwin.physiology import bone, fracture
+from osteotwin.physiology.parameters import registry as fracture_registry
 
 
 def _hazard_ratio_per_sd(field: str, age: float = 65.0) -> float:
@@ -30,9 +31,19 @@ def test_one_gradient_definition_for_engine_and_clinic():
     table = fracture.PARAMETERS
     assert table.value("hip_gradient_of_risk_per_sd") == fracture.GRADIENT_HIP_PER_SD
     assert table.value("osteoporotic_fracture_gradient_of_risk_per_sd") == fracture.GRADIENT_OSTEOPOROTIC_PER_SD
-    # the clinic's assessment must apply the same numbers (it should import them from physiology.fracture)
-    assert clinic.GRADIENT_HIP_PER_SD == fracture.GRADIENT_HIP_PER_SD
-    assert clinic.GRADIENT_OSTEOPOROTIC_PER_SD == fracture.GRADIENT_OSTEOPOROTIC_PER_SD
+    # the clinic holds no gradient or multiplier of its own: it maps a record to the engine's inputs
+    assert not any(name.startswith(("GRADIENT_", "AI_FRACTURE")) for name in vars(clinic))
+
+
+def test_the_state_form_is_the_z_form_at_the_age_matched_z_score():
+    registry = fracture_registry()
+    expected = fracture.expected_t_score(70.0, 1, registry.value("total_hip_reference_mean_g_cm2"),
+                                         registry.value("total_hip_reference_sd_g_cm2"))
+    state = fracture.ten_year_fracture_risk(70.0, 24.0, -1.5, 0.5, 1.0, 0.6, (0.2, 0.3), registry)
+    z_form = fracture.ten_year_fracture_probability(70.0, 24.0, -1.5 - expected, 0.5, 1.0, 0.6, registry,
+                                                    risk_factor_offsets=(0.2, 0.3))
+    for field in ("major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct", "any_clinical_fracture_10y_pct"):
+        assert float(state[field]) == pytest.approx(float(z_form[field]), rel=1e-12)
 
 
 def test_any_clinical_ratio_is_the_van_geel_derivation():

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import pytest
 
-from osteotwin.physiology import fracture, gut, mechanics, minerals, muscle, nutrients
+from osteotwin.physiology import fracture, gut, mechanics, minerals, muscle, nutrients, qfracture
 from osteotwin.physiology.lifestyle import (
     LifestyleDrives,
     LifestyleInputs,
@@ -135,12 +135,14 @@ def test_muscle_declines_with_age_and_estrogen_loss_and_rises_with_training_and_
 
 
 def test_qfracture_baseline_reproduces_the_documented_test_vectors():
-    mof, hip = fracture.qfracture_10y_probability(65.0, 25.0)
-    assert (100 * mof, 100 * hip) == (pytest.approx(4.29, abs=0.01), pytest.approx(1.14, abs=0.01))
-    mof, hip = fracture.qfracture_10y_probability(65.0, 25.0, True)
-    assert (100 * mof, 100 * hip) == (pytest.approx(7.67, abs=0.01), pytest.approx(2.30, abs=0.01))
-    mof, hip = fracture.qfracture_10y_probability(75.0, 22.0)
-    assert (100 * mof, 100 * hip) == (pytest.approx(9.59, abs=0.01), pytest.approx(4.98, abs=0.01))
+    # the engine's baseline (risk factors absent, average BMD for age, no falls, no AI) is QFracture-2009 as published
+    for age, bmi, mof_pct, hip_pct in ((65.0, 25.0, 4.29, 1.14), (75.0, 22.0, 9.59, 4.98)):
+        r = fracture.ten_year_fracture_probability(age, bmi, 0.0, 0.0, 0.0, 1.0)
+        assert float(r["major_osteoporotic_fracture_10y_pct"]) == pytest.approx(mof_pct, abs=0.01)
+        assert float(r["hip_fracture_10y_pct"]) == pytest.approx(hip_pct, abs=0.01)
+        assert qfracture.published_risk_pct(age, bmi) == (pytest.approx(mof_pct, abs=0.01), pytest.approx(hip_pct, abs=0.01))
+    assert qfracture.published_risk_pct(65.0, 25.0, flags={"falls": True}) == (
+        pytest.approx(7.67, abs=0.01), pytest.approx(2.30, abs=0.01))
 
 
 def test_fracture_risk_rises_with_lower_bmd_falls_and_ai_and_falls_with_turnover_suppression():

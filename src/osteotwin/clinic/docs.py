@@ -65,10 +65,14 @@ def render_markdown() -> str:
     lines += ["", "Scans from different device makes are not compared. Annual loss is annualised from the first "
               "scan on the latest scan's device, over at least 9 months (ours).", "",
               "## Fracture risk", "",
-              "- QFracture-2009 (female osteoporotic and hip fracture, 10 years), coefficients from the 2009 open "
-              "release; no BMD input; reproduces 4.29% / 1.14% at age 65, BMI 25.",
-              "- Our extensions, labelled in the output: BMD gradient of risk per SD of Z-score (Johnell 2005: "
-              "2.88 hip, 1.38 osteoporotic) and an AI multiplier 1.17 during the remaining AI years (Tseng 2018).",
+              "- The headline 10-year osteoporotic and hip fracture risk is the engine's one path "
+              "(osteotwin.physiology.fracture.ten_year_fracture_risk, our combination, labelled as our extension): "
+              "QFracture-2009 with the record's risk factors x BMD gradient of risk per SD of the total hip Z-score "
+              "(Johnell 2005: 2.88 hip, 1.38 osteoporotic) x falls x an AI multiplier while on the AI (calibrated so "
+              "that BMD loss and multiplier give Tseng 2018's RR 1.17). The projection starts from the same number "
+              "at month 0.",
+              "- QFracture-2009 as published (female osteoporotic and hip fracture, 10 years; coefficients from the "
+              "2009 open release; no BMD input; reproduces 4.29% / 1.14% at age 65, BMI 25) is shown for reference.",
               "- Garvan nomogram (points approximation, secondary source) when a femoral-neck T-score is present.",
               "- A user-supplied FRAX result is compared with the US thresholds (MOF >= 20% or hip >= 3%).", "",
               "## FHIR R4 codes", "", "| item | code |", "|---|---|"]

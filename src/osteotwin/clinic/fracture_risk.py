@@ -1,40 +1,33 @@
-"""Fracture risk: QFracture-2009 (open, published coefficients), a BMD gradient-of-risk adjustment and
-an aromatase-inhibitor multiplier (our extension), the Garvan nomogram (points approximation), and the
-published thresholds applied to a user-supplied FRAX result.
+"""Fracture risk for one record: osteotwin's 10-year risk (the engine's one path), QFracture-2009 as
+published for reference, the Garvan nomogram (points approximation) and the published thresholds
+applied to a user-supplied FRAX result.
+
+The headline numbers (``ten_year_osteoporotic_fracture_pct``, ``ten_year_hip_fracture_pct``) are
+:func:`osteotwin.physiology.fracture.ten_year_fracture_risk` on the record's state today:
+QFracture-2009 with the record's risk factors x BMD gradient of risk (Johnell 2005) x falls x AI
+exposure (Tseng 2018) x turnover. This module only maps a record to those inputs
+(:func:`fracture_risk_inputs`); the engine's projection starts from the same inputs
+(``osteotwin.clinic.projection`` puts :func:`scenario_risk_factors` into the Scenario), so the
+assessment equals the projection at month 0.
 
 None of these models was built for women with breast cancer on an aromatase inhibitor; every result
-carries that caveat. QFracture-2009 has no BMD input.
-
-QFracture-2009 numbers are facts taken from the open-source 2009 release (rnab/qpred,
-Qmodel_fracture_0.c and Qmodel_nof_0.c; LGPL-3, ClinRisk Ltd), checked against that code [V];
-the equation: Hippisley-Cox & Coupland, BMJ 2009;339:b4229. The code itself is not copied. "QFracture" is a ClinRisk trademark for the current
+carries that caveat. QFracture-2009 (Hippisley-Cox & Coupland, BMJ 2009;339:b4229; coefficients in
+physiology/qfracture.py [V]) has no BMD input. "QFracture" is a ClinRisk trademark for the current
 version: this is the 2009 equation.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 from pydantic import BaseModel, Field
 
 from osteotwin.clinic.record import AROMATASE_INHIBITORS, PatientRecord
-from osteotwin.physiology.fracture import GRADIENT_HIP_PER_SD, GRADIENT_OSTEOPOROTIC_PER_SD
-from osteotwin.physiology.qfracture import (
-    QFRACTURE_AGE_RANGE,
-    QFRACTURE_BMI_RANGE,
-    S0_HIP,
-    S0_OSTEOPOROTIC,
-    linear_predictors,
-)
+from osteotwin.physiology import fracture, qfracture
+from osteotwin.physiology.parameters import registry
+from osteotwin.scenario import FractureRiskFactors
 
-# ------------------------------------------------------------------ modifiers
-# Gradient of risk per SD decrease of femoral-neck BMD, women (Johnell 2005 [V]): GRADIENT_HIP_PER_SD,
-# GRADIENT_OSTEOPOROTIC_PER_SD, imported above from the engine's fracture module (one definition;
-# physiology/fracture.py says why Johnell rather than Marshall 1996).
-#: Fracture risk ratio, AI vs no AI (Tseng 2018 [V]): 1.17 (1.07-1.28); after treatment 0.99 (0.72-1.37).
-AI_FRACTURE_RR = 1.17
-AI_VS_TAMOXIFEN_RR = 1.35
+# ------------------------------------------------------------------ thresholds
 #: US-FRAX treatment thresholds (ASCO 2019 [V]; BHOF 2022 [S]).
 FRAX_MOF_THRESHOLD_PCT = 20.0
 FRAX_HIP_THRESHOLD_PCT = 3.0
@@ -74,76 +67,16 @@ class GarvanEstimate(BaseModel):
 
 class FractureRisk(BaseModel):
     model: str
-    ten_year_osteoporotic_fracture_pct: float
-    ten_year_hip_fracture_pct: float
-    has_bmd_input: bool = False
+    ten_year_osteoporotic_fracture_pct: float = Field(
+        description="10-year major osteoporotic fracture risk, %, by osteotwin.physiology.fracture.ten_year_fracture_risk "
+                    "(equal to the projection's month 0).")
+    ten_year_hip_fracture_pct: float = Field(
+        description="10-year hip fracture risk, %, by the same function (equal to the projection's month 0).")
+    has_bmd_input: bool = Field(False, description="A total hip or femoral-neck T-score entered the risk.")
     estimates: list[RiskEstimate]
     frax: FraxAssessment | None
     garvan: GarvanEstimate | None
     caveats: list[str]
-
-
-# ------------------------------------------------------------------ QFracture-2009
-def smoking_category(current: bool, former: bool, cigarettes_per_day: float | None) -> int:
-    """QFracture smoking category 0 non, 1 ex, 2 light (<10/day), 3 moderate (10-19), 4 heavy (>=20).
-
-    Category meanings are recalled from the 2009 paper, not verified; a current smoker with no count
-    is put in category 3 (ours).
-    """
-    if current:
-        if cigarettes_per_day is None:
-            return 3
-        return 2 if cigarettes_per_day < 10 else 3 if cigarettes_per_day < 20 else 4
-    return 1 if former else 0
-
-
-def alcohol_category(units_per_day: float) -> int:
-    """QFracture alcohol category 0 none, 1 <1 unit/day, 2 1-2, 3 3-6, 4 7-9, 5 >9 (recalled, unverified)."""
-    if units_per_day <= 0:
-        return 0
-    if units_per_day < 1:
-        return 1
-    if units_per_day < 3:
-        return 2
-    if units_per_day < 7:
-        return 3
-    if units_per_day <= 9:
-        return 4
-    return 5
-
-
-def qfracture_2009_cumulative_hazards(
-    age: float, bmi: float, smoking: int = 0, alcohol: int = 0, flags: dict[str, bool] | None = None
-) -> tuple[list[float], list[float]]:
-    """Cumulative hazards H(t), t = 1..10 years, for osteoporotic and hip fracture (female, 2009)."""
-    # The 2009 release takes age as a whole number of years (C int); so do we.
-    a_op, a_hip = (float(v) for v in linear_predictors(float(int(age)), bmi, smoking, alcohol, flags))
-    h_op = [-math.log(s) * math.exp(a_op) for s in S0_OSTEOPOROTIC]
-    h_hip = [-math.log(s) * math.exp(a_hip) for s in S0_HIP]
-    return h_op, h_hip
-
-
-def qfracture_2009(
-    age: float, bmi: float, smoking: int = 0, alcohol: int = 0, flags: dict[str, bool] | None = None,
-    years: int = 10,
-) -> tuple[float, float]:
-    """QFracture-2009 female risk (%) of osteoporotic and hip fracture at ``years`` (1-10).
-
-    risk = 100 (1 - S0[t] ** exp(a)); no BMD input.
-    """
-    h_op, h_hip = qfracture_2009_cumulative_hazards(age, bmi, smoking, alcohol, flags)
-    return 100.0 * (1.0 - math.exp(-h_op[years - 1])), 100.0 * (1.0 - math.exp(-h_hip[years - 1]))
-
-
-def _with_multipliers(hazards: list[float], base_rr: float, ai_rr: float, ai_years: float) -> float:
-    """10-year risk (%) from cumulative hazards with a constant RR and an RR applied during the AI years."""
-    total, previous = 0.0, 0.0
-    for year, cumulative in enumerate(hazards, start=1):
-        increment = cumulative - previous
-        previous = cumulative
-        on_fraction = min(max(ai_years - (year - 1), 0.0), 1.0)
-        total += increment * base_rr * (1.0 + on_fraction * (ai_rr - 1.0))
-    return 100.0 * (1.0 - math.exp(-total))
 
 
 # ------------------------------------------------------------------ Garvan (points approximation) [S]
@@ -174,7 +107,7 @@ def garvan_risk_text(points: float) -> tuple[str, str]:
     return five, ten
 
 
-# ------------------------------------------------------------------ assessment
+# ------------------------------------------------------------------ record -> the one path's inputs
 def _latest_score(record: PatientRecord, site: str, field: str) -> float | None:
     values = [(d.date, getattr(d, field)) for d in record.dxa if d.site == site and getattr(d, field) is not None]
     return max(values)[1] if values else None
@@ -195,87 +128,120 @@ def years_on_ai_remaining(record: PatientRecord, today: date) -> float:
     return 0.0
 
 
-def qfracture_inputs(record: PatientRecord) -> tuple[int, int, dict[str, bool]]:
-    """QFracture-2009 smoking category, alcohol category and booleans from a record.
+def ai_months_remaining(record: PatientRecord, today: date) -> int:
+    """Whole months of aromatase inhibitor left from today (0 when none): the projection simulates the AI
+    from month 0 for these months, and the assessment counts her as AI-exposed today when it is > 0."""
+    if not any(m.drug in AROMATASE_INHIBITORS for m in record.medications):
+        return 0
+    return round(years_on_ai_remaining(record, today) * 12)
 
-    Mappings that are ours: corticosteroids = any oral glucocorticoid months; falls = a fall in the last
-    12 months; family history of osteoporosis includes a parental hip fracture.
+
+def scenario_risk_factors(record: PatientRecord) -> FractureRiskFactors:
+    """The record's QFracture-2009 risk factors and recorded falls as the Scenario's risk-factor block.
+
+    Mappings that are ours: corticosteroids = any oral glucocorticoid months; family history of
+    osteoporosis includes a parental hip fracture.
     """
     rf, cond = record.risk_factors, record.conditions
-    flags = {
-        "asthma": cond.asthma, "corticosteroids": rf.oral_glucocorticoid_months > 0,
-        "cardiovascular_disease": cond.cardiovascular_disease, "endocrine_disorder": cond.endocrine_disorder,
-        "falls": rf.falls_last_12_months > 0, "chronic_liver_disease": cond.chronic_liver_disease,
-        "malabsorption": cond.malabsorption, "menopausal_symptoms": cond.menopausal_symptoms,
-        "rheumatoid_arthritis": cond.rheumatoid_arthritis, "tricyclic_antidepressants": cond.tricyclic_antidepressants,
-        "type_2_diabetes": cond.type_2_diabetes,
-        "family_history_osteoporosis": cond.family_history_osteoporosis or rf.family_history_hip_fracture,
+    return FractureRiskFactors(
+        current_smoker=rf.current_smoker, former_smoker=rf.former_smoker, cigarettes_per_day=rf.cigarettes_per_day,
+        alcohol_units_per_day=rf.alcohol_units_per_day, falls_last_12_months=rf.falls_last_12_months,
+        asthma=cond.asthma, corticosteroids=rf.oral_glucocorticoid_months > 0,
+        cardiovascular_disease=cond.cardiovascular_disease, endocrine_disorder=cond.endocrine_disorder,
+        chronic_liver_disease=cond.chronic_liver_disease, malabsorption=cond.malabsorption,
+        menopausal_symptoms=cond.menopausal_symptoms, rheumatoid_arthritis=cond.rheumatoid_arthritis,
+        tricyclic_antidepressants=cond.tricyclic_antidepressants, type_2_diabetes=cond.type_2_diabetes,
+        family_history_osteoporosis=cond.family_history_osteoporosis or rf.family_history_hip_fracture,
+    )
+
+
+def hip_t_score_for_risk(record: PatientRecord) -> tuple[float | None, str]:
+    """The T-score the gradient of risk reads and its site: the newest total hip scan's T-score (what the
+    projection starts from), else the newest femoral-neck T-score; (None, "") when neither is recorded."""
+    from osteotwin.clinic.evaluate import latest_per_site  # evaluate imports this module
+
+    latest = latest_per_site(record.dxa)
+    for site in ("total_hip", "femoral_neck"):
+        if site in latest and latest[site].t_score is not None:
+            return latest[site].t_score, site.replace("_", " ")
+    return None, ""
+
+
+def fracture_risk_inputs(record: PatientRecord, today: date) -> dict[str, object]:
+    """The arguments of :func:`osteotwin.physiology.fracture.ten_year_fracture_risk` for this record today.
+
+    Age, BMI, hip T-score (without one: the mean T-score for her age, i.e. average BMD, Z = 0), the
+    falls of the last 12 months as her fall rate, AI exposure 1 while AI months remain, CTX relative 1
+    (no turnover marker in the record; the projection's bone agent starts at month 0) and the
+    QFracture offsets of the record's risk factors. The projection's Scenario carries the same state.
+    """
+    parameters = registry()
+    age = record.patient.age_years
+    t_score, _ = hip_t_score_for_risk(record)
+    if t_score is None:
+        t_score = float(fracture.expected_t_score(age, 1, parameters.value("total_hip_reference_mean_g_cm2"),
+                                                  parameters.value("total_hip_reference_sd_g_cm2")))
+    risk_factors = scenario_risk_factors(record)
+    return {
+        "age_years": age, "bmi_kg_m2": record.patient.bmi_kg_m2, "total_hip_t_score": t_score,
+        "falls_per_year": float(risk_factors.falls_last_12_months),
+        "ai_exposure": 1.0 if ai_months_remaining(record, today) > 0 else 0.0, "ctx_relative": 1.0,
+        "risk_factor_offsets": tuple(float(v[0, 0]) for v in fracture.risk_factor_offsets([risk_factors])),
+        "parameters": parameters,
     }
-    return (smoking_category(rf.current_smoker, rf.former_smoker, rf.cigarettes_per_day),
-            alcohol_category(rf.alcohol_units_per_day), flags)
 
 
+def ten_year_risk_pct(record: PatientRecord, today: date) -> tuple[float, float]:
+    """(major osteoporotic, hip) 10-year risk in percent for this record today, by the one path."""
+    risk = fracture.ten_year_fracture_risk(**fracture_risk_inputs(record, today))
+    return float(risk["major_osteoporotic_fracture_10y_pct"]), float(risk["hip_fracture_10y_pct"])
+
+
+# ------------------------------------------------------------------ assessment
 def assess_fracture_risk(record: PatientRecord, today: date) -> FractureRisk:
     """All fracture-risk numbers for one record, each labelled with its model, method and sources."""
     caveats = [NOT_THIS_POPULATION, "QFracture-2009 has no BMD input; it is the 2009 equation, not the current QFracture."]
     age = record.patient.age_years
     bmi = record.patient.bmi_kg_m2
-    lo, hi = QFRACTURE_AGE_RANGE
+    lo, hi = qfracture.QFRACTURE_AGE_RANGE
     if not lo <= age <= hi:
         caveats.append(f"Age {age:g} is outside QFracture-2009's range {lo:g}-{hi:g}; computed at {min(max(age, lo), hi):g}.")
-        age = min(max(age, lo), hi)
-    lo, hi = QFRACTURE_BMI_RANGE
+    lo, hi = qfracture.QFRACTURE_BMI_RANGE
     if not lo <= bmi <= hi:
         caveats.append(f"BMI {bmi:.1f} is outside QFracture-2009's range {lo:g}-{hi:g}; computed at the nearest limit.")
-        bmi = min(max(bmi, lo), hi)
     rf = record.risk_factors
-    smoking, alcohol, flags = qfracture_inputs(record)
+    risk_factors = scenario_risk_factors(record)
+    smoking = qfracture.smoking_category(rf.current_smoker, rf.former_smoker, rf.cigarettes_per_day)
+    alcohol = qfracture.alcohol_category(rf.alcohol_units_per_day)
     if smoking or alcohol:
         caveats.append("QFracture smoking and alcohol category meanings are recalled from the 2009 paper, not verified.")
     if rf.family_history_hip_fracture and not record.conditions.family_history_osteoporosis:
         caveats.append("Parental hip fracture was entered as QFracture's 'family history of osteoporosis' (our mapping).")
-    h_op, h_hip = qfracture_2009_cumulative_hazards(age, bmi, smoking, alcohol, flags)
-    base_op = _with_multipliers(h_op, 1.0, 1.0, 0.0)
-    base_hip = _with_multipliers(h_hip, 1.0, 1.0, 0.0)
+    flags = {name: bool(getattr(risk_factors, name)) for name in fracture.QFRACTURE_FLAGS}
+    published_op, published_hip = qfracture.published_risk_pct(age, bmi, smoking, alcohol,
+                                                                {**flags, "falls": rf.falls_last_12_months > 0})
     estimates = [RiskEstimate(
-        label="QFracture-2009 (female), as published", osteoporotic_fracture_10y_pct=round(base_op, 2),
-        hip_fracture_10y_pct=round(base_hip, 2), our_extension=False,
-        method="100 (1 - S0[10] ** exp(a)); clinical risk factors only", sources=["qfracture2009"],
+        label="QFracture-2009 (female), as published (reference)", osteoporotic_fracture_10y_pct=round(published_op, 2),
+        hip_fracture_10y_pct=round(published_hip, 2), our_extension=False,
+        method="100 (1 - S0[10] ** exp(a)); clinical risk factors only (a fall in the last 12 months = history of falls)",
+        sources=["qfracture2009"],
     )]
-    z_fn = _latest_score(record, "femoral_neck", "z_score")
-    z_site = "femoral neck"
-    if z_fn is None:
-        z_fn, z_site = _latest_score(record, "total_hip", "z_score"), "total hip"
-    rr_op = rr_hip = 1.0
-    if z_fn is not None:
-        rr_op = GRADIENT_OSTEOPOROTIC_PER_SD ** (-z_fn)
-        rr_hip = GRADIENT_HIP_PER_SD ** (-z_fn)
-        estimates.append(RiskEstimate(
-            label=f"QFracture-2009 x BMD gradient of risk ({z_site} Z {z_fn:+.1f})",
-            osteoporotic_fracture_10y_pct=round(_with_multipliers(h_op, rr_op, 1.0, 0.0), 2),
-            hip_fracture_10y_pct=round(_with_multipliers(h_hip, rr_hip, 1.0, 0.0), 2), our_extension=True,
-            method=f"hazard x GR ** (-Z): GR {GRADIENT_HIP_PER_SD} (hip), {GRADIENT_OSTEOPOROTIC_PER_SD} (osteoporotic) "
-                   "per SD of femoral-neck BMD at age 65 (Johnell 2005). Assumes QFracture's risk is that of an "
-                   "average-BMD woman with these risk factors (ours; risk factors and BMD are correlated, so this "
-                   "can double-count)",
-            sources=["qfracture2009", "johnell2005", "ours"],
-        ))
-        if z_site == "total hip":
-            caveats.append("The gradient of risk was derived for femoral-neck BMD; the total-hip Z-score stands in (ours).")
-    else:
-        caveats.append("No femoral-neck or total-hip Z-score in the record: no BMD adjustment (supply the device Z-score).")
-    ai_years = min(years_on_ai_remaining(record, today), 10.0)
-    if ai_years > 0:
-        estimates.append(RiskEstimate(
-            label=f"{estimates[-1].label} x AI exposure ({ai_years:.1f} of the next 10 years)",
-            osteoporotic_fracture_10y_pct=round(_with_multipliers(h_op, rr_op, AI_FRACTURE_RR, ai_years), 2),
-            hip_fracture_10y_pct=round(_with_multipliers(h_hip, rr_hip, AI_FRACTURE_RR, ai_years), 2),
-            our_extension=True,
-            method=f"hazard x {AI_FRACTURE_RR} during the remaining AI years, x 1.0 after (Tseng 2018: AI vs no AI "
-                   f"RR 1.17, 1.07-1.28; after treatment 0.99). Against tamoxifen the RR is {AI_VS_TAMOXIFEN_RR}. "
-                   "The multiplier is our extension, not part of any published model",
-            sources=["qfracture2009", "tseng2018", "ours"],
-        ))
+    t_score, t_site = hip_t_score_for_risk(record)
+    if t_site == "femoral neck":
+        caveats.append("No total-hip T-score: the femoral-neck T-score stands in for the gradient of risk (ours).")
+    elif t_score is None:
+        caveats.append("No total-hip or femoral-neck T-score in the record: BMD taken as average for her age (Z = 0).")
+    op, hip = ten_year_risk_pct(record, today)
+    on_ai = ai_months_remaining(record, today) > 0
+    bmd_words = f"{t_site} T {t_score:+.1f}" if t_score is not None else "BMD average for age"
+    estimates.append(RiskEstimate(
+        label=f"osteotwin: QFracture-2009 x BMD ({bmd_words}) x falls x AI ({'on' if on_ai else 'off'}) "
+              "(the engine's month-0 value)",
+        osteoporotic_fracture_10y_pct=round(op, 2), hip_fracture_10y_pct=round(hip, 2), our_extension=True,
+        method=fracture.MODEL_NAME + ". Falls: the falls of the last 12 months as a rate, 1 - exp(-rate) weighting "
+               "QFracture's falls hazard ratio (ours). The same function gives the projection and simulate trajectories",
+        sources=["qfracture2009", "johnell2005", "tseng2018", "ours"],
+    ))
     frax = None
     if record.frax is not None:
         fx = record.frax
@@ -305,7 +271,8 @@ def assess_fracture_risk(record: PatientRecord, today: date) -> FractureRisk:
         garvan = GarvanEstimate(points=round(points, 1), five_year_any_fracture=five, ten_year_any_fracture=ten,
                                 assumptions=assumptions)
     return FractureRisk(
-        model="QFracture-2009 (female; Hippisley-Cox & Coupland, BMJ 2009)",
-        ten_year_osteoporotic_fracture_pct=round(base_op, 2), ten_year_hip_fracture_pct=round(base_hip, 2),
+        model=fracture.MODEL_NAME,
+        ten_year_osteoporotic_fracture_pct=round(op, 2), ten_year_hip_fracture_pct=round(hip, 2),
+        has_bmd_input=t_score is not None,
         estimates=estimates, frax=frax, garvan=garvan, caveats=caveats,
     )

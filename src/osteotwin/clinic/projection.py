@@ -8,8 +8,9 @@ Choices that are ours (labelled in the output):
   zoledronic acid 4 mg every 6 months when an adjuvant bisphosphonate is indicated, or the bone agent the
   patient already takes; it is continued over the whole 5-year horizon;
 - years since menopause, when not recorded: age - 51 (ours), at least 0;
-- fracture risk at each time: QFracture-2009 with the record's risk factors at the age then, times the gradient of risk (Johnell 2005)
-  raised to minus the simulated change in T-score (a change in T taken as the same change in Z).
+- fracture risk at each time is the engine's own (``physiology/fracture.py``, ``ten_year_fracture_risk``): the
+  Scenario carries the record's risk factors (``fracture_risk.scenario_risk_factors``), so month 0 equals the
+  assessment's ``fracture_risk`` numbers and no second formula exists here.
 """
 
 from __future__ import annotations
@@ -20,17 +21,11 @@ from typing import Any
 
 from osteotwin.clinic.assessment import Assessment, Projection, ProjectionPoint
 from osteotwin.clinic.evaluate import latest_per_site
-from osteotwin.clinic.fracture_risk import (
-    GRADIENT_HIP_PER_SD,
-    GRADIENT_OSTEOPOROTIC_PER_SD,
-    qfracture_2009,
-    qfracture_inputs,
-    years_on_ai_remaining,
-)
+from osteotwin.clinic.fracture_risk import ai_months_remaining, scenario_risk_factors
 from osteotwin.clinic.record import AROMATASE_INHIBITORS, BONE_AGENTS, PatientRecord
 
 HORIZON_MONTHS = 60
-REPORT_MONTHS = (12, 36, 60)
+REPORT_MONTHS = (0, 12, 36, 60)  # month 0: today, equal to the assessment's fracture risk
 ASSUMED_MENOPAUSE_AGE = 51.0  # ours, when years_since_menopause is not recorded
 ENGINE_AGENTS = {"denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate"}
 SCHEDULES: dict[str, dict[str, Any]] = {
@@ -72,9 +67,10 @@ def build_scenarios(record: PatientRecord, assessment: Assessment, today: date) 
         ysm = max(0.0, min(age - ASSUMED_MENOPAUSE_AGE, age - 12.0))
     patient = {"age_years": age, "years_since_menopause": ysm, "weight_kg": record.patient.weight_kg,
                "height_cm": record.patient.height_cm, "lumbar_spine_t_score": spine.t_score,
-               "total_hip_t_score": hip.t_score}
+               "total_hip_t_score": hip.t_score,
+               "risk_factors": scenario_risk_factors(record).model_dump(mode="json")}
     ai = [m.drug for m in record.medications if m.drug in AROMATASE_INHIBITORS]
-    remaining_months = round(years_on_ai_remaining(record, today) * 12)
+    remaining_months = ai_months_remaining(record, today)
     endocrine = []
     if ai and remaining_months > 0:
         endocrine = [{"drug": ai[-1], "start_month": 0, "stop_month": min(remaining_months, HORIZON_MONTHS),
@@ -86,26 +82,19 @@ def build_scenarios(record: PatientRecord, assessment: Assessment, today: date) 
     return {**base, "bone_agents": []}, with_agent, agent
 
 
-def _points(trajectory: Any, record: PatientRecord) -> list[ProjectionPoint]:
+def _points(trajectory: Any) -> list[ProjectionPoint]:
+    """The trajectory read at REPORT_MONTHS; fracture risk is the engine's (one path, physiology/fracture.py)."""
     months = list(trajectory.months)
     out = []
     for m in REPORT_MONTHS:
         i = min(range(len(months)), key=lambda k: abs(months[k] - m))
-        th_t0 = trajectory.total_hip_t_score[0]
-        ls_t, th_t = trajectory.lumbar_spine_t_score[i], trajectory.total_hip_t_score[i]
-        age_then = min(record.patient.age_years + m / 12.0, 84.0)
-        bmi = min(max(record.patient.bmi_kg_m2, 18.0), 42.0)
-        smoking, alcohol, flags = qfracture_inputs(record)
-        op, hip = qfracture_2009(max(age_then, 30.0), bmi, smoking, alcohol, flags)
-        delta_hip_t = th_t - th_t0
-        rr_hip = GRADIENT_HIP_PER_SD ** (-delta_hip_t)
-        rr_op = GRADIENT_OSTEOPOROTIC_PER_SD ** (-delta_hip_t)
         out.append(ProjectionPoint(
-            months=m, lumbar_spine_t_score=round(ls_t, 2), total_hip_t_score=round(th_t, 2),
+            months=m, lumbar_spine_t_score=round(trajectory.lumbar_spine_t_score[i], 2),
+            total_hip_t_score=round(trajectory.total_hip_t_score[i], 2),
             lumbar_spine_bmd_pct_change=round(trajectory.lumbar_spine_bmd_pct_change[i], 2),
             total_hip_bmd_pct_change=round(trajectory.total_hip_bmd_pct_change[i], 2),
-            hip_fracture_10y_pct=round(100 * (1 - (1 - hip / 100) ** rr_hip), 2),
-            osteoporotic_fracture_10y_pct=round(100 * (1 - (1 - op / 100) ** rr_op), 2),
+            hip_fracture_10y_pct=round(trajectory.hip_fracture_10y_pct[i], 2),
+            osteoporotic_fracture_10y_pct=round(trajectory.major_osteoporotic_fracture_10y_pct[i], 2),
         ))
     return out
 
@@ -121,15 +110,16 @@ def add_projection(record: PatientRecord, assessment: Assessment, today: date) -
         return assessment.model_copy(update={"projection_note": f"not computed: {built}"})
     without, with_agent, agent = built
     trajectories = simulate_batch([without, with_agent])
-    fields = ("lumbar_spine_t_score", "total_hip_t_score", "lumbar_spine_bmd_pct_change", "total_hip_bmd_pct_change")
+    fields = ("lumbar_spine_t_score", "total_hip_t_score", "lumbar_spine_bmd_pct_change", "total_hip_bmd_pct_change",
+              "major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct")
     if not all(math.isfinite(v) for t in trajectories for name in fields for v in getattr(t, name)):
         return assessment.model_copy(update={
             "projection_note": "not shown: the engine returned non-finite values (NaN or infinity) for these scenarios"})
     caveats = [
         "A mechanistic simulation calibrated to trial averages, not a guideline and not a prediction for this person.",
         f"Simulated agent: {agent} ({SCHEDULES[agent]}) over 5 years (choice and duration: ours).",
-        "Fracture risk: QFracture-2009 (this record's risk factors, age at each time) x gradient of risk "
-        "per SD (Johnell 2005) for the simulated total-hip T-score change since today (ours).",
+        "Fracture risk: the engine's model (QFracture-2009 with this record's risk factors x BMD gradient of risk, "
+        "Johnell 2005, x falls x AI x turnover), the same function as the assessment's; month 0 is today (ours).",
     ]
     if any(m.drug in BONE_AGENTS and m.first_date <= today for m in record.medications):
         caveats.append("Bone-agent doses before today are not simulated: both courses start from today's "
@@ -139,8 +129,8 @@ def add_projection(record: PatientRecord, assessment: Assessment, today: date) -
     for trajectory in trajectories:
         caveats.extend(getattr(trajectory, "warnings", []) or [])
     projection = Projection(
-        bone_agent=agent, without_bone_agent=_points(trajectories[0], record),
-        with_bone_agent=_points(trajectories[1], record),
+        bone_agent=agent, without_bone_agent=_points(trajectories[0]),
+        with_bone_agent=_points(trajectories[1]),
         method="osteotwin.simulate_batch on two Scenarios (same patient and AI; with and without the bone agent)",
         caveats=caveats,
     )

@@ -35,7 +35,7 @@ def summary_text(a: Assessment) -> str:
     lines.append(f"  next DXA: {dxa}; sources differ on: "
                  + (", ".join(d.topic.replace("_", " ") for d in a.disagreements) or "nothing"))
     fr0 = a.fracture_risk
-    lines.append(f"  10-year risk (QFracture-2009, no BMD, not built for AI users): osteoporotic "
+    lines.append(f"  10-year risk (osteotwin: QFracture-2009 x BMD x falls x AI; not built for AI users): osteoporotic "
                  f"{fr0.ten_year_osteoporotic_fracture_pct:.1f}%, hip {fr0.ten_year_hip_fracture_pct:.1f}%")
     lines.append("")
     score = ""
@@ -91,7 +91,7 @@ def summary_text(a: Assessment) -> str:
         lines.append(f"  {site}: {change.change_pct:+.1f}% since {change.from_date}{annual}; LSC {change.lsc_pct:.1f}% "
                      f"({series.precision_source} precision) -> {verdict}.")
     fr = a.fracture_risk
-    lines += ["", f"Fracture risk, 10 years ({fr.model}; no BMD input):"]
+    lines += ["", f"Fracture risk, 10 years ({fr.model}):"]
     for est in fr.estimates:
         ext = " [our extension]" if est.our_extension else ""
         lines.append(f"  {est.label}: osteoporotic {est.osteoporotic_fracture_10y_pct:.1f}%, "

@@ -13,8 +13,16 @@ For a woman at month t (covariates held at their month-t values for the next 10 
 * Baseline a(age, BMI), S0_10: QFracture-2009 female equations for "osteoporotic fracture"
   (hip, wrist or spine; our stand-in for a major osteoporotic fracture) and "hip fracture"
   (Hippisley-Cox & Coupland BMJ 2009;339:b4229; coefficients from the public 2009 code,
-  guidelines.md 3.4) [V]. Other QFracture covariates are taken as absent. Ages outside 30-84 are
-  clamped to that range (QFracture's own range).
+  physiology/qfracture.py) [V]. The woman's QFracture risk factors (smoking, alcohol and the
+  booleans; ``Scenario.patient.risk_factors`` or the clinic's record) add their published
+  coefficients to a; without them they are taken as absent (population default). Ages outside
+  30-84 and BMI outside 18-42 are clamped to QFracture's own ranges; age is continuous (the 2009
+  code truncates it to whole years).
+ONE PATH: :func:`ten_year_fracture_risk` is the only place a patient's 10-year risk is computed:
+the engine's trajectories (``outcomes.py``), the clinic's assessment
+(``osteotwin.clinic.fracture_risk.assess_fracture_risk``, which maps a record to these inputs) and
+therefore the projection (``osteotwin assess --json``, the web projection page and API) all read it.
+
 * BMD: gradient of risk per SD of the age-matched Z-score (RR = GR^-Z; guidelines.md 3.1), ONE
   definition for the engine and the clinic (:data:`GRADIENT_HIP_PER_SD`,
   :data:`GRADIENT_OSTEOPOROTIC_PER_SD`; Johnell 2005, femoral neck, women at age 65) [V], applied
@@ -23,7 +31,10 @@ For a woman at month t (covariates held at their month-t values for the next 10 
   (as in Johnell 2005 and FRAX); the model has no vertebral-fracture outcome.
 * Falls: QFracture's "history of falls" hazard ratio (exp 0.5988 osteoporotic, exp 0.7072 hip)
   weighted by the probability of at least one fall in a year, 1 - exp(-falls per year) [A: our
-  bridge from a rate to QFracture's yes/no covariate].
+  bridge from a rate to QFracture's yes/no covariate]. The rate is the muscle model's
+  (``muscle.falls_per_year``) for the population default; when the woman's falls in the last 12
+  months are recorded, that count is her rate at month 0 and the muscle model's relative change
+  carries it forward (``outcomes.py``) [A].
 * AI exposure: a residual multiplier during AI treatment, returning to 1.0 after it stops
   (Tseng 2018 meta-analysis: AI vs no AI RR 1.17 [V]; after treatment 0.99 [V]). Because our BMD
   term already carries the AI bone loss, the residual is calibrated [C] so that BMD and residual
@@ -50,6 +61,8 @@ For a woman at month t (covariates held at their month-t values for the next 10 
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -90,6 +103,8 @@ _QF_MOF_S0_10 = qfracture.S0_OSTEOPOROTIC[9]
 _QF_HIP_S0_10 = qfracture.S0_HIP[9]
 _QF_MOF_FALLS = qfracture.BOOLEAN_OSTEOPOROTIC["falls"]
 _QF_HIP_FALLS = qfracture.BOOLEAN_HIP["falls"]
+#: The QFracture booleans a risk-factor block carries (falls enter through the fall rate instead).
+QFRACTURE_FLAGS = tuple(name for name in qfracture.BOOLEAN_OSTEOPOROTIC if name != "falls")
 
 # NHANES mean BMD (g/cm2) of women by age-group midpoint, for the expected T-score at an age.
 # Lumbar spine: NHANES (as tabulated by Varatharajan 2026 Front Endocrinol 17:1748490, Table 3) [S].
@@ -158,20 +173,68 @@ def _qfracture_linear_predictors(age_years: np.ndarray, bmi: np.ndarray) -> tupl
     return qfracture.linear_predictors(age, bmi)
 
 
-def qfracture_10y_probability(age_years: np.ndarray, bmi: np.ndarray, falls: np.ndarray | bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """QFracture-2009 10-year risks (fractions) for women with no other risk factors."""
-    mof, hip = _qfracture_linear_predictors(age_years, bmi)
-    falls = np.asarray(falls, dtype=float)
-    mof = mof + _QF_MOF_FALLS * falls
-    hip = hip + _QF_HIP_FALLS * falls
-    return 1.0 - _QF_MOF_S0_10 ** np.exp(mof), 1.0 - _QF_HIP_S0_10 ** np.exp(hip)
-
-
 def expected_t_score(age_years: np.ndarray, site: int, reference_mean_g_cm2: float, reference_sd_g_cm2: float) -> np.ndarray:
     """Mean T-score of women of that age (site 0 lumbar spine, 1 total hip) on the given reference."""
     ages, means = (_LS_AGE, _LS_MEAN) if site == 0 else (_TH_AGE, _TH_MEAN)
     mean_bmd = np.interp(np.asarray(age_years, dtype=float), ages, means)
     return (mean_bmd - reference_mean_g_cm2) / reference_sd_g_cm2
+
+
+def risk_factor_offsets(risk_factors: Sequence[object | None]) -> tuple[np.ndarray, np.ndarray]:
+    """QFracture-2009 linear-predictor offsets (osteoporotic, hip), one per patient, shaped (patients, 1).
+
+    Each item is a risk-factor block with the fields of ``osteotwin.scenario.FractureRiskFactors``
+    (current_smoker, former_smoker, cigarettes_per_day, alcohol_units_per_day and the QFracture
+    booleans of :data:`qfracture.BOOLEAN_OSTEOPOROTIC` except falls, which enter through the fall
+    rate); None is the population default (no risk factor, offset 0). Coefficients: physiology/qfracture.py [V].
+    """
+    mof, hip = np.zeros((len(risk_factors), 1)), np.zeros((len(risk_factors), 1))
+    for i, rf in enumerate(risk_factors):
+        if rf is None:
+            continue
+        smoking = qfracture.smoking_category(rf.current_smoker, rf.former_smoker, rf.cigarettes_per_day)
+        alcohol = qfracture.alcohol_category(rf.alcohol_units_per_day)
+        mof[i, 0] = qfracture.SMOKING_OSTEOPOROTIC[smoking] + qfracture.ALCOHOL_OSTEOPOROTIC[alcohol]
+        hip[i, 0] = qfracture.SMOKING_HIP[smoking] + qfracture.ALCOHOL_HIP[alcohol]
+        for name in QFRACTURE_FLAGS:
+            if getattr(rf, name):
+                mof[i, 0] += qfracture.BOOLEAN_OSTEOPOROTIC[name]
+                hip[i, 0] += qfracture.BOOLEAN_HIP[name]
+    return mof, hip
+
+
+def ten_year_fracture_risk(
+    age_years: np.ndarray | float,
+    bmi_kg_m2: np.ndarray | float,
+    total_hip_t_score: np.ndarray | float,
+    falls_per_year: np.ndarray | float,
+    ai_exposure: np.ndarray | float,
+    ctx_relative: np.ndarray | float,
+    risk_factor_offsets: tuple[np.ndarray | float, np.ndarray | float] = (0.0, 0.0),
+    parameters: ParameterTable | None = None,
+) -> dict[str, np.ndarray]:
+    """A woman's 10-year risk (percent) of a major osteoporotic, a hip and any clinical fracture: the one path.
+
+    From her state, every argument broadcasting over (patients, months): age (years), BMI (kg/m2),
+    total hip T-score (the gradient of risk acts on the age-matched Z = T - :func:`expected_t_score`),
+    falls per year, AI exposure 0..1 (fraction of the month on an aromatase inhibitor x adherence),
+    CTX relative to baseline (1 where no bone drug acts: the turnover term is a drug-trial relation)
+    and the QFracture risk-factor offsets of :func:`risk_factor_offsets` (population default: 0).
+    ``parameters`` must hold this module's parameters and bone.py's total-hip reference (the engine's
+    registry, the default). The model: this module's docstring.
+    """
+    if parameters is None:
+        from osteotwin.physiology.parameters import registry
+
+        parameters = registry()
+    # Z at the age QFracture is evaluated at (clamped to 30-84 as the baseline is) [A: ours]: beyond 84 the
+    # baseline stops rising, and a Z that kept rising with the NHANES mean to 85 would lower the risk with age.
+    age_for_z = np.clip(np.asarray(age_years, dtype=float), *qfracture.QFRACTURE_AGE_RANGE)
+    expected = expected_t_score(age_for_z, 1, parameters.value("total_hip_reference_mean_g_cm2"),
+                                parameters.value("total_hip_reference_sd_g_cm2"))
+    z_hip = np.asarray(total_hip_t_score, dtype=float) - expected
+    return ten_year_fracture_probability(age_years, bmi_kg_m2, z_hip, falls_per_year, ai_exposure, ctx_relative,
+                                         parameters, risk_factor_offsets=risk_factor_offsets)
 
 
 def ten_year_fracture_probability(
@@ -182,17 +245,22 @@ def ten_year_fracture_probability(
     ai_exposed: np.ndarray,
     ctx_relative: np.ndarray,
     parameters: ParameterTable | None = None,
+    *,
+    risk_factor_offsets: tuple[np.ndarray | float, np.ndarray | float] = (0.0, 0.0),
 ) -> dict[str, np.ndarray]:
-    """10-year probabilities (percent) of a major osteoporotic, a hip and any clinical fracture.
+    """The hazard arithmetic of :func:`ten_year_fracture_risk`, on the age-matched total hip Z-score.
 
     All arrays broadcast together (e.g. ``(patients, months)``). ``total_hip_z_score`` is the
     age-matched Z-score (stand-in for the femoral neck); ``ai_exposed`` is 0..1 (the fraction of the
     month on an aromatase inhibitor, times adherence). Returns the probabilities and the hazard
-    multipliers for transparency.
+    multipliers for transparency. Patients' risk goes through :func:`ten_year_fracture_risk`; this
+    form serves the calibration rows stated per SD of Z (Johnell 2005, van Geel 2006).
     """
     parameters = PARAMETERS if parameters is None else parameters
     p = parameters.values_dict()
     mof_lp, hip_lp = _qfracture_linear_predictors(age_years, bmi)
+    mof_lp = mof_lp + np.asarray(risk_factor_offsets[0], dtype=float)
+    hip_lp = hip_lp + np.asarray(risk_factor_offsets[1], dtype=float)
     fall_probability = 1.0 - np.exp(-np.clip(falls_per_year, 0.0, None))
     falls_mof = 1.0 + fall_probability * (np.exp(_QF_MOF_FALLS) - 1.0)
     falls_hip = 1.0 + fall_probability * (np.exp(_QF_HIP_FALLS) - 1.0)

@@ -1,10 +1,11 @@
 """QFracture-2009, female: the published equations for 10-year osteoporotic and hip fracture risk.
 
-The one home of these coefficients: the clinic's assessment (``osteotwin.clinic.fracture_risk``)
-and the engine's risk over time (``physiology/fracture.py``) both evaluate them here.
+The one home of these coefficients and of the published equation: osteotwin's fracture risk
+(``physiology/fracture.py``, :func:`osteotwin.physiology.fracture.ten_year_fracture_risk`) builds on
+:func:`linear_predictors`, and the clinic shows :func:`published_risk_pct` as the reference value.
 
 Numbers are facts taken from the open-source 2009 release (rnab/qpred, Qmodel_fracture_0.c and
-Qmodel_nof_0.c; LGPL-3, ClinRisk Ltd) as listed in shared/research/guidelines.md section 3.4 [V];
+Qmodel_nof_0.c; LGPL-3, ClinRisk Ltd), checked against that code [V];
 the code itself is not copied. "QFracture" is a ClinRisk trademark for the current version: this is
 the 2009 equation, and it has no BMD input.
 """
@@ -78,3 +79,47 @@ def linear_predictors(
             osteoporotic = osteoporotic + BOOLEAN_OSTEOPOROTIC[name]
             hip = hip + BOOLEAN_HIP[name]
     return osteoporotic, hip
+
+
+def smoking_category(current: bool, former: bool, cigarettes_per_day: float | None) -> int:
+    """QFracture smoking category 0 non, 1 ex, 2 light (<10/day), 3 moderate (10-19), 4 heavy (>=20).
+
+    Category meanings are recalled from Hippisley-Cox & Coupland BMJ 2009, not verified [R]; a current
+    smoker with no count is put in category 3 (ours).
+    """
+    if current:
+        if cigarettes_per_day is None:
+            return 3
+        return 2 if cigarettes_per_day < 10 else 3 if cigarettes_per_day < 20 else 4
+    return 1 if former else 0
+
+
+def alcohol_category(units_per_day: float) -> int:
+    """QFracture alcohol category 0 none, 1 <1 unit/day, 2 1-2, 3 3-6, 4 7-9, 5 >9 (recalled, unverified [R])."""
+    if units_per_day <= 0:
+        return 0
+    if units_per_day < 1:
+        return 1
+    if units_per_day < 3:
+        return 2
+    if units_per_day < 7:
+        return 3
+    if units_per_day <= 9:
+        return 4
+    return 5
+
+
+def published_risk_pct(
+    age_years: float, bmi_kg_m2: float, smoking: int = 0, alcohol: int = 0, flags: dict[str, bool] | None = None,
+    years: int = 10,
+) -> tuple[float, float]:
+    """QFracture-2009 female risk (%) of osteoporotic and hip fracture at ``years`` (1-10), as published.
+
+    risk = 100 (1 - S0[t] ** exp(a)); no BMD input. The 2009 release takes age as a whole number of
+    years (C int), and so does this reference value; age and BMI are clamped to the published ranges.
+    """
+    age = min(max(float(int(age_years)), QFRACTURE_AGE_RANGE[0]), QFRACTURE_AGE_RANGE[1])
+    bmi = min(max(float(bmi_kg_m2), QFRACTURE_BMI_RANGE[0]), QFRACTURE_BMI_RANGE[1])
+    a_op, a_hip = (float(v) for v in linear_predictors(age, bmi, smoking, alcohol, flags))
+    return (100.0 * (1.0 - S0_OSTEOPOROTIC[years - 1] ** np.exp(a_op)),
+            100.0 * (1.0 - S0_HIP[years - 1] ** np.exp(a_hip)))

@@ -237,7 +237,7 @@ def record_dict(patient: Patient, on: dt.date | None = None, *, with_identity: b
 
 
 def simulate_patient_block(patient: Patient, on: dt.date | None = None) -> dict[str, Any]:
-    """The ``simulate`` Patient block: age, menopause, body size and the newest T-scores."""
+    """The ``simulate`` Patient block: age, menopause, body size, the newest T-scores and the fracture risk factors."""
     on = on or dt.date.today()
     age = age_years(patient.birth_date, on)
     ysm = years_since_menopause(patient, on)
@@ -251,6 +251,13 @@ def simulate_patient_block(patient: Patient, on: dt.date | None = None) -> dict[
     }
     block.update({f"{site}_t_score": value for site, value in latest_t_scores(patient).items()
                   if site in ("lumbar_spine", "total_hip")})
+    # The record's fracture risk factors, mapped as the assessment maps them, so that the projection's fracture
+    # risk at month 0 equals the assessment's (one path: osteotwin.physiology.fracture.ten_year_fracture_risk).
+    from osteotwin.clinic import PatientRecord
+    from osteotwin.clinic.fracture_risk import scenario_risk_factors
+
+    record = PatientRecord.model_validate(record_dict(patient, on))
+    block["risk_factors"] = scenario_risk_factors(record).model_dump(mode="json")
     return block
 
 

@@ -695,8 +695,11 @@ def report_sections() -> list[str]:
         "| nutrients.py | protein, magnesium, vitamin K2 -> osteoblast formation | weak [A]/[R]; at most a few percent |\n"
         "| muscle.py | lean mass, strength, falls | training gains [V] (Peterson 2010/2011, Morton 2018); falls [V] "
         "(Sherrington 2019); age/estrogen/inflammation rates ours [A] |\n"
-        "| fracture.py | 10-year MOF, hip and any-clinical-fracture probability | QFracture-2009 [V] x gradient of risk "
-        "(Johnell 2005, total hip Z) [V] x falls [A bridge] x AI residual [C] x turnover [C]; any clinical fracture = MOF "
+        "| fracture.py | 10-year MOF, hip and any-clinical-fracture probability; the one path "
+        "(`ten_year_fracture_risk`) read by simulate, the assessment, the projection and the web pages | QFracture-2009 "
+        "with the woman's risk factors when given (Scenario `patient.risk_factors`) [V] x gradient of risk "
+        "(Johnell 2005, total hip Z) [V] x falls (recorded falls as the rate when given) [A bridge] x AI residual [C] x "
+        "turnover [C]; any clinical fracture = MOF "
         "hazard x all-site ratio derived from van Geel 2006 [D] (emulated age 65 [A]); our combination, not validated |\n",
         "### Known weaknesses (see the rows above for current numbers)\n\n"
         "- Exercise reaches the osteocytes through its own route (mechanostat.py `*_exercise_loading_sensitivity`), "
