@@ -155,7 +155,7 @@ bisphosphonate amounts in umol of the drug itself.
 
 ## Model
 
-**Denosumab** (structure of OpenBoneMin / Peterson 2004, model.md 4.6 H). `apply_dose` puts
+**Denosumab** (structure of OpenBoneMin / Peterson 2004, docs/model.md section 9). `apply_dose` puts
 dose x F (SC bioavailability) into an SC depot.
 
     d depot/dt      = -ka depot
@@ -171,7 +171,7 @@ needed hundreds of ng/mL for half effect, so resorption escaped by month 4 of ev
 above baseline before each dose, which the label contradicts (CTX still reduced by >= 45% at the end of each
 interval). ke0, IC50 and Imax are calibrated (scripts/calibrate.py, suite drugs; docs/calibration.md).
 
-**Bisphosphonates** (zoledronic acid, alendronate, risedronate, ibandronate; model.md 4.6 H; the structure
+**Bisphosphonates** (zoledronic acid, alendronate, risedronate, ibandronate; docs/model.md section 9; the structure
 follows Jorg 2022 / Calvo-Gallego 2022, the details are ours). Per drug, with r = resorption / baseline:
 
     d plasma/dt  = -kp (1 - f) plasma - kp f u(r) plasma + (1 - b) ks s(r) surface + kb r buried
@@ -254,7 +254,7 @@ window to month 36), then off.
 {chr(10).join(regimen_rows)}
 
 The PD priors (potencies, EC50, Emax, buried weight, zoledronic-acid surface half-life) are ours, chosen
-so that labelled regimens suppress resorption by 50-80% (model.md 4.6 H: zoledronic acid CTX -60 to -70% within
+so that labelled regimens suppress resorption by 50-80% (docs/model.md section 9: zoledronic acid CTX -60 to -70% within
 weeks, sustained >= 1 year), zoledronic acid keeps acting for years after stopping (HORIZON extension) and
 risedronate wears off within a year. `scripts/calibrate.py` (suite drugs) re-fits `bisphosphonate_ec50_umol`,
 `bisphosphonate_max_inhibition_fraction`, `bisphosphonate_buried_effect_weight` and the zoledronic-acid surface

@@ -4,7 +4,7 @@ The one home of these coefficients: the clinic's assessment (``osteotwin.clinic.
 and the engine's risk over time (``physiology/fracture.py``) both evaluate them here.
 
 Numbers are facts taken from the open-source 2009 release (rnab/qpred, Qmodel_fracture_0.c and
-Qmodel_nof_0.c; LGPL-3, ClinRisk Ltd) as listed in shared/research/guidelines.md section 3.4 [V];
+Qmodel_nof_0.c; LGPL-3, ClinRisk Ltd) (Hippisley-Cox J, Coupland C. BMJ 2009;339:b4229) [V];
 the code itself is not copied. "QFracture" is a ClinRisk trademark for the current version: this is
 the 2009 equation, and it has no BMD input.
 """
