@@ -220,7 +220,7 @@ also follow r. So a suppressed skeleton holds its bisphosphonate longer and take
 
 | check | target (source) | model | tag of target |
 |---|---|---|---|
-| denosumab 60 mg SC: Cmax | 6.75 ug/mL (Prolia label 12.3) | {dmab['cmax_ug_per_ml']:.2f} ug/mL | R (label figure recalled in research notes; not re-read) |
+| denosumab 60 mg SC: Cmax | 6.75 ug/mL (Prolia label 12.3) | {dmab['cmax_ug_per_ml']:.2f} ug/mL | R (label figure recalled, not re-read) |
 | denosumab 60 mg SC: tmax | median 10 d (label as quoted by droracle.ai, read; Chen 2018 abstract: ~day 10) | {dmab['tmax_days']:.1f} d | S |
 | denosumab 60 mg SC: half-life (log-linear, days 28-84) | mean 25.4 d (label as quoted by droracle.ai, read) | {dmab['half_life_days']:.1f} d | S |
 | denosumab day 120 / day 180 after one dose | serum levels decline over 4-5 months (label, as quoted) | {dmab['day_120_ug_per_ml']:.3f} / {dmab['day_180_ug_per_ml']:.4f} ug/mL | S |
@@ -282,7 +282,7 @@ secondary source, R recalled, D derived, C calibrated by us (script named), A ou
 - The Prolia label section 12.3 itself was not re-read (the search tool returned other sections of the label).
   tmax 10 d, t1/2 25.4 d, no accumulation and the 4-5 month decline were read as quoted from the label by a
   secondary page (droracle.ai); F 61% and absorption t1/2 2.7 d in Gibiansky 2012's abstract; the Cmax of
-  6.75 ug/mL and F 62% remain recalled (R) from the research notes.
+  6.75 ug/mL and F 62% remain recalled (R), not re-read in the label.
 - The half-life metric (log-linear over days 28-84) is our choice; the label's NCA method is not known to us.
 - Bisphosphonate potencies and the PD are assumptions tuned to recalled CTX behaviour, not to data in
   calibration_targets.csv; the ranking (ZOL > RIS > IBN > ALN, Dunford 2001) is the only verified part.
