@@ -56,7 +56,7 @@ def _arrays(patients: int, denosumab: bool = False) -> engine.PatientArrays:
 
 
 def _lifestyle_scenario(i: int) -> dict:
-    """The DESIGN.md example patient with every lifestyle block, ages 55-79 (AI for 5 of the 10 years)."""
+    """The patient of examples/anastrozole_5y.json with every lifestyle block, ages 55-79 (AI for 5 of the 10 years)."""
     return {
         "patient": {"age_years": 55 + i % 25, "years_since_menopause": 12, "weight_kg": 68, "height_cm": 162,
                     "lumbar_spine_t_score": -1.2, "total_hip_t_score": -0.8},

@@ -21,7 +21,7 @@ How the shipped values were reached (session 2): from the previous shipped value
 (exponent 4.9, onset 65) was too flat at ATAC ages for its new per-site scale to move, and the fit
 stopped at once. Restarted with the age exponent at 1.5, b_age 0.3 and the spine's age scale 0.1 it
 converged (cost 20.6) but with gamma_L at 0.05, where an AI barely raises RANKL/OPG; with gamma_L's
-lower bound raised to model.md's prior 0.3 and that solution as the start it converged to cost 18.4.
+lower bound raised to its prior's 0.3 (docs/model.md section 2) and that solution as the start it converged to cost 18.4.
 That solution is calibrate_start_session2.txt (next to this script); with the osteomorph pool added
 (cells.py; its three parameters start at their module values) the fit from it converged to cost 18.06.
 Session 3 added the slow mineralisation phase (bone.py), the mechanostat's disuse ratio

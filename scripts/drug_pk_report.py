@@ -155,7 +155,7 @@ bisphosphonate amounts in umol of the drug itself.
 
 ## Model
 
-**Denosumab** (structure of OpenBoneMin / Peterson 2004, model.md 4.6 H). `apply_dose` puts
+**Denosumab** (structure of OpenBoneMin / Peterson 2004, docs/model.md section 9). `apply_dose` puts
 dose x F (SC bioavailability) into an SC depot.
 
     d depot/dt      = -ka depot
@@ -171,7 +171,7 @@ needed hundreds of ng/mL for half effect, so resorption escaped by month 4 of ev
 above baseline before each dose, which the label contradicts (CTX still reduced by >= 45% at the end of each
 interval). ke0, IC50 and Imax are calibrated (scripts/calibrate.py, suite drugs; docs/calibration.md).
 
-**Bisphosphonates** (zoledronic acid, alendronate, risedronate, ibandronate; model.md 4.6 H; the structure
+**Bisphosphonates** (zoledronic acid, alendronate, risedronate, ibandronate; docs/model.md section 9; the structure
 follows Jorg 2022 / Calvo-Gallego 2022, the details are ours). Per drug, with r = resorption / baseline:
 
     d plasma/dt  = -kp (1 - f) plasma - kp f u(r) plasma + (1 - b) ks s(r) surface + kb r buried
@@ -220,7 +220,7 @@ also follow r. So a suppressed skeleton holds its bisphosphonate longer and take
 
 | check | target (source) | model | tag of target |
 |---|---|---|---|
-| denosumab 60 mg SC: Cmax | 6.75 ug/mL (Prolia label 12.3) | {dmab['cmax_ug_per_ml']:.2f} ug/mL | R (label figure recalled in research notes; not re-read) |
+| denosumab 60 mg SC: Cmax | 6.75 ug/mL (Prolia label 12.3) | {dmab['cmax_ug_per_ml']:.2f} ug/mL | R (label figure recalled, not re-read) |
 | denosumab 60 mg SC: tmax | median 10 d (label as quoted by droracle.ai, read; Chen 2018 abstract: ~day 10) | {dmab['tmax_days']:.1f} d | S |
 | denosumab 60 mg SC: half-life (log-linear, days 28-84) | mean 25.4 d (label as quoted by droracle.ai, read) | {dmab['half_life_days']:.1f} d | S |
 | denosumab day 120 / day 180 after one dose | serum levels decline over 4-5 months (label, as quoted) | {dmab['day_120_ug_per_ml']:.3f} / {dmab['day_180_ug_per_ml']:.4f} ug/mL | S |
@@ -254,7 +254,7 @@ window to month 36), then off.
 {chr(10).join(regimen_rows)}
 
 The PD priors (potencies, EC50, Emax, buried weight, zoledronic-acid surface half-life) are ours, chosen
-so that labelled regimens suppress resorption by 50-80% (model.md 4.6 H: zoledronic acid CTX -60 to -70% within
+so that labelled regimens suppress resorption by 50-80% (docs/model.md section 9: zoledronic acid CTX -60 to -70% within
 weeks, sustained >= 1 year), zoledronic acid keeps acting for years after stopping (HORIZON extension) and
 risedronate wears off within a year. `scripts/calibrate.py` (suite drugs) re-fits `bisphosphonate_ec50_umol`,
 `bisphosphonate_max_inhibition_fraction`, `bisphosphonate_buried_effect_weight` and the zoledronic-acid surface
@@ -282,7 +282,7 @@ secondary source, R recalled, D derived, C calibrated by us (script named), A ou
 - The Prolia label section 12.3 itself was not re-read (the search tool returned other sections of the label).
   tmax 10 d, t1/2 25.4 d, no accumulation and the 4-5 month decline were read as quoted from the label by a
   secondary page (droracle.ai); F 61% and absorption t1/2 2.7 d in Gibiansky 2012's abstract; the Cmax of
-  6.75 ug/mL and F 62% remain recalled (R) from the research notes.
+  6.75 ug/mL and F 62% remain recalled (R), not re-read in the label.
 - The half-life metric (log-linear over days 28-84) is our choice; the label's NCA method is not known to us.
 - Bisphosphonate potencies and the PD are assumptions tuned to recalled CTX behaviour, not to data in
   calibration_targets.csv; the ranking (ZOL > RIS > IBN > ALN, Dunford 2001) is the only verified part.

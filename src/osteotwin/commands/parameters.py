@@ -62,6 +62,10 @@ def markdown(grouped: dict[str, list[Parameter]]) -> str:
         "the engine uses (calibrated ones written there by `scripts/calibrate.py --write` and "
         "`scripts/calibrate_lifestyle.py --write`). A test fails when this file is stale.",
         "",
+        "What the parameters do, and why each mechanism has its form, is described in `docs/model.md`; sources cite "
+        "its sections or the papers themselves. The source of a calibrated parameter names the targets it was fitted "
+        "to (`docs/calibration.md`), then, after \"prior:\", where its prior range comes from.",
+        "",
         f"{count} parameters. Evidence tags: "
         + "; ".join(f"**{tag}** {meaning} ({tags[tag]})" for tag, meaning in EVIDENCE_MEANING.items())
         + ".",

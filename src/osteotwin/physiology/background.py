@@ -39,21 +39,21 @@ import numpy as np
 
 from osteotwin.physiology.parameters import Parameter, ParameterTable, calibrated
 
-C_NAT = "calibrated by scripts/calibrate.py --suite core to natural-loss rows S1-065..S1-081 (SWAN, Michigan, SOF, CaMos, Rochester) with the ATAC rows"
+C_NAT = "identified by the natural-loss rows S1-065..S1-081 (SWAN, Michigan, SOF, CaMos, Rochester) with the ATAC rows"
 RANDOLPH = ("Randolph JF Jr et al. J Clin Endocrinol Metab 2011;96:746-54 (SWAN, n = 1215: mean E2 flat until 2.03 y before the FMP, "
             "maximal rate of fall at the FMP, stable 2.17 y after)")
 
 PARAMETERS = ParameterTable(
     [
-        Parameter("menopause_rankl_drive", 19.277621, "1", "extra RANKL production / beta_RANKL per unit of not-yet-adapted estradiol fall x(y)", calibrated("core", C_NAT), "C", (0.0, 20.0), symbol="b_meno"),
-        Parameter("menopause_drive_decay_years", 1.792932, "y", "time constant of bone's adaptation to the transmenopausal estradiol fall (x relaxes as exp(-y/tau) once E2 is stable)", calibrated("core", C_NAT + "; first-order form ours"), "C", (0.3, 30.0), symbol="tau"),
-        Parameter("estradiol_fall_centre_years_since_fmp", 1.0, "y", "centre (maximal rate) of the transmenopausal fall that drives bone, years after the FMP", calibrated("core", C_NAT + "; prior " + RANDOLPH + " (E2 fastest at the FMP; bone loss fastest FMP to FMP+2 y, Sowers 2010, so a lag is allowed)"), "C", (-1.0, 1.0), symbol="c_E"),
-        Parameter("estradiol_fall_width_years", 1.325094, "y", "SD of the cumulative-normal fall (prior: E2 falls from FMP-2 y to FMP+2 y = +-2 sigma_E)", calibrated("core", C_NAT + "; prior " + RANDOLPH + ", sigma_E = 4.2 y / 4"), "C", (0.5, 1.5), symbol="sigma_E"),
-        Parameter("age_rankl_drive_per_decade", 2.96628, "1", "extra RANKL production / beta_RANKL one decade above a_0", calibrated("core", C_NAT + " (SOF age strata S1-076, S1-077)"), "C", (0.0, 10.0), symbol="b_age"),
-        Parameter("age_drive_exponent", 1.494992, "1", "power of the decades above a_0 in the age term (> 1: loss accelerates with age)", calibrated("core", C_NAT + "; accelerating form ours (SOF, Ensrud 1995; CaMos, Berger 2008)"), "C", (1.0, 5.0), symbol="n_age"),
+        Parameter("menopause_rankl_drive", 19.277621, "1", "extra RANKL production / beta_RANKL per unit of not-yet-adapted estradiol fall x(y)", calibrated("core", "ours within its range; " + C_NAT), "C", (0.0, 20.0), symbol="b_meno"),
+        Parameter("menopause_drive_decay_years", 1.792932, "y", "time constant of bone's adaptation to the transmenopausal estradiol fall (x relaxes as exp(-y/tau) once E2 is stable)", calibrated("core", "first-order form ours; " + C_NAT), "C", (0.3, 30.0), symbol="tau"),
+        Parameter("estradiol_fall_centre_years_since_fmp", 1.0, "y", "centre (maximal rate) of the transmenopausal fall that drives bone, years after the FMP", calibrated("core", RANDOLPH + " (E2 fastest at the FMP; bone loss fastest FMP to FMP+2 y, Sowers 2010, so a lag is allowed)"), "C", (-1.0, 1.0), symbol="c_E"),
+        Parameter("estradiol_fall_width_years", 1.325094, "y", "SD of the cumulative-normal fall (prior: E2 falls from FMP-2 y to FMP+2 y = +-2 sigma_E)", calibrated("core", RANDOLPH + ", sigma_E = 4.2 y / 4; " + C_NAT), "C", (0.5, 1.5), symbol="sigma_E"),
+        Parameter("age_rankl_drive_per_decade", 2.96628, "1", "extra RANKL production / beta_RANKL one decade above a_0", calibrated("core", "ours within its range; " + C_NAT + " (SOF age strata S1-076, S1-077)"), "C", (0.0, 10.0), symbol="b_age"),
+        Parameter("age_drive_exponent", 1.494992, "1", "power of the decades above a_0 in the age term (> 1: loss accelerates with age)", calibrated("core", "accelerating form ours (SOF, Ensrud 1995; CaMos, Berger 2008); " + C_NAT), "C", (1.0, 5.0), symbol="n_age"),
         Parameter("lumbar_spine_age_drive_scale", 0.0, "1",
                   "age term at the spine relative to the hip",
-                  calibrated("core", C_NAT + "; ours [A] that it may differ: in older women spine DXA is raised by degenerative change "
+                  calibrated("core", "ours [A] that it may differ: in older women spine DXA is raised by degenerative change "
                   "(osteophytes, facet sclerosis, aortic calcification [recalled]) so measured spine loss slows with age while the "
                   "hip keeps losing; ATAC's arms off treatment (hip -2.1%/y after tamoxifen, spine flat) point the same way"),
                   "C", (0.0, 1.0), symbol="s_LS"),

@@ -4,7 +4,7 @@ Two site instances of the same local model: lumbar spine (trabecular-rich, fast 
 total hip (more cortical, slower turnover). Each has a turnover scale ``theta`` multiplying all
 its cell rate constants, and a baseline bone volume fraction.
 
-Mineralisation (our mean-field reduction of the Martinez-Reina 2019 age queue, model.md 4.6 I, with
+Mineralisation (our mean-field reduction of the Martinez-Reina 2019 age queue, docs/model.md section 10, with
 a slow secondary phase added): new bone enters at the primary mineral fraction v_prim and then fills
 its deficit (v_max - v_prim) in two phases, a share (1 - s) at the MR rate kappa (months) and a share s at a
 slow rate kappa_slow (years; human secondary mineralisation continues for years, Boivin & Meunier 2002;
@@ -32,27 +32,26 @@ from osteotwin.physiology.spec import PS, P, S
 
 cache_guard.invalidate_stale(__file__, (spec.__file__,))  # the kernels below fold spec's indices in
 
-MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models (model.md P2, P3)"
-C_DRUG = "calibrated by scripts/calibrate.py --suite all to the long-term denosumab and zoledronic-acid rows (FREEDOM extension S3-022..S3-025, ZO-FAST S2-020..S2-023; docs/calibration.md)"
-C_BMD = "calibrated by scripts/calibrate.py to ATAC rows S1-001..S1-018 and natural-loss rows (docs/calibration.md)"
+MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models martinez_reina_parameters.py"
+C_DRUG = "identified by the long-term denosumab and zoledronic-acid rows (FREEDOM extension S3-022..S3-025, ZO-FAST S2-020..S2-023; scripts/calibrate.py --suite all)"
 
 PARAMETERS = ParameterTable(
     [
         Parameter("resorption_rate_pct_per_pM_day", 200.0, "%/(pM d)", "bone volume resorbed per osteoclast (k_form is derived for balance)", MR, "S", (10.0, 1000.0), symbol="k_res"),
-        Parameter("lumbar_spine_turnover_scale", 0.275748, "1", "scales every cell rate at the spine (1 = MR trabecular turnover, ~49%/yr; prior capped at 1 so that the spine turns over at most ~50%/yr)", calibrated("core", C_BMD), "C", (0.2, 1.0), symbol="theta_LS"),
-        Parameter("total_hip_turnover_scale", 0.362592, "1", "scales every cell rate at the hip (prior capped like the spine)", calibrated("core", C_BMD), "C", (0.05, 1.0), symbol="theta_TH"),
+        Parameter("lumbar_spine_turnover_scale", 0.275748, "1", "scales every cell rate at the spine (1 = MR trabecular turnover, ~49%/yr; prior capped at 1 so that the spine turns over at most ~50%/yr)", calibrated("core", "ours: capped at 1, MR trabecular turnover"), "C", (0.2, 1.0), symbol="theta_LS"),
+        Parameter("total_hip_turnover_scale", 0.362592, "1", "scales every cell rate at the hip (prior capped like the spine)", calibrated("core", "ours 0.4-0.7 of the spine's (docs/model.md section 10), capped at 1"), "C", (0.05, 1.0), symbol="theta_TH"),
         Parameter("lumbar_spine_bone_volume_pct", 15.0, "%", "baseline bone volume fraction, spine (trabecular, MR BV_0)", MR, "S", (5.0, 40.0), symbol="BV_0,LS"),
-        Parameter("total_hip_bone_volume_pct", 30.0, "%", "baseline effective bone volume fraction, hip (mixed cortical/trabecular; model.md prior 50-70 scaled to our turnover)", "ours", "A", (10.0, 80.0), symbol="BV_0,TH"),
+        Parameter("total_hip_bone_volume_pct", 30.0, "%", "baseline effective bone volume fraction, hip (mixed cortical/trabecular; prior 50-70 scaled to our turnover, docs/model.md section 10)", "ours", "A", (10.0, 80.0), symbol="BV_0,TH"),
         Parameter("primary_mineral_fraction", 0.121, "1", "mineral volume fraction of new bone after primary mineralisation", MR, "S", (0.05, 0.2), symbol="v_prim"),
         Parameter("max_mineral_fraction", 0.442, "1", "maximum mineral volume fraction", MR, "S", (0.35, 0.5), symbol="v_max"),
         Parameter("secondary_mineralisation_per_day", 0.007, "1/d", "rate of the fast secondary mineralisation phase (MR's single phase)", MR, "S", (0.002, 0.02), symbol="kappa"),
         Parameter("slow_mineralisation_share", 0.7, "1", "share of the secondary mineral deficit (v_max - v_prim) that fills in the slow phase",
-                  calibrated("drugs", C_DRUG + "; two phases: Boivin G, Meunier PJ. Calcif Tissue Int 2002;70:503-11 (recalled); Fuchs RK et al. Matrix Biol 2008;27:34-41 (FTIRM, rabbit; abstract read, journal recalled)"), "C", (0.0, 0.7), symbol="s"),
+                  calibrated("drugs", "ours within its range, " + C_DRUG + "; two phases: Boivin G, Meunier PJ. Calcif Tissue Int 2002;70:503-11 (recalled); Fuchs RK et al. Matrix Biol 2008;27:34-41 (FTIRM, rabbit; abstract read, journal recalled)"), "C", (0.0, 0.7), symbol="s"),
         Parameter("slow_mineralisation_per_day", 0.000724, "1/d", "rate of the slow secondary mineralisation phase (time constant of years)",
-                  calibrated("drugs", C_DRUG + "; prior ours: 1/(8 y) to 1/(1.4 y)"), "C", (0.00035, 0.002), symbol="kappa_slow"),
-        Parameter("lumbar_spine_reference_mean_g_cm2", 1.065, "g/cm2", "young-adult female lumbar spine reference mean (NHANES 2005-2014, peak, non-Hispanic white women)", "Xue S et al. J Clin Endocrinol Metab 2021 doi:10.1210/clinem/dgab180 (guidelines.md 2.1, abstract)", "V", (0.9, 1.3), symbol="BMD_ref,LS"),
+                  calibrated("drugs", "ours: 1/(8 y) to 1/(1.4 y); " + C_DRUG), "C", (0.00035, 0.002), symbol="kappa_slow"),
+        Parameter("lumbar_spine_reference_mean_g_cm2", 1.065, "g/cm2", "young-adult female lumbar spine reference mean (NHANES 2005-2014, peak, non-Hispanic white women)", "Xue S et al. J Clin Endocrinol Metab 2021 doi:10.1210/clinem/dgab180 (abstract)", "V", (0.9, 1.3), symbol="BMD_ref,LS"),
         Parameter("lumbar_spine_reference_sd_g_cm2", 0.122, "g/cm2", "young-adult female lumbar spine reference SD", "Xue 2021 (as above)", "V", (0.08, 0.15), symbol="SD_ref,LS"),
-        Parameter("total_hip_reference_mean_g_cm2", 0.942, "g/cm2", "NHANES III non-Hispanic white women 20-29, total hip mean", "Looker AC et al. Osteoporos Int 1998;8:468-89 (guidelines.md 2.1), recalled", "R", (0.85, 1.05), symbol="BMD_ref,TH"),
+        Parameter("total_hip_reference_mean_g_cm2", 0.942, "g/cm2", "NHANES III non-Hispanic white women 20-29, total hip mean", "Looker AC et al. Osteoporos Int 1998;8:468-89, recalled", "R", (0.85, 1.05), symbol="BMD_ref,TH"),
         Parameter("total_hip_reference_sd_g_cm2", 0.122, "g/cm2", "NHANES III young-adult total hip SD", "Looker 1998 (as above), recalled", "R", (0.09, 0.15), symbol="SD_ref,TH"),
     ]
 )

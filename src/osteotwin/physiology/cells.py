@@ -24,7 +24,7 @@ k_ref are calibrated to the denosumab discontinuation rows (S3-026/S3-027) with 
 
 Primed RANKL source: under RANKL inhibition, RANKL-expressing cells accumulate on bone surfaces
 (El-Masri et al. 2024 [recalled]; fewer OPG-producing new osteocytes, Fu et al. 2023 JCI Insight
-[recalled]; model.md 3 "rebound mechanism candidates" [L]), so when the drug is cleared RANKL is high
+[recalled]; docs/model.md section 4), so when the drug is cleared RANKL is high
 until they are cleared. Per site, a relative extra RANKL production P (multiplies the whole production):
 
     dP/dt = k_P (P_max * I - P)
@@ -43,8 +43,8 @@ from osteotwin.physiology.spec import PS, P, S, U
 
 cache_guard.invalidate_stale(__file__, (spec.__file__,))  # the kernels below fold spec's indices in
 
-MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (Scheiner 2013 recalibration), cmodiz/Bone-Models (model.md P2)"
-PIV = "Pivonka P et al. Bone 2008;43:249-63 via cmodiz/Bone-Models (model.md P1)"
+MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (Scheiner 2013 recalibration), cmodiz/Bone-Models martinez_reina_parameters.py"
+PIV = "Pivonka P et al. Bone 2008;43:249-63 via cmodiz/Bone-Models pivonka_parameters.py"
 
 PARAMETERS = ParameterTable(
     [
@@ -55,19 +55,19 @@ PARAMETERS = ParameterTable(
         Parameter("tgf_osteoblast_activation_K_pM", 5.633e-4, "pM", "TGF-beta activation of OBu differentiation", MR, "S", (1e-4, 1e-2), symbol="K_u"),
         Parameter("tgf_osteoclast_apoptosis_K_pM", 5.633e-4, "pM", "TGF-beta activation of OCa apoptosis", MR, "S", (1e-4, 1e-2), symbol="K_c"),
         Parameter("tgf_osteoblast_repression_K_pM", 1.754e-4, "pM", "TGF-beta repression of OBp maturation", MR, "S", (1e-5, 1e-3), symbol="K_r"),
-        Parameter("osteoclast_baseline_pM", 1.0e-4, "pM", "active osteoclasts at the reference steady state (MR 2019 reproduced, model.md 2.2)", MR, "S", (1e-5, 1e-3), symbol="OCa_0"),
+        Parameter("osteoclast_baseline_pM", 1.0e-4, "pM", "active osteoclasts at the reference steady state (MR 2019 steady state, reproduced)", MR, "S", (1e-5, 1e-3), symbol="OCa_0"),
         Parameter("osteoclast_precursor_baseline_pM", 1.0e-3, "pM", "osteoclast precursors at the reference steady state (MR fixed OCp used as OCp_0)", MR, "S", (1e-4, 1e-2), symbol="OCp_0"),
         Parameter("osteomorph_share_of_osteoclast_exits", 1.0, "1", "share of osteoclast exits that become osteomorphs per unit of denosumab RANKL inhibition",
-                  calibrated("drugs", "calibrated (scripts/calibrate.py, suite drugs) to the denosumab discontinuation rows; mechanism McDonald 2021 [recalled]"), "C", (0.0, 1.0), symbol="f_OM"),
+                  calibrated("drugs", "ours within its range; identified by the denosumab discontinuation rows S3-026/S3-027; mechanism McDonald 2021 [recalled]"), "C", (0.0, 1.0), symbol="f_OM"),
         Parameter("osteomorph_removal_per_day", 0.030344, "1/d", "osteomorph loss other than re-fusion",
-                  calibrated("drugs", "calibrated (suite drugs); ours that osteomorphs persist for months under denosumab (McDonald 2021 [recalled])"), "C", (0.001, 0.5), symbol="A_OM"),
+                  calibrated("drugs", "ours that osteomorphs persist for months under denosumab (McDonald 2021 [recalled])"), "C", (0.001, 0.5), symbol="A_OM"),
         Parameter("osteomorph_refusion_per_day", 0.910819, "1/d", "re-fusion of osteomorphs into osteoclasts when RANKL is free",
-                  calibrated("drugs", "calibrated (suite drugs) to the discontinuation rows; mechanism McDonald 2021 [recalled]"), "C", (0.001, 1.0), symbol="k_ref"),
+                  calibrated("drugs", "ours within its range; identified by the discontinuation rows; mechanism McDonald 2021 [recalled]"), "C", (0.001, 1.0), symbol="k_ref"),
         Parameter("primed_rankl_source_max_relative", 4.515681, "1", "extra RANKL production (relative) that accumulates under sustained, complete denosumab RANKL inhibition",
-                  calibrated("drugs", "calibrated (scripts/calibrate.py, suite drugs) to the discontinuation rows with the other drug rows; mechanism El-Masri 2024, Fu 2023 [recalled]; form ours"), "C", (0.0, 5.0), symbol="P_max"),
+                  calibrated("drugs", "ours within its range (form ours); identified by the discontinuation rows; mechanism El-Masri 2024, Fu 2023 [recalled]"), "C", (0.0, 5.0), symbol="P_max"),
         Parameter("primed_rankl_source_clearance_per_day", 0.018406, "1/d", "rate at which the primed RANKL source follows the inhibition (1/k_P: its lifetime after the drug is cleared)",
-                  calibrated("drugs", "calibrated (suite drugs); prior ours: lifetime 10 days to 1.4 years"), "C", (0.002, 0.1), symbol="k_P"),
-        Parameter("osteoclast_precursor_apoptosis_per_day", 0.189675, "1/d", "precursor removal; sets how far the pool fills under denosumab", calibrated("drugs", "model.md 4.6 C prior 0.04-0.08 (ours); calibrated jointly (fixing it at 0.05 was tried: total cost 33.8 vs 24.4, and the discontinuation rows were not better)"), "C", (0.01, 0.2), symbol="A_OCp"),
+                  calibrated("drugs", "ours: lifetime 10 days to 1.4 years"), "C", (0.002, 0.1), symbol="k_P"),
+        Parameter("osteoclast_precursor_apoptosis_per_day", 0.189675, "1/d", "precursor removal; sets how far the pool fills under denosumab", calibrated("drugs", "ours 0.04-0.08 (a 2-3-fold pool fill, docs/model.md section 4); fitted jointly (fixing it at 0.05 was tried: total cost 33.8 vs 24.4, and the discontinuation rows were not better)"), "C", (0.01, 0.2), symbol="A_OCp"),
     ]
 )
 

@@ -11,12 +11,12 @@ What this module gives the bone-cell core (``system.py``), all elementwise over 
   over one patient's state vector and a packed rate-constant vector (``rate_constants(params)``),
   for the engine's exponential Rosenbrock integrator.
 
-Denosumab PK (OpenBoneMin / Peterson 2004 structure, model.md 4.6 H): an SC depot holding the
+Denosumab PK (OpenBoneMin / Peterson 2004 structure, docs/model.md section 9): an SC depot holding the
 absorbed amount, a central and a peripheral compartment, linear plus Michaelis-Menten elimination
 (the saturable, RANKL-mediated route). ka, Vc and CL are re-fitted (``scripts/fit_denosumab_pk.py``)
 so that a 60 mg dose gives the Prolia label's Cmax, tmax and half-life.
 
-Bisphosphonate PK (model.md 4.6 H; structure after Jorg 2022 / Calvo-Gallego 2022, ours in detail):
+Bisphosphonate PK (docs/model.md section 9; structure after Jorg 2022 / Calvo-Gallego 2022, ours in detail):
 per drug three pools in umol of that drug: plasma, bone surface, buried in matrix.
 
 * plasma: renal elimination and uptake onto bone surfaces (uptake scaled partly by turnover);
@@ -161,17 +161,17 @@ PARAMETERS = ParameterTable([
               (140000.0, 152000.0), symbol="MW_DMAB"),
     Parameter("denosumab_effect_site_half_life_days", 26.317125, "day",
               "equilibration half-life between serum and bone-site denosumab (ln 2 / ke0)",
-              calibrated("drugs", "calibrated by scripts/calibrate.py (suite drugs) to the Prolia label 12.2 CTX trough (reduction still >= 45%, "
+              calibrated("drugs", "ours within its range; identified by the Prolia label 12.2 CTX trough (reduction still >= 45%, "
               "range 45-80%, at the end of each 6-month interval; read on a third-party copy of the label) and the "
               "discontinuation rows S3-026/S3-027; effect-compartment form after Sheiner et al. 1979 Clin Pharmacol Ther 25:358"),
               "C", (1.0, 150.0), symbol="t_half,e"),
     Parameter("denosumab_rankl_ic50_ng_per_ml", 0.08293, "ng/mL",
               "bone-site denosumab at half-maximal RANKL inhibition",
-              calibrated("drugs", "calibrated (suite drugs) to the same label CTX figures and the BMD rows; no in vivo IC50 was read, so the "
-              "value is ours within its prior range"), "C", (0.05, 500.0), symbol="IC50"),
+              calibrated("drugs", "ours within its range (no in vivo IC50 was read); identified by the same label CTX figures "
+              "and the BMD rows"), "C", (0.05, 500.0), symbol="IC50"),
     Parameter("denosumab_max_rankl_inhibition_fraction", 0.989334, "1",
               "largest fraction of RANKL signalling denosumab removes",
-              calibrated("drugs", "calibrated (suite drugs) to CTX -80% within a month (Chen et al. 2018 PLoS One, >80% within 5 days; "
+              calibrated("drugs", "ours within its range; identified by CTX -80% within a month (Chen et al. 2018 PLoS One, >80% within 5 days; "
               "Prolia label 12.2 >= 87%, third-party copy)"), "C", (0.5, 0.999), symbol="Imax"),
     # --- bisphosphonates: absorption ---
     Parameter("alendronate_oral_bioavailability_fraction", 0.0064, "1", "oral bioavailability, fasting",
@@ -211,7 +211,7 @@ PARAMETERS = ParameterTable([
     # --- bisphosphonates: bone-surface pool ---
     Parameter("zoledronic_acid_surface_half_life_days", 39.309007, "day",
               "half-life of surface-bound drug at baseline turnover (all exits)",
-              calibrated("drugs", "ours: chosen with the PD so one 5 mg dose keeps ~75% inhibition for 12 months and ~45% remains 3 years after the effect window of the third yearly dose (HORIZON-extension behaviour); calibrate"),
+              calibrated("drugs", "ours: chosen with the PD so one 5 mg dose keeps ~75% inhibition for 12 months and ~45% remains 3 years after the effect window of the third yearly dose (HORIZON-extension behaviour)"),
               "C", (20.0, 400.0), symbol="t_s,ZOL"),
     Parameter("alendronate_surface_half_life_days", 107.2, "day",
               "half-life of surface-bound drug at baseline turnover (all exits)",
@@ -263,13 +263,13 @@ PARAMETERS = ParameterTable([
               calibrated("drugs", "ours: below 1 by construction; bisphosphonates do not abolish resorption"), "C", (0.5, 0.98), symbol="Imax_BP"),
     Parameter("bisphosphonate_ec50_umol", 0.082731, "umol zoledronic-acid equivalent",
               "effective bone drug at half-maximal inhibition",
-              calibrated("drugs", "ours: set so that labelled regimens give ~50-80% inhibition (model.md 4.6 H CTX prior); the core calibrates to ZO-FAST/HORIZON"),
+              calibrated("drugs", "ours: set so that labelled regimens give ~50-80% inhibition (docs/model.md section 9); the core calibrates to ZO-FAST/HORIZON"),
               "C", (0.05, 20.0), symbol="EC50_BP"),
     Parameter("bisphosphonate_hill_coefficient", 1.0, "1", "steepness of the inhibition curve",
               "ours: simple saturable binding", "A", (0.5, 3.0), symbol="n_H"),
     Parameter("bisphosphonate_buried_effect_weight", 0.023172, "1",
               "weight of matrix-buried drug in the effective amount (osteoclasts ingest it when they resorb)",
-              calibrated("drugs", "ours: gives a lingering effect for years after stopping zoledronic acid (HORIZON extension); calibrate"),
+              calibrated("drugs", "ours: gives a lingering effect for years after stopping zoledronic acid (HORIZON extension)"),
               "C", (0.0, 0.3), symbol="w_bur"),
 ])
 
@@ -522,27 +522,27 @@ class LabelDose:
 LABEL_DOSES: dict[str, tuple[LabelDose, ...]] = {
     "denosumab": (
         LabelDose(60.0, "sc", 182.5, "osteoporosis; AI-associated bone loss (Prolia)",
-                  "Prolia label 2.1; ABCSG-18 (Gnant 2015); guidelines.md 1.7", "V"),
+                  "Prolia label 2.1; ABCSG-18 (Gnant 2015); Hadji 2017", "V"),
         LabelDose(120.0, "sc", 28.0, "bone metastases (Xgeva), not a bone-loss regimen",
                   "Xgeva label [recalled]; droracle summary of the Prolia label (read)", "S"),
     ),
     "zoledronic_acid": (
-        LabelDose(4.0, "iv", 182.5, "AI-associated bone loss (Z-FAST/ZO-FAST)", "Hadji 2017 Table 3; guidelines.md 1.7", "V"),
-        LabelDose(5.0, "iv", 365.25, "postmenopausal osteoporosis (Reclast/Aclasta)", "Reclast label; guidelines.md 1.7 [R]", "S"),
+        LabelDose(4.0, "iv", 182.5, "AI-associated bone loss (Z-FAST/ZO-FAST)", "Hadji 2017 Table 3", "V"),
+        LabelDose(5.0, "iv", 365.25, "postmenopausal osteoporosis (Reclast/Aclasta)", "Reclast label [R]", "S"),
     ),
     "alendronate": (
-        LabelDose(70.0, "oral", 7.0, "osteoporosis; AI-associated bone loss", "guidelines.md 1.7 (Hadji 2017)", "V"),
+        LabelDose(70.0, "oral", 7.0, "osteoporosis; AI-associated bone loss", "Hadji 2017", "V"),
         LabelDose(10.0, "oral", 1.0, "osteoporosis, daily", "PMC3513863 Table 1 (read)", "S"),
     ),
     "risedronate": (
-        LabelDose(35.0, "oral", 7.0, "osteoporosis; AI-associated bone loss", "guidelines.md 1.7 (Hadji 2017)", "V"),
+        LabelDose(35.0, "oral", 7.0, "osteoporosis; AI-associated bone loss", "Hadji 2017", "V"),
         LabelDose(5.0, "oral", 1.0, "osteoporosis, daily", "PMC3513863 Table 1 (read)", "S"),
         LabelDose(150.0, "oral", 30.4, "osteoporosis, monthly", "PMC3513863 Table 1 (read)", "S"),
     ),
     "ibandronate": (
-        LabelDose(150.0, "oral", 30.4, "osteoporosis; AI-associated bone loss", "guidelines.md 1.7", "V"),
+        LabelDose(150.0, "oral", 30.4, "osteoporosis; AI-associated bone loss", "Hadji 2017", "V"),
         LabelDose(3.0, "iv", 91.3, "osteoporosis, IV every 3 months", "PMC3513863 Table 1 (read)", "S"),
-        LabelDose(50.0, "oral", 1.0, "adjuvant breast cancer (GAIN/SWOG)", "guidelines.md 1.7 [R]", "S"),
+        LabelDose(50.0, "oral", 1.0, "adjuvant breast cancer (GAIN/SWOG)", "GAIN and SWOG S0307 protocols [R]", "S"),
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Estradiol per patient and its effects on bone as power laws (model.md section 4.3).
+"""Estradiol per patient and its effects on bone as power laws (docs/model.md section 2).
 
 Why power laws: menopause lowers estradiol about 15-fold and aromatase inhibitors (AIs) lower it
 about 10-fold further, and both cause bone loss of similar size; Hill curves centred on
@@ -22,21 +22,20 @@ import numpy as np
 from osteotwin.catalog import AROMATASE_INHIBITORS, ENDOCRINE_DRUGS
 from osteotwin.physiology.parameters import Parameter, ParameterTable, calibrated
 
-DIXON = "Dixon JM et al. J Clin Oncol 2008;26:1671-6 (mean E2 by ultrasensitive assay; model.md 3.1)"
-C_ATAC = "calibrated by scripts/calibrate.py to ATAC bone substudy rows S1-001..S1-018 (docs/calibration.md)"
+DIXON = "Dixon JM et al. J Clin Oncol 2008;26:1671-6 (mean E2 by ultrasensitive assay)"
 
 PARAMETERS = ParameterTable(
     [
         Parameter("estradiol_postmenopausal_pg_ml", 7.0, "pg/mL", "untreated postmenopausal serum estradiol (AI candidates, mean age 63)", DIXON, "S", (3.0, 15.0), symbol="E_pm"),
-        Parameter("estradiol_floor_pg_ml", 0.2, "pg/mL", "assay/tissue floor so the effect saturates at very low E2 (model.md 4.3)", "ours (model.md 4.3 prior 0.1-0.3)", "A", (0.05, 0.5), symbol="E_s"),
+        Parameter("estradiol_floor_pg_ml", 0.2, "pg/mL", "assay/tissue floor so the effect saturates at very low E2 (docs/model.md section 2)", "ours (prior 0.1-0.3 pg/mL, docs/model.md section 2)", "A", (0.05, 0.5), symbol="E_s"),
         Parameter("anastrozole_residual_fraction", 0.101, "1", "serum E2 on anastrozole 1 mg/d / untreated (2.71 vs 25.7 pmol/L)", DIXON, "S", (0.05, 0.2), symbol="rho_ANA"),
         Parameter("letrozole_residual_fraction", 0.059, "1", "serum E2 on letrozole 2.5 mg/d / untreated (1.56 vs 25.7 pmol/L)", DIXON, "S", (0.02, 0.15), symbol="rho_LET"),
-        Parameter("exemestane_residual_fraction", 0.10, "1", "serum E2 on exemestane 25 mg/d / untreated (85-95% suppression)", "exemestane label and reviews; Geisler 1998 (model.md 3.1), recalled", "R", (0.05, 0.15), symbol="rho_EXE"),
-        Parameter("tamoxifen_bone_estrogen_ratio", 2.34376, "1", "effective bone estradiol on tamoxifen 20 mg/d / untreated postmenopausal (partial agonist)", calibrated("core", C_ATAC + " (tamoxifen arm S1-005, S1-006, S1-009, S1-010)"), "C", (1.0, 20.0), symbol="rho_TAM"),
-        Parameter("estrogen_rankl_exponent", 0.3, "1", "RANKL production multiplier r_E**-gamma_L", calibrated("core", C_ATAC + "; prior model.md 4.3" + " (its lower bound 0.3 is kept: below it an AI barely raises RANKL/OPG, against the mechanism)"), "C", (0.3, 1.5), symbol="gamma_L"),
-        Parameter("estrogen_opg_exponent", 0.05, "1", "OPG production multiplier r_E**+gamma_O", "model.md 4.3 prior 0-0.1 (recalled, modest)", "A", (0.0, 0.1), symbol="gamma_O"),
-        Parameter("estrogen_osteoclast_apoptosis_exponent", 0.05001, "1", "osteoclast apoptosis multiplier r_E**+gamma_C (estrogen shortens osteoclast life)", calibrated("core", C_ATAC + "; prior model.md 4.3 0.1-0.3"), "C", (0.0, 0.6), symbol="gamma_C"),
-        Parameter("estrogen_sclerostin_exponent", 0.10, "1", "sclerostin multiplier r_E**-gamma_S (Jorg 2022 e_Sc gives ~+9% at AI levels)", "model.md 4.3 prior 0.05-0.15; Modder 2011 (recalled)", "R", (0.0, 0.3), symbol="gamma_S"),
+        Parameter("exemestane_residual_fraction", 0.10, "1", "serum E2 on exemestane 25 mg/d / untreated (85-95% suppression)", "exemestane label and reviews; Geisler J et al. 1998, recalled", "R", (0.05, 0.15), symbol="rho_EXE"),
+        Parameter("tamoxifen_bone_estrogen_ratio", 2.34376, "1", "effective bone estradiol on tamoxifen 20 mg/d / untreated postmenopausal (partial agonist)", calibrated("core", "ours: its range only (a partial agonist, above the untreated level); identified by the ATAC tamoxifen arm S1-005, S1-006, S1-009, S1-010"), "C", (1.0, 20.0), symbol="rho_TAM"),
+        Parameter("estrogen_rankl_exponent", 0.3, "1", "RANKL production multiplier r_E**-gamma_L", calibrated("core", "ours 0.3-0.6 (docs/model.md section 2); its lower bound 0.3 is kept: below it an AI barely raises RANKL/OPG, against the mechanism"), "C", (0.3, 1.5), symbol="gamma_L"),
+        Parameter("estrogen_opg_exponent", 0.05, "1", "OPG production multiplier r_E**+gamma_O", "ours, prior 0-0.1 (docs/model.md section 2; modest, recalled)", "A", (0.0, 0.1), symbol="gamma_O"),
+        Parameter("estrogen_osteoclast_apoptosis_exponent", 0.05001, "1", "osteoclast apoptosis multiplier r_E**+gamma_C (estrogen shortens osteoclast life)", calibrated("core", "ours 0.1-0.3 (docs/model.md section 2; estrogen promotes osteoclast apoptosis, recalled)"), "C", (0.0, 0.6), symbol="gamma_C"),
+        Parameter("estrogen_sclerostin_exponent", 0.10, "1", "sclerostin multiplier r_E**-gamma_S (Jorg 2022 e_Sc gives ~+9% at AI levels)", "ours, prior 0.05-0.15 (docs/model.md section 2, after Jorg DJ et al. eLife 2022;11:e76228); Modder UI et al. 2011 (recalled)", "R", (0.0, 0.3), symbol="gamma_S"),
     ]
 )
 

@@ -13,7 +13,7 @@ For a woman at month t (covariates held at their month-t values for the next 10 
 * Baseline a(age, BMI), S0_10: QFracture-2009 female equations for "osteoporotic fracture"
   (hip, wrist or spine; our stand-in for a major osteoporotic fracture) and "hip fracture"
   (Hippisley-Cox & Coupland BMJ 2009;339:b4229; coefficients from the public 2009 code,
-  physiology/qfracture.py) [V]. The woman's QFracture risk factors (smoking, alcohol and the
+  physiology/qfracture.py; Hippisley-Cox & Coupland 2009) [V]. The woman's QFracture risk factors (smoking, alcohol and the
   booleans; ``Scenario.patient.risk_factors`` or the clinic's record) add their published
   coefficients to a; without them they are taken as absent (population default). Ages outside
   30-84 and BMI outside 18-42 are clamped to QFracture's own ranges; age is continuous (the 2009
@@ -23,7 +23,7 @@ the engine's trajectories (``outcomes.py``), the clinic's assessment
 (``osteotwin.clinic.fracture_risk.assess_fracture_risk``, which maps a record to these inputs) and
 therefore the projection (``osteotwin assess --json``, the web projection page and API) all read it.
 
-* BMD: gradient of risk per SD of the age-matched Z-score (RR = GR^-Z; guidelines.md 3.1), ONE
+* BMD: gradient of risk per SD of the age-matched Z-score (RR = GR^-Z; Johnell 2005), ONE
   definition for the engine and the clinic (:data:`GRADIENT_HIP_PER_SD`,
   :data:`GRADIENT_OSTEOPOROTIC_PER_SD`; Johnell 2005, femoral neck, women at age 65) [V], applied
   to the total hip Z-score (the engine has no femoral-neck site; total hip stands in, as in the
@@ -55,7 +55,7 @@ therefore the projection (``osteotwin assess --json``, the web projection page a
   QFracture's lower ascertainment of fractures in GP records. Cross-checks (not fitted): in GLOW,
   hip and clinical vertebral fractures were 6% and 8% of 4122 incident fractures in women aged 55+
   (Costa 2013 PLoS One 8:e83306, abstract read) [V], so all fractures / (hip + spine) = 7.1 bounds K
-  from above; the Garvan nomogram (guidelines.md 3.3, low-trauma fractures only) [S] implies K
+  from above; the Garvan nomogram (Nguyen ND et al. Osteoporos Int 2007, low-trauma fractures only) [S] implies K
   about 2.3-2.5 for the same emulated women. The same BMD, falls, AI and turnover multipliers are
   applied to all sites [A].
 """
@@ -84,7 +84,7 @@ ANY_CLINICAL_FRACTURE_NOTE = (
 )
 
 # ------------------------------------------------------------------ gradient of risk (one definition)
-# Choice: Johnell et al. J Bone Miner Res 2005;20:1185-94 (guidelines.md 3.1) [V], not Marshall, Johnell &
+# Choice: Johnell et al. J Bone Miner Res 2005;20:1185-94 [V], not Marshall, Johnell &
 # Wedel BMJ 1996;312:1254 (hip 2.6, 2.0-3.5; any site -> any fracture 1.5, 1.4-1.6) [V], because Johnell
 # 2005 is the larger and later meta-analysis (12 cohorts, 29,082 women, 168,366 person-years, against 11
 # cohorts and ~90,000 person-years), reports women separately, is per SD of the femoral-neck BMD that DXA
@@ -98,7 +98,7 @@ GRADIENT_HIP_PER_SD = 2.88
 #: Osteoporotic fracture RR per SD decrease of femoral-neck BMD, women at age 65: 1.38 (1.28-1.48) [V].
 GRADIENT_OSTEOPOROTIC_PER_SD = 1.38
 
-# QFracture-2009 female equations (guidelines.md 3.4, from rnab/qpred 2009 code) [V].
+# QFracture-2009 female equations (Hippisley-Cox J, Coupland C. BMJ 2009;339:b4229; from the rnab/qpred 2009 code) [V].
 _QF_MOF_S0_10 = qfracture.S0_OSTEOPOROTIC[9]
 _QF_HIP_S0_10 = qfracture.S0_HIP[9]
 _QF_MOF_FALLS = qfracture.BOOLEAN_OSTEOPOROTIC["falls"]

@@ -7,7 +7,7 @@ given Lactobacillus rhamnosus GG / VSL#3, are protected from the bone loss (Li 2
 (Jansson 2019 Lancet Rheumatol: lumbar spine -0.01% vs -0.72% at 12 months; ELBOW, Nilsson
 2018: tibia vBMD; Yu 2021 meta-analysis: LS SMD 0.27, hip not significant) and one null trial
 (Gregori 2024). No trial in women on aromatase inhibitors exists, so the share of AI bone loss
-carried by the gut is an assumption (model.md section 4.6 F: prior 20-40% of the estrogen-
+carried by the gut is an assumption (docs/model.md section 7: prior 20-40% of the estrogen-
 deficiency RANKL increment in mice; we take less, see ``gut_rankl_per_tnf``). The module can be
 switched off (``EngineOptions.gut_axis``) and the calibration report shows its contribution.
 
@@ -18,7 +18,7 @@ Two pieces:
   compile it): relative RANKL production from gut-derived TNF-alpha, 1.0 for an untreated
   postmenopausal woman (estradiol_relative = 1) with no gut intervention.
 
-Equations (quasi-steady state of model.md 4.6 F; the permeability time constant of ~2 weeks is
+Equations (quasi-steady state of docs/model.md section 7; the permeability time constant of ~2 weeks is
 negligible on the monthly scale of BMD):
     permeability P = barrier * ((E + e_floor) / (1 + e_floor)) ** (-gamma_P)
     TNF relative    = P                    (LPS = P, TNF = 1 + a_T (LPS - 1) with a_T = 1)
@@ -37,7 +37,7 @@ PARAMETERS = ParameterTable(
             "gut_permeability_estrogen_exponent", 0.25, "1",
             "Gut permeability ~ (E2/E2_postmenopausal)^(-gamma_P); 0.25 makes the 15-fold E2 fall "
             "at menopause double permeability; with the core's calibration the gut route then carries about "
-            "25% of the 5-year AI bone loss (within the 20-40% prior of model.md 4.6 F)",
+            "25% of the 5-year AI bone loss (within the 20-40% prior of docs/model.md section 7)",
             "Ours [A], anchored to the roughly twofold rise in gut permeability after ovariectomy in mice "
             "(Li 2016 JCI 126:2049) [R: fold change recalled]",
             "A", (0.0, 0.6), symbol="gamma_P",
@@ -46,7 +46,7 @@ PARAMETERS = ParameterTable(
             "gut_rankl_per_tnf", 0.5, "1",
             "Fractional rise of RANKL production per unit relative rise of TNF-alpha",
             "Ours [A]; chosen so that the gut route carries a minority of the AI RANKL increment "
-            "(model.md 4.6 F prior 20-40% is from mice; human share unknown)",
+            "(the 20-40% prior, docs/model.md section 7, is from mice; human share unknown)",
             "A", (0.0, 1.0), symbol="phi",
         ),
         Parameter(
@@ -61,7 +61,7 @@ PARAMETERS = ParameterTable(
             "Fractional fall of gut permeability with a daily Lactobacillus probiotic "
             "(1e10 CFU/d)",
             "Calibrated [C] to Jansson 2019 (S4-045: LS +0.71 pp vs placebo at 12 mo); prior 0.5 "
-            "(model.md 4.6 F)",
+            "(docs/model.md section 7)",
             "C", (0.0, 0.9), symbol="epsilon_pro",
         ),
         Parameter(

@@ -6,7 +6,7 @@ Form (a combination of two published measures; the combination is ours [A]):
   Beaupre, Orr & Carter 1990 J Orthop Res 8:651) [R: form recalled]: stress magnitude counts with
   the power m = 4, psi = (sum_j n_j sigma_j^m)^(1/m);
 * the osteogenic index of Turner & Robling 2003 (Exerc Sport Sci Rev 31:45) [V formula,
-  guidelines.md 5.1]: within one kind of loading, cycle number saturates as ln(N + 1), so bone
+  Turner & Robling 2003]: within one kind of loading, cycle number saturates as ln(N + 1), so bone
   adapted to thousands of daily steps gains little from more steps of the same size.
 
     S_site = sigma_gait^m * ln(1 + n_gait) + [spine: non-gait habitual term]
@@ -26,7 +26,7 @@ Consequences, as the exercise trials show: walking raises the hip stimulus a lit
 stimulus hardly at all; a few heavy lifts (deadlift, squat, overhead press at 80-85% 1RM, as in
 LIFTMOR, Watson 2018 JBMR 33:211) load the spine and hip strongly; jump landings load the hip most.
 The relative stresses are our assumptions anchored to ground-reaction-force multiples
-(guidelines.md 5.1: walking about 1.0-1.5 body weights, jump landings 4-5 [R]); ``stimulus_gain``
+(walking about 1.0-1.5 body weights, jump landings 4-5 [R]; docs/model.md section 6); ``stimulus_gain``
 and the moderate-intensity scale are calibrated [C], to LIFTMOR (S4-010..013) and the exercise meta-analyses
 (S4-018/019, S4-021..023), by scripts/calibrate_lifestyle.py, jointly with the per-site exercise
 route of the mechanostat (mechanostat.py ``*_exercise_loading_sensitivity``).
@@ -75,7 +75,7 @@ PARAMETERS = ParameterTable(
         Parameter(
             "walking_relative_stress_hip", 1.15, "1",
             "Peak hip stress of brisk walking relative to the habitual step",
-            "GRF ~1.2-1.5 BW brisk vs ~1.1 BW slow walking (guidelines.md 5.1) [R]; ours [A]",
+            "GRF ~1.2-1.5 BW brisk vs ~1.1 BW slow walking (docs/model.md section 6) [R]; ours [A]",
             "A", (1.0, 1.5), symbol="sigma_walk,TH",
         ),
         Parameter(
@@ -87,13 +87,13 @@ PARAMETERS = ParameterTable(
         Parameter(
             "impact_cycles_per_session", 50.0, "cycles",
             "Jumps or drop landings per impact session",
-            "ESSA dose detail: ~50 jumps per session (Beck 2017; guidelines.md 5 X1-dose) [R]",
+            "ESSA dose detail: ~50 jumps per session (Beck BR et al. J Sci Med Sport 2017;20:438-45) [R]",
             "R", (10.0, 150.0), symbol="n_imp",
         ),
         Parameter(
             "impact_relative_stress_hip", 3.0, "1",
             "Peak hip stress of a jump landing relative to a walking step",
-            "GRF of jump landings ~4-5 BW vs ~1.2-1.5 BW walking (guidelines.md 5.1) [R]; ours [A]",
+            "GRF of jump landings ~4-5 BW vs ~1.2-1.5 BW walking (docs/model.md section 6) [R]; ours [A]",
             "A", (1.5, 4.5), symbol="sigma_imp,TH",
         ),
         Parameter(
@@ -105,7 +105,7 @@ PARAMETERS = ParameterTable(
         Parameter(
             "resistance_cycles_per_session", 75.0, "cycles",
             "Loaded repetitions per resistance session (LIFTMOR: 5 sets x 5 reps x 3 lifts)",
-            "Watson 2018 JBMR (LIFTMOR protocol, guidelines.md 5 X2) [V]",
+            "Watson SL et al. J Bone Miner Res 2018;33:211-20 (LIFTMOR protocol) [V]",
             "V", (20.0, 200.0), symbol="n_res",
         ),
         Parameter(

@@ -1,6 +1,6 @@
 """The mechanostat: bone loss raises the tissue strain stimulus, which limits further loss.
 
-Stimulus (strain energy density ratio at fixed load, model.md 4.6 E):
+Stimulus (strain energy density ratio at fixed load, docs/model.md section 6):
 ``Phi = s_load**2 * (BV0/BV)**2.58 * (v0/v)**2.74`` with the Young's modulus law
 E = 84.37 BV**2.58 ash**2.74 (Martinez-Reina 2019) and ``v = M/BV`` the mean mineral fraction.
 ``s_load`` is the habitual loading of the site relative to baseline (exercise modules raise it).
@@ -61,7 +61,7 @@ from osteotwin.physiology.spec import PS, P
 
 cache_guard.invalidate_stale(__file__, (spec.__file__,))  # the kernels below fold spec's indices in
 
-MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74; model.md P2)"
+MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74), cmodiz/Bone-Models martinez_reina_parameters.py"
 C_EX = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023), the exercise turnover-marker "
         "checks (Zhang 2025) and EFOPS's 12-year spine difference (Kemmler 2012; lifestyle suite) by scripts/calibrate_lifestyle.py; form ours; loading lowers osteocyte sclerostin: "
         "Robling AG et al. J Biol Chem 2008;283:5866-75 (recalled)")
@@ -79,16 +79,16 @@ ACC = ("ours [A]: exp(-(t - t_acc)/tau) fade of the exercise route for osteocyte
        "for years (slow phase), so the hip's 60/12-month ratio was 2.7 with 365 d, 2.0 with 180 d, 1.9 with 120 d")
 ACC_ONSET = ("ours [A]: onset of accommodation after the 8-12 months over which LIFTMOR (S4-010..013) and the exercise "
              "meta-analyses (S4-018..023) show the gains the route is calibrated to; the fade is not applied within them")
-C_MECH = "calibrated by scripts/calibrate.py to ATAC on/off-treatment rows S1-001..S1-018 (deceleration, recovery)"
+C_MECH = "identified by the ATAC on/off-treatment rows S1-001..S1-018 (deceleration, recovery)"
 
 PARAMETERS = ParameterTable(
     [
         Parameter("stiffness_bone_volume_exponent", 2.58, "1", "exponent of BV in the Young's modulus law", MR, "S", (1.5, 3.5), symbol="n_BV"),
         Parameter("stiffness_ash_exponent", 2.74, "1", "exponent of ash fraction in the Young's modulus law", MR, "S", (1.5, 3.5), symbol="n_ash"),
-        Parameter("sclerostin_stimulus_exponent", 5.0, "1", "sclerostin ~ Phi**-gamma (formation side of the mechanostat)", calibrated("core", C_MECH + "; prior model.md P7 0.5-1"), "C", (0.0, 5.0), symbol="gamma_SPhi"),
+        Parameter("sclerostin_stimulus_exponent", 5.0, "1", "sclerostin ~ Phi**-gamma (formation side of the mechanostat)", calibrated("core", "ours 0.5-1 (docs/model.md section 6); " + C_MECH), "C", (0.0, 5.0), symbol="gamma_SPhi"),
         Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0), symbol="g_LS"),
-        Parameter("total_hip_mechanosensitivity", 0.197941, "1", "site gain on both mechanostat exponents, hip, relative to the spine", calibrated("core", C_MECH + "; site-specific mechanics per model.md 4.6 I"), "C", (0.0, 3.0), symbol="g_TH"),
-        Parameter("mechanostat_lazy_zone_log", 0.000104, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", calibrated("core", C_MECH + "; model.md 4.6 E epsilon_lazy (ours, default 0)"), "C", (0.0, 0.3), symbol="epsilon_lazy"),
+        Parameter("total_hip_mechanosensitivity", 0.197941, "1", "site gain on both mechanostat exponents, hip, relative to the spine", calibrated("core", "ours: site-specific mechanics (docs/model.md section 10); " + C_MECH), "C", (0.0, 3.0), symbol="g_TH"),
+        Parameter("mechanostat_lazy_zone_log", 0.000104, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", calibrated("core", "ours, default 0 (Frost; docs/model.md section 6); " + C_MECH), "C", (0.0, 0.3), symbol="epsilon_lazy"),
         Parameter("lumbar_spine_exercise_loading_sensitivity", 2.0443, "1", "spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,LS"),
         Parameter("total_hip_exercise_loading_sensitivity", 0.1617, "1", "hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,TH"),
         Parameter("exercise_osteocyte_rankl_sensitivity", 0.0331, "1", "gain of the exercise route on the osteocyte RANKL exponent (both sites): loading lowers osteocyte RANKL",
@@ -98,9 +98,9 @@ PARAMETERS = ParameterTable(
         Parameter("exercise_accommodation_time_days", 120.0, "d", "time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "A", (90.0, 1095.0), symbol="tau_acc"),
         Parameter("exercise_accommodation_onset_days", 365.0, "d", "time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "A", (0.0, 730.0), symbol="t_acc"),
         Parameter("mechanostat_disuse_gain_ratio", 0.272721, "1", "response on the disuse side (bone stiffer than habitual loading needs) relative to the overload side",
-                  calibrated("core", "calibrated by scripts/calibrate.py --suite all to ATAC (S1-001..S1-018) with the long-term denosumab rows (FREEDOM extension S3-022, S3-023); "
-                  "asymmetry ours [A] after Frost's separate disuse and modelling thresholds (Frost HM. Anat Rec 2003;275:1081-101, recalled)"), "C", (0.0, 1.0), symbol="r_disuse"),
-        Parameter("osteocyte_rankl_stimulus_exponent", 5.0, "1", "osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", calibrated("core", C_MECH + "; prior model.md P7 0.5"), "C", (0.0, 5.0), symbol="gamma_LPhi"),
+                  calibrated("core", "asymmetry ours [A] after Frost's separate disuse and modelling thresholds (Frost HM. Anat Rec 2003;275:1081-101, recalled); "
+                  "identified by ATAC (S1-001..S1-018) with the long-term denosumab rows (FREEDOM extension S3-022, S3-023; scripts/calibrate.py --suite all)"), "C", (0.0, 1.0), symbol="r_disuse"),
+        Parameter("osteocyte_rankl_stimulus_exponent", 5.0, "1", "osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", calibrated("core", "ours 0.5 (docs/model.md section 6); " + C_MECH), "C", (0.0, 5.0), symbol="gamma_LPhi"),
     ]
 )
 

@@ -1,4 +1,4 @@
-"""Calcium, vitamin D and PTH: the reduced module (model.md 4.6 G, phase 1).
+"""Calcium, vitamin D and PTH: the reduced module (docs/model.md section 8).
 
 Intake (diet plus supplements) sets serum 25(OH)D and absorbed calcium; low vitamin D or low
 absorbed calcium raises PTH (secondary hyperparathyroidism), which the core turns into more
@@ -12,7 +12,7 @@ A and K reproduce the curve of Ekwaru 2014 PLoS One 9:e111265 [V abstract]: +12.
 1000 IU between 0 and 1000 IU/d and +1.1 nmol/L per 1000 IU at 15,000-20,000 IU/d (exponential).
 D_endogenous (skin and unlisted food) is set so that the reference person (200 IU/d) has
 25 ng/mL, or taken from a measured 25(OH)D when one is given.
-Time course: first-order approach with half-life ``vitamin_d_half_life_days`` (model.md 4.6 G:
+Time course: first-order approach with half-life ``vitamin_d_half_life_days`` (docs/model.md section 8:
 2-3 weeks [R]).
 
 Absorbed calcium: fractional absorption falls with intake (active transport saturates) and rises
@@ -33,7 +33,7 @@ import numpy as np
 
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
-NMOL_PER_NG = 2.5  # 1 ng/mL 25(OH)D = 2.5 nmol/L (MedlinePlus, guidelines.md 4) [V]
+NMOL_PER_NG = 2.5  # 1 ng/mL 25(OH)D = 2.5 nmol/L (MedlinePlus) [V]
 
 PARAMETERS = ParameterTable(
     [
@@ -52,7 +52,7 @@ PARAMETERS = ParameterTable(
         Parameter(
             "reference_25ohd_ng_per_ml", 25.0, "ng/mL",
             "Serum 25(OH)D of the reference person",
-            "IOM 2011: >= 20 ng/mL adequate (guidelines.md 4) [S]; US older women mostly 20-30 ng/mL [R]",
+            "IOM 2011: >= 20 ng/mL adequate (IOM 2011 via MedlinePlus) [S]; US older women mostly 20-30 ng/mL [R]",
             "A", (18.0, 32.0), symbol="D_ref",
         ),
         Parameter(
@@ -71,25 +71,25 @@ PARAMETERS = ParameterTable(
         Parameter(
             "vitamin_d_half_life_days", 18.0, "d",
             "Half-life of the approach of 25(OH)D to a new steady state",
-            "model.md 4.6 G: t1/2 about 2-3 weeks [R]",
+            "t1/2 about 2-3 weeks (docs/model.md section 8) [R]",
             "R", (10.0, 30.0), symbol="t_half,D",
         ),
         Parameter(
             "calcium_absorption_fraction_reference", 0.30, "1",
             "Fractional calcium absorption at the reference intake",
-            "Dairy ~32% (Weaver 1999 via guidelines.md 6.2) [S]",
+            "Dairy ~32% (Weaver CM et al. Am J Clin Nutr 1999, via Lindshield, Human Nutrition 12.22) [S]",
             "S", (0.2, 0.4), symbol="alpha_ref",
         ),
         Parameter(
             "calcium_absorption_intake_exponent", 0.25, "1",
             "Fractional absorption ~ intake^(-beta) (saturable active transport)",
-            "Ours [A]; fractional absorption falls as intake rises (Heaney; model.md 4.6 G) [R]",
+            "Ours [A]; fractional absorption falls as intake rises (Heaney; docs/model.md section 8) [R]",
             "A", (0.0, 0.5), symbol="beta",
         ),
         Parameter(
             "calcium_absorption_vitamin_d_gain", 0.2, "1",
             "Relative rise of calcium absorption with 25(OH)D above the reference",
-            "Ours [A]; absorption rises modestly with 25(OH)D (model.md 4.6 G 'to calibrate') [R]",
+            "Ours [A]; absorption rises modestly with 25(OH)D (docs/model.md section 8) [R]",
             "A", (0.0, 0.5), symbol="a_D",
         ),
         Parameter(
@@ -115,7 +115,7 @@ PARAMETERS = ParameterTable(
         Parameter(
             "pth_absorbed_calcium_exponent", 0.1608, "1",
             "PTH ~ (absorbed calcium / reference)^(-gamma_Ca)",
-            "Ours [A] (model.md 4.6 G phase 1 option); calibrated [C] by scripts/calibrate_lifestyle.py to "
+            "Ours [A] (docs/model.md section 8); calibrated [C] by scripts/calibrate_lifestyle.py to "
             "Tang 2007 (S4-026/027) and WHI CaD (S4-029, weight 0.3)",
             "C", (0.05, 1.0), symbol="gamma_Ca",
         ),

@@ -123,7 +123,7 @@ PARAMETERS = ParameterTable(
         Parameter(
             "balance_session_hours", 0.5, "h",
             "Length of one balance session",
-            "Too Fit To Fracture: balance 15-20 min/day, ~2 h/week (guidelines.md 5 X3) [V]; ours [A] 30 min",
+            "Too Fit To Fracture: balance 15-20 min/day, ~2 h/week (Giangregorio LM et al. Osteoporos Int 2014;25:821-35) [V]; ours [A] 30 min",
             "A", (0.25, 1.0), symbol="h_bal",
         ),
         Parameter(

@@ -7,7 +7,7 @@ Each effect is small, labelled weak, and applies only with
 * Protein: meta-analyses of randomised trials find at most a small benefit of higher protein for
   lumbar spine BMD and no harm (Shams-White 2017 Am J Clin Nutr, NOF review; Darling 2009 Am J Clin
   Nutr) [R: effect sizes recalled]; low intake lowers IGF-1 and formation (Rizzoli, ESCEO 2014
-  Maturitas 79:122, guidelines.md 4) [R]. Modelled as formation x (1 + a_P * clip(P - 1.0, -0.4, 0.5)).
+  Maturitas 79:122) [R]. Modelled as formation x (1 + a_P * clip(P - 1.0, -0.4, 0.5)).
 * Magnesium: observational associations of low intake with lower BMD (e.g. Orchard 2014 Am J Clin
   Nutr, WHI) [R]; no convincing trial. Modelled as a small formation deficit below the EAR
   (265 mg/d, IOM 1997 [S]) and nothing above it.
@@ -48,7 +48,7 @@ PARAMETERS = ParameterTable(
         Parameter(
             "magnesium_ear_mg_per_day", 265.0, "mg/d",
             "Estimated average requirement, women 31+",
-            "IOM 1997 (guidelines.md 4) [S]",
+            "IOM 1997 Dietary Reference Intakes [S]",
             "S", (250.0, 280.0), symbol="Mg_EAR",
         ),
         Parameter(

@@ -8,7 +8,7 @@ calibration see one list. The declared value is the shipped value the engine use
 scripts write fitted values into the declarations (:func:`write_values`; the source of a parameter
 fitted by scripts/calibrate.py is :func:`calibrated`), and nothing overlays them.
 
-Evidence tags (shared/research/README.md):
+Evidence tags (docs/parameters.md):
   ``V`` verified in the primary source; ``S`` verified in a secondary source;
   ``R`` recalled, not verified (weighted low, flagged in output); ``D`` derived so that the
   baseline is a steady state; ``C`` calibrated by us (the fitting script and report name the

@@ -5,7 +5,7 @@ The one home of these coefficients and of the published equation: osteotwin's fr
 :func:`linear_predictors`, and the clinic shows :func:`published_risk_pct` as the reference value.
 
 Numbers are facts taken from the open-source 2009 release (rnab/qpred, Qmodel_fracture_0.c and
-Qmodel_nof_0.c; LGPL-3, ClinRisk Ltd), checked against that code [V];
+Qmodel_nof_0.c; LGPL-3, ClinRisk Ltd) (Hippisley-Cox J, Coupland C. BMJ 2009;339:b4229) [V];
 the code itself is not copied. "QFracture" is a ClinRisk trademark for the current version: this is
 the 2009 equation, and it has no BMD input.
 """

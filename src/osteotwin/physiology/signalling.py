@@ -4,7 +4,7 @@ Receptor binding is fast (minutes to hours) compared with bone cells (days), so 
 algebraic functions of the cell state (quasi-steady state). Denosumab removes a fraction of free
 RANKL (bone-site occupancy, drugs.denosumab_rankl_inhibition). Numbers as
 implemented in cmodiz/Bone-Models ``parameters/pivonka_parameters.py`` and
-``martinez_reina_parameters.py`` (model.md tables P1, P2), which notes where code and paper differ.
+``martinez_reina_parameters.py`` (docs/model.md section 1), which notes where code and paper differ.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from osteotwin.physiology.spec import PS, P, U
 
 cache_guard.invalidate_stale(__file__, (spec.__file__,))  # the kernels below fold spec's indices in
 
-PIV = "Pivonka P et al. Bone 2008;43:249-63, as implemented in cmodiz/Bone-Models pivonka_parameters.py (model.md P1)"
-MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models martinez_reina_parameters.py (model.md P2)"
+PIV = "Pivonka P et al. Bone 2008;43:249-63, as implemented in cmodiz/Bone-Models pivonka_parameters.py"
+MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019, cmodiz/Bone-Models martinez_reina_parameters.py"
 
 PARAMETERS = ParameterTable(
     [
@@ -36,7 +36,7 @@ PARAMETERS = ParameterTable(
         Parameter("rankl_rank_association_per_pM", 3.412e-2, "1/pM", "RANKL-RANK association constant", PIV, "S", (1e-3, 1e-1), symbol="K_A,RANK"),
         Parameter("rank_pM", 10.0, "pM", "RANK on osteoclast precursors (fixed)", PIV, "S", (1.0, 100.0), symbol="RANK"),
         Parameter("rank_rankl_activation_K_pM", 5.680, "pM", "RANKL-RANK activation of precursor differentiation", MR, "S", (1.0, 20.0), symbol="K_d"),
-        Parameter("osteocyte_rankl_share", 0.4, "1", "share of intrinsic RANKL made by mechanosensitive osteocytes", "ours (model.md 4.6 B prior 0.3-0.5)", "A", (0.3, 0.5), symbol="phi_Ot"),
+        Parameter("osteocyte_rankl_share", 0.4, "1", "share of intrinsic RANKL made by mechanosensitive osteocytes", "ours, prior 0.3-0.5 (docs/model.md sections 3 and 6)", "A", (0.3, 0.5), symbol="phi_Ot"),
     ]
 )
 

@@ -1,4 +1,4 @@
-"""Calibration targets (shared/research/calibration_targets.csv, shipped as
+"""Calibration targets (published outcomes with citations, shipped as
 ``osteotwin/data/calibration_targets.csv``) and the result record every suite returns.
 
 Each suite module (``core.py``, ``drugs.py``, ``lifestyle.py``) exposes ``evaluate() ->
