@@ -79,9 +79,13 @@ def test_slow_engine_work_does_not_hold_the_database(live_server, database, monk
         time.sleep(SLOW_ENGINE_S)
         return real_projection(patient, regimens)
 
-    monkeypatch.setattr(services, "projection", slow_projection)
     heavy = [make_account(database, "clinician") for _ in range(HEAVY_USERS)]
     heavy_patients = [add_patient(database, account) for account in heavy]
+    # compute the (identical) projection once first, so that during the test the only slow part is
+    # the deliberate sleep, and CPU contention on a shared build machine is not mistaken for a delay
+    with httpx.Client(cookies={SESSION_COOKIE: heavy[0].session_token}, timeout=120) as warm:
+        assert warm.get(f"{live_server.url}/api/v1/patients/{heavy_patients[0]}/projection").status_code == 200
+    monkeypatch.setattr(services, "projection", slow_projection)
     reader = make_account(database, "clinician")
     reader_patient = add_patient(database, reader)
     stop = threading.Event()
@@ -92,16 +96,22 @@ def test_slow_engine_work_does_not_hold_the_database(live_server, database, monk
             response = client.get(f"{live_server.url}/api/v1/patients/{heavy_patients[index]}/projection")
         return response.status_code, time.perf_counter() - started
 
+    read_url = f"{live_server.url}/api/v1/patients/{reader_patient}"
+    baseline_stop = threading.Event()
+    threading.Timer(1.0, baseline_stop.set).start()
+    baseline = _timed_reads(read_url, {SESSION_COOKIE: reader.session_token}, baseline_stop)  # nothing else runs
     with ThreadPoolExecutor(max_workers=HEAVY_USERS + 1) as pool:
-        reads = pool.submit(_timed_reads, f"{live_server.url}/api/v1/patients/{reader_patient}",
-                            {SESSION_COOKIE: reader.session_token}, stop)
+        reads = pool.submit(_timed_reads, read_url, {SESSION_COOKIE: reader.session_token}, stop)
         heavies = [pool.submit(heavy_user, i) for i in range(HEAVY_USERS)]
         results = [future.result() for future in heavies]
         stop.set()
         read_times = reads.result()
     assert all(status == 200 and seconds >= SLOW_ENGINE_S for status, seconds in results), results
     assert len(read_times) >= 5
-    assert max(read_times) < MAX_READ_DELAY_S, f"slowest read {max(read_times):.2f} s"
+    # the delay is the read time beyond the same read's time on an otherwise idle server (on a shared
+    # build machine that is itself not always fast); holding the lock would add the full 3 s
+    delay = max(read_times) - max(baseline)
+    assert delay < MAX_READ_DELAY_S, f"slowest read {max(read_times):.2f} s, idle {max(baseline):.2f} s"
 
 
 def test_concurrent_heavy_simulations_do_not_delay_another_users_reads(live_server, database):
@@ -134,11 +144,10 @@ def test_concurrent_heavy_simulations_do_not_delay_another_users_reads(live_serv
     assert max(read_times) < MAX_READ_DELAY_S, f"slowest read {max(read_times):.2f} s"
 
 
-def test_compute_endpoints_are_rate_limited_per_account(client, database, clinician):
+def test_compute_endpoints_are_rate_limited_per_account(app, client, database, clinician):
     from osteotwin.web.compute import COMPUTE_BURST, ComputeLimiter
 
-    # A frozen clock: the bucket must not refill while a slow (loaded) machine sends the burst.
-    client.app.state.compute_limiter = ComputeLimiter(clock=lambda: 1000.0)
+    app.state.compute_limiter = ComputeLimiter(clock=lambda: 0.0)  # no refill during the test, however slow
     other = make_account(database, "clinician")
     scenario = {"patient": {"age_years": 64, "years_since_menopause": 12}, "months": 12}
     client.cookies.update(clinician.cookies())
