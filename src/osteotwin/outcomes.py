@@ -27,7 +27,7 @@ import numpy as np
 
 from osteotwin.lifestyle_inputs import lifestyle_inputs
 from osteotwin.physiology import fracture, gut, minerals, muscle
-from osteotwin.physiology.lifestyle import serum_25ohd_ng_ml
+from osteotwin.physiology.lifestyle import LifestyleInputs, serum_25ohd_ng_ml
 from osteotwin.physiology.parameters import ParameterTable, registry
 from osteotwin.scenario import Scenario
 
@@ -92,8 +92,14 @@ def extra_outputs(
     outputs: dict[str, np.ndarray],
     options: object | None = None,
     params: ParameterTable | None = None,
+    inputs: LifestyleInputs | None = None,
+    gut_barrier_relative: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Extra Trajectory fields, each an array shaped (patients, len(months)).
+
+    ``inputs`` (the scenarios' lifestyle inputs) and ``gut_barrier_relative`` (the gut module's drive,
+    ``LifestyleDrives.gut_barrier_relative``) are reused when the caller has them (the Scenario path
+    builds them once per batch); otherwise they are built here.
 
     ``outputs`` holds the core's arrays (same shape) under the Trajectory field names, e.g.
     ``lumbar_spine_t_score``, ``total_hip_t_score``, ``estradiol_pg_ml``, ``ctx_pct_change``; an
@@ -105,12 +111,19 @@ def extra_outputs(
     months = np.asarray(months, dtype=float)
     params = registry() if params is None else params
     patients = len(scenarios)
+    inputs = lifestyle_inputs(scenarios) if inputs is None else inputs
+    if gut_barrier_relative is None and (options is None or getattr(options, "gut_axis", True)):
+        from osteotwin.physiology.lifestyle import lifestyle_drives
+
+        gut_barrier_relative = lifestyle_drives(inputs, options, params).gut_barrier_relative
     result: dict[str, np.ndarray] = {}
     # Chunks bound the memory of the intermediate (patients x months) arrays in large batches.
     for start in range(0, patients, CHUNK_PATIENTS):
         stop = min(start + CHUNK_PATIENTS, patients)
         chunk = {name: np.asarray(values)[start:stop] for name, values in outputs.items()}
-        part = _extra_outputs_chunk(scenarios[start:stop], months, chunk, options, params)
+        rows = np.arange(start, stop)
+        barrier = None if gut_barrier_relative is None else np.asarray(gut_barrier_relative)[start:stop]
+        part = _extra_outputs_chunk(scenarios[start:stop], months, chunk, options, params, inputs.select(rows), barrier)
         for name, values in part.items():
             if name not in result:
                 result[name] = np.empty((patients, months.size))
@@ -120,9 +133,8 @@ def extra_outputs(
 
 def _extra_outputs_chunk(
     scenarios: Sequence[Scenario], months: np.ndarray, outputs: dict[str, np.ndarray], options: object | None,
-    params: ParameterTable,
+    params: ParameterTable, inputs: LifestyleInputs, gut_barrier_relative: np.ndarray | None,
 ) -> dict[str, np.ndarray]:
-    inputs = lifestyle_inputs(scenarios)
     patients = len(scenarios)
     shape = (patients, months.size)
 
@@ -141,12 +153,8 @@ def _extra_outputs_chunk(
     else:
         e_pm = params.value("estradiol_postmenopausal_pg_ml")
         estrogen_ratio = np.asarray(outputs["estradiol_pg_ml"], dtype=float) / e_pm
-    gut_on = bool(getattr(options, "gut_axis", True)) if options is not None else True
-    if gut_on:
-        from osteotwin.physiology.lifestyle import lifestyle_drives
-
-        barrier = lifestyle_drives(inputs, options, params).gut_barrier_relative
-        tnf = 1.0 + (gut.inflammation_rankl_relative(estrogen_ratio, barrier[:, None]) - 1.0) / gut.PHI_TNF
+    if gut_barrier_relative is not None:  # None: the gut module is switched off
+        tnf = 1.0 + (gut.inflammation_rankl_relative(estrogen_ratio, gut_barrier_relative[:, None]) - 1.0) / gut.PHI_TNF
     else:
         tnf = np.ones(shape)
 

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from osteotwin.physiology import bone, drugs, engine, estrogen
-from osteotwin.physiology.lifestyle import LifestyleDrives, lifestyle_drives
+from osteotwin.physiology.lifestyle import LifestyleDrives, LifestyleInputs, lifestyle_drives
 from osteotwin.physiology.options import EngineOptions
 from osteotwin.physiology.parameters import ParameterTable, PatientParameters, registry
 from osteotwin.physiology.solve import DAYS_PER_MONTH
@@ -105,21 +105,24 @@ def patient_parameters(scenarios: Sequence[Scenario], params: ParameterTable) ->
     return PatientParameters.from_overrides(params, [scenario.parameters for scenario in scenarios])
 
 
-def _lifestyle(scenarios: Sequence[Scenario], options: EngineOptions, params: PatientParameters) -> LifestyleDrives:
+def _lifestyle(inputs: LifestyleInputs, options: EngineOptions, params: PatientParameters) -> LifestyleDrives:
     """Lifestyle drives, computed once per group of patients that share their parameters."""
-    from osteotwin.lifestyle_inputs import lifestyle_inputs
-
-    drives = LifestyleDrives.baseline(len(scenarios))
+    drives = LifestyleDrives.baseline(inputs.patients)
     for table, members in params.groups():
-        part = lifestyle_drives(lifestyle_inputs([scenarios[i] for i in members]), options, table)
+        part = lifestyle_drives(inputs.select(members), options, table)
         for name in ("pth_relative", "gut_barrier_relative", "formation_relative"):
             getattr(drives, name)[members] = getattr(part, name)
         drives.loading_stimulus_relative[:, members] = part.loading_stimulus_relative
     return drives
 
 
-def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: PatientParameters) -> tuple[engine.PatientArrays, list[list[str]]]:
-    """Engine arrays for a batch, and per-scenario notes (warnings) raised while building them."""
+def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: PatientParameters,
+                 inputs: LifestyleInputs | None = None) -> tuple[engine.PatientArrays, list[list[str]]]:
+    """Engine arrays for a batch, and per-scenario notes (warnings) raised while building them.
+    ``inputs``: the scenarios' lifestyle inputs when the caller already built them."""
+    from osteotwin.lifestyle_inputs import lifestyle_inputs
+
+    inputs = lifestyle_inputs(scenarios) if inputs is None else inputs
     months = max(horizon_months(s) for s in scenarios)
     codes, adherences, items, notes = [], [], [], []
     for scenario in scenarios:
@@ -140,7 +143,7 @@ def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: 
         ]),
         endocrine_code=np.array(codes).T.copy(),
         adherence=np.array(adherences).T.copy(),
-        drives=_lifestyle(scenarios, options, params),
+        drives=_lifestyle(inputs, options, params),
         schedule=engine.DoseSchedule.from_items(items),
     )
     return arrays, notes
@@ -282,14 +285,19 @@ def simulate_batch(scenarios: Sequence[Scenario | Mapping], *, options: EngineOp
 
 def _simulate_chunk(validated: Sequence[Scenario], months: int, options: EngineOptions, table: ParameterTable) -> dict:
     """Engine, trajectory fields and outcome modules for some scenarios, padded to ``months``; float32 series."""
+    from osteotwin.lifestyle_inputs import lifestyle_inputs
+
     per_patient = patient_parameters(validated, table)
-    arrays, build_notes = build_arrays(validated, options, per_patient)
+    inputs = lifestyle_inputs(validated)  # built once: the engine's drives and the outcome modules read them
+    arrays, build_notes = build_arrays(validated, options, per_patient, inputs)
     with_agents = any(s.bone_agents for s in validated)
     requested = ENGINE_OUTPUTS + (BONE_BOUND_OUTPUTS if with_agents else ())
     raw = engine.run(arrays, params=per_patient, options=options, outputs=requested)
     fields = trajectory_arrays(arrays, raw, per_patient)
     month_grid = np.arange(arrays.months + 1, dtype=float)
-    extra = _extra_outputs(validated, month_grid, {**fields, "estrogen_ratio": raw["estrogen_ratio"]}, options, per_patient)
+    barrier = arrays.drives.gut_barrier_relative if options.gut_axis else None
+    extra = _extra_outputs(validated, month_grid, {**fields, "estrogen_ratio": raw["estrogen_ratio"]}, options, per_patient,
+                           inputs, barrier)
 
     def padded(values) -> np.ndarray:
         out = np.full((len(validated), months + 1), np.nan, dtype=np.float32)
@@ -317,18 +325,21 @@ def _clean(values: np.ndarray) -> list[float]:
     return np.round(np.asarray(values, dtype=float), 6).tolist()
 
 
-def _extra_outputs(scenarios, months, outputs, options, params: PatientParameters) -> dict[str, np.ndarray]:
+def _extra_outputs(scenarios, months, outputs, options, params: PatientParameters, inputs: LifestyleInputs,
+                   gut_barrier_relative: np.ndarray | None) -> dict[str, np.ndarray]:
     """Outcome modules (muscle, falls, fracture risk, 25(OH)D, PTH), once per group of patients that
     share their parameters; each group's rows are put back in the batch's order."""
     from osteotwin import outcomes
 
     groups = params.groups()
     if len(groups) == 1:
-        return outcomes.extra_outputs(scenarios, months, outputs, options, groups[0][0])
+        return outcomes.extra_outputs(scenarios, months, outputs, options, groups[0][0], inputs, gut_barrier_relative)
     result: dict[str, np.ndarray] = {}
     for table, members in groups:
+        barrier = None if gut_barrier_relative is None else gut_barrier_relative[members]
         part = outcomes.extra_outputs([scenarios[i] for i in members], months,
-                                      {name: values[members] for name, values in outputs.items()}, options, table)
+                                      {name: values[members] for name, values in outputs.items()}, options, table,
+                                      inputs.select(members), barrier)
         for name, values in part.items():
             values = np.asarray(values)
             if name not in result:

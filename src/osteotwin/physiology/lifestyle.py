@@ -64,6 +64,11 @@ class LifestyleInputs:
     def patients(self) -> int:
         return int(np.asarray(self.walking_minutes_per_week).size)
 
+    def select(self, patients: np.ndarray) -> LifestyleInputs:
+        """The inputs of some patients (an index array), in that order."""
+        return LifestyleInputs(**{name: None if value is None else np.asarray(value)[patients]
+                                  for name, value in self.__dict__.items()})
+
     @staticmethod
     def reference(patients: int) -> LifestyleInputs:
         """The reference person (all drives 1.0), repeated ``patients`` times."""
