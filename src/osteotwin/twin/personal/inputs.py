@@ -170,7 +170,7 @@ def _bone_agents(record: PatientRecord, first: date, latest: date, latest_month:
         if m.drug not in SCHEDULES:
             continue
         if m.dates:
-            months = [_month(d, first) for d in sorted(m.dates) if d <= latest]
+            months = [_month(d, first) for d in sorted(m.dates)]  # doses after her latest scan are recorded treatment too
             dropped = [mo for mo in months if mo < 0]
             if dropped:
                 notes.append(f"{m.drug}: {len(dropped)} dose(s) before the first scan are not simulated")
