@@ -21,7 +21,7 @@ import numpy as np
 
 from osteotwin.clinic.monitoring import dxa_changes
 from osteotwin.clinic.projection import ASSUMED_MENOPAUSE_AGE, SCHEDULES
-from osteotwin.clinic.record import AROMATASE_INHIBITORS, PatientRecord
+from osteotwin.clinic.record import AROMATASE_INHIBITORS, OVARIAN_SUPPRESSION, PatientRecord
 from osteotwin.errors import InputError
 from osteotwin.physiology import bone
 from osteotwin.physiology.parameters import registry
@@ -131,6 +131,9 @@ def personal_inputs(record: PatientRecord) -> PersonalInputs:
     else:
         ysm_first = max(0.0, min(ysm - years_between, age_first - 12.0))
     history_endocrine, future_endocrine = _endocrine(record, first, latest_month)
+    suppression = sorted({m.drug for m in record.medications if m.drug in OVARIAN_SUPPRESSION})
+    if suppression:
+        notes.append(f"{', '.join(suppression)}: ovarian suppression is not in the engine; she is simulated as postmenopausal")
     past_doses, continuing, on_denosumab = _bone_agents(record, first, latest, latest_month, notes)
     return PersonalInputs(
         first_date=first, latest_date=latest, latest_month=latest_month, age_at_first_years=age_first,

@@ -65,7 +65,8 @@ class PersonalTwin:
         return "\n".join(lines)
 
 
-def _latest_t_scores(inputs: PersonalInputs, record: PatientRecord) -> dict[str, float]:
+def latest_t_scores(inputs: PersonalInputs, record: PatientRecord) -> dict[str, float]:
+    """Her latest reported T-score per site (the first scan's when none is reported): chooses the exercise plan."""
     latest: dict[str, float] = {}
     for site in SITES:
         scans = sorted((s for s in record.dxa if s.site == site and s.t_score is not None), key=lambda s: s.date)
@@ -89,10 +90,10 @@ def fit_record(record: PatientRecord | dict, months: int = DEFAULT_MONTHS, sampl
             notes.append(f"{site}: one scan or none, so {SITE_PARAMETER[site]} falls back to the prior "
                          "(a follow-up scan is needed to learn her own rate)")
     notes.append("CTX and P1NP are not fitted: the record has no bone-marker field")
-    projections, crossing = project(inputs, posterior, months, samples, rng, _latest_t_scores(inputs, record))
+    projections, crossing = project(inputs, posterior, months, samples, rng, latest_t_scores(inputs, record))
     checks = scan_checks(inputs, prior, samples, rng)
     return PersonalTwin(inputs, posterior, posterior.summary(rng), projections, crossing, checks, notes,
                         time.perf_counter() - started)
 
 
-__all__ = ["DEFAULT_MONTHS", "DEFAULT_SAMPLES", "PersonalTwin", "fit_record"]
+__all__ = ["DEFAULT_MONTHS", "DEFAULT_SAMPLES", "PersonalTwin", "fit_record", "latest_t_scores"]
