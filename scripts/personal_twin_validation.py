@@ -44,7 +44,7 @@ def render(study) -> str:
         "  defaults: Hologic spine 1.08%, hip 1.3% CV) with her true baseline BMD integrated out, so a single scan per",
         "  site leaves the prior (a note says so). Prior: logit-normal on each parameter's prior range, centred on the",
         f"  shipped value, SD {SD_Z:.3f} in logit space (`twin/personal/prior.py`, replaceable). MAP by Newton steps with",
-        "  a finite-difference stencil run as one `simulate_batch`, then a Laplace approximation. CTX and P1NP are not",
+        "  a finite-difference stencil run as one `simulate_batch`, then a Laplace approximation whose draws are importance-resampled to the exact posterior (Rubin 1987). CTX and P1NP are not",
         "  fitted: the record has no bone-marker field.",
         "- **Projections**: posterior draws per regimen (`continue`, `lifestyle_plan`, `denosumab`, `zoledronic_acid`,",
         "  `stop_denosumab` when on denosumab) from her latest scan: 10th/50th/90th percentiles of BMD % change and",

@@ -1,6 +1,7 @@
 """Her projections: posterior-predictive trajectories per regimen (issue 15, item 2).
 
-Parameter sets are drawn from the fit's Laplace posterior (fit.py; pushed through the engine by fit.py's node
+Parameter sets are drawn from the fit's posterior (fit.posterior_draws: the Laplace normal corrected by importance
+resampling; pushed through the engine by fit.py's node
 emulator: the engine runs each regimen at EMULATOR_NODES parameter sets), and with each her true BMD at the
 simulation start (fit.baseline_log_bmd); nothing else is added (no measurement error: these are her bone,
 not her next scans). Every regimen is simulated from her first scan with her recorded treatment, so month 0
@@ -41,6 +42,7 @@ from osteotwin.twin.personal.fit import (
     emulate,
     emulator_nodes,
     history_scenario,
+    posterior_draws,
     relative_at,
 )
 from osteotwin.twin.personal.inputs import SITES, PersonalInputs
@@ -116,7 +118,6 @@ def project(inputs: PersonalInputs, posterior: Posterior, months: int, samples: 
             rng: np.random.Generator, latest_t_scores: dict[str, float],
             percentiles: tuple[float, ...] = PERCENTILES) -> tuple[dict, dict]:
     """(projections per regimen, probability of T < -2.5 within 5 years per regimen and site)."""
-    z = posterior.sample_z(samples, rng)
     nodes = posterior.prior.overrides(emulator_nodes(posterior))
     count = len(nodes)
     start = int(round(inputs.latest_month))
@@ -132,6 +133,9 @@ def project(inputs: PersonalInputs, posterior: Posterior, months: int, samples: 
     batch = simulate_batch(scenarios)
     table = registry()
     hip = SITE_PARAMETER["total_hip"]
+    history_at_nodes = {site: relative_at(batch.series(f"{site}_bmd_pct_change")[:count], scans.months)
+                        for site, scans in inputs.sites.items()}
+    z = posterior_draws(inputs, posterior, history_at_nodes, samples, rng)
 
     def draws(name: str, index: int, parameter: str) -> np.ndarray:
         """The draws' series (samples, months + 1) of block ``index`` of the batch, by the node emulator."""

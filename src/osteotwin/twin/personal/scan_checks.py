@@ -24,6 +24,7 @@ from osteotwin.twin.personal.fit import (
     fit_posterior,
     history_months,
     history_scenario,
+    posterior_draws,
     relative_at,
 )
 from osteotwin.twin.personal.inputs import PersonalInputs
@@ -57,13 +58,13 @@ def predictive_samples(inputs: PersonalInputs, prior: TransformedGaussianPrior, 
                        rng: np.random.Generator, noise: bool = True) -> dict[str, np.ndarray]:
     """Predicted measurements (samples, scans) per site, every scan of the site, from the scans before ``before``."""
     posterior = fit_posterior(inputs, prior, before)
-    z = posterior.sample_z(samples, rng)
     nodes = prior.overrides(emulator_nodes(posterior))
     batch = simulate_batch([history_scenario(inputs, history_months(inputs), p) for p in nodes])
+    at_nodes = {site: relative_at(batch.series(f"{site}_bmd_pct_change"), scans.months) for site, scans in inputs.sites.items()}
+    z = posterior_draws(inputs, posterior, at_nodes, samples, rng, before)
     out: dict[str, np.ndarray] = {}
     for site, scans in inputs.sites.items():
-        at_nodes = relative_at(batch.series(f"{site}_bmd_pct_change"), scans.months)
-        relative = emulate(at_nodes, posterior, z, SITE_PARAMETER[site])
+        relative = emulate(at_nodes[site], posterior, z, SITE_PARAMETER[site])
         log_b = baseline_log_bmd(inputs, site, relative, before, rng)
         if log_b is None:
             continue
