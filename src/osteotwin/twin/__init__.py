@@ -1,0 +1,1 @@
+"""Twins of one patient fitted to her own measurements (``osteotwin.twin.personal``)."""
