@@ -19,6 +19,7 @@ import math
 from datetime import date
 from typing import Any
 
+from osteotwin.catalog import default_years_since_menopause
 from osteotwin.clinic.assessment import Assessment, Projection, ProjectionPoint
 from osteotwin.clinic.evaluate import latest_per_site
 from osteotwin.clinic.fracture_risk import ai_months_remaining, scenario_risk_factors
@@ -26,7 +27,6 @@ from osteotwin.clinic.record import AROMATASE_INHIBITORS, BONE_AGENTS, PatientRe
 
 HORIZON_MONTHS = 60
 REPORT_MONTHS = (0, 12, 36, 60)  # month 0: today, equal to the assessment's fracture risk
-ASSUMED_MENOPAUSE_AGE = 51.0  # ours, when years_since_menopause is not recorded
 ENGINE_AGENTS = {"denosumab", "zoledronic_acid", "alendronate", "risedronate", "ibandronate"}
 SCHEDULES: dict[str, dict[str, Any]] = {
     "denosumab": {"dose_mg": 60, "every_months": 6},
@@ -64,7 +64,7 @@ def build_scenarios(record: PatientRecord, assessment: Assessment, today: date) 
     age = record.patient.age_years
     ysm = record.patient.years_since_menopause
     if ysm is None:
-        ysm = max(0.0, min(age - ASSUMED_MENOPAUSE_AGE, age - 12.0))
+        ysm = default_years_since_menopause(age)
     patient = {"age_years": age, "years_since_menopause": ysm, "weight_kg": record.patient.weight_kg,
                "height_cm": record.patient.height_cm, "lumbar_spine_t_score": spine.t_score,
                "total_hip_t_score": hip.t_score,

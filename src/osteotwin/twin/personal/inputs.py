@@ -19,8 +19,9 @@ from datetime import date
 
 import numpy as np
 
+from osteotwin.catalog import default_years_since_menopause
 from osteotwin.clinic.monitoring import dxa_changes
-from osteotwin.clinic.projection import ASSUMED_MENOPAUSE_AGE, SCHEDULES
+from osteotwin.clinic.projection import SCHEDULES
 from osteotwin.clinic.record import AROMATASE_INHIBITORS, OVARIAN_SUPPRESSION, PatientRecord
 from osteotwin.errors import InputError
 from osteotwin.physiology import bone
@@ -126,7 +127,7 @@ def personal_inputs(record: PatientRecord) -> PersonalInputs:
     age_first = record.patient.age_years - years_between  # age_years is read as her age at the latest scan (ours)
     ysm = record.patient.years_since_menopause
     if ysm is None:
-        ysm_first = max(0.0, min(age_first - ASSUMED_MENOPAUSE_AGE, age_first - 12.0))
+        ysm_first = default_years_since_menopause(age_first)
         notes.append("years since menopause not recorded: menopause at 51 assumed (clinic/projection.py)")
     else:
         ysm_first = max(0.0, min(ysm - years_between, age_first - 12.0))
