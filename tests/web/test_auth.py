@@ -141,7 +141,7 @@ def test_templates_contain_no_inline_scripts_or_cdn():
 
     templates = Path(osteotwin.web.__file__).with_name("templates")
     for path in templates.glob("*.html"):
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         for tag in text.split("<script")[1:]:
             assert 'src="/static' in tag.split(">")[0], f"inline script in {path.name}"
         assert "onclick=" not in text and "http://" not in text and "https://" not in text, path.name
