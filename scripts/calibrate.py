@@ -106,7 +106,7 @@ def weight(row_id: str, trial: str) -> float:
 def read_values(path: str) -> dict[str, float]:
     """``name = value`` lines, as this script prints them."""
     values = {}
-    for line in Path(path).read_text().splitlines():
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
         name, sep, value = line.partition(" = ")
         if sep:
             values[name.strip()] = float(value)

@@ -28,7 +28,7 @@ OUTPUT = ROOT / "docs" / "figures" / "drug_scenarios.png"
 
 
 def main() -> int:
-    scenarios = [json.loads((ROOT / "examples" / name).read_text()) for name in EXAMPLES.values()]
+    scenarios = [json.loads((ROOT / "examples" / name).read_text(encoding="utf-8")) for name in EXAMPLES.values()]
     trajectories = simulate_batch(scenarios)
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.5), constrained_layout=True)
     for label, trajectory in zip(EXAMPLES, trajectories, strict=True):

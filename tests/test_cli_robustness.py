@@ -105,7 +105,7 @@ def test_a_folder_or_a_missing_file_is_named(command, tmp_path):
 @pytest.mark.parametrize("command", ["nutrients", "exercise next-week"])
 def test_a_csv_row_with_more_cells_than_the_header_is_refused(command, tmp_path):
     _, example, role = FILE_COMMANDS[command]
-    lines = example.read_text().splitlines()
+    lines = example.read_text(encoding="utf-8").splitlines()
     lines[2] += ",surplus,cells"
     code, out, err = run_on_bytes(command, ("\n".join(lines) + "\n").encode(), ".csv")
     assert_clean(code, out, err)
@@ -143,10 +143,10 @@ def test_a_document_of_the_wrong_kind_is_named_as_what_it_is(tmp_path, document,
 
 @pytest.mark.parametrize("partial", ["2024", "2024-12", "2024-12-15T10:00:00+01:00", "", "15/12/2024"])
 def test_fhir_partial_or_odd_dates_never_crash(tmp_path, partial):
-    text = (EXAMPLES / "patients" / "fhir_bundle_anastrozole.json").read_text()
+    text = (EXAMPLES / "patients" / "fhir_bundle_anastrozole.json").read_text(encoding="utf-8")
     for original in ("1958-05-20", "2024-12-15", "2025-02-01", "2026-01-05"):
         path = tmp_path / "bundle.json"
-        path.write_text(text.replace(f'"{original}"', json.dumps(partial)))
+        path.write_text(text.replace(f'"{original}"', json.dumps(partial)), encoding="utf-8")
         for argv in (["fhir", "import", *TODAY], ["assess", "--no-projection", *TODAY]):
             assert_clean(*run([*argv, str(path)]))
 
@@ -242,10 +242,10 @@ def _leaf_paths(document, prefix=()):
 def _example_document(command: str):
     path = FILE_COMMANDS[command][1]
     if path.suffix == ".csv":
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
         header = lines[0].split(",")
         return [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
-    return json.loads(path.read_text())
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("command", sorted(FILE_COMMANDS))
@@ -282,7 +282,7 @@ def test_random_today_gives_exit_0_or_2(today):
 
 # --- the README's commands ----------------------------------------------------------------------
 
-README = (ROOT / "README.md").read_text()
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _readme_commands() -> list[list[str]]:

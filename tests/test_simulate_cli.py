@@ -43,7 +43,7 @@ def test_json_output_has_the_contract_fields(capsys):
 
 
 def test_warnings_go_to_stderr_in_table_mode_and_into_json(tmp_path, capsys):
-    scenario = json.loads(EXAMPLE.read_text())
+    scenario = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     scenario["months"] = 120
     path = _write(tmp_path, scenario)
     assert main(["simulate", path]) == 0
@@ -65,7 +65,7 @@ def test_warnings_go_to_stderr_in_table_mode_and_into_json(tmp_path, capsys):
     ],
 )
 def test_bad_input_exits_2_naming_the_field(tmp_path, capsys, change, field):
-    scenario = json.loads(EXAMPLE.read_text())
+    scenario = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     scenario.update(change)
     assert main(["simulate", _write(tmp_path, scenario)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -78,7 +78,7 @@ def test_malformed_json_exits_2(tmp_path, capsys):
 
 
 def test_dose_far_outside_label_is_accepted_with_a_warning(tmp_path, capsys):
-    scenario = json.loads(EXAMPLE.read_text())
+    scenario = json.loads(EXAMPLE.read_text(encoding="utf-8"))
     scenario["bone_agents"] = [{"drug": "denosumab", "dose_mg": 600, "every_months": 6}]
     assert main(["simulate", _write(tmp_path, scenario), "--json"]) == 0
     warnings = json.loads(capsys.readouterr().out)["warnings"]

@@ -86,11 +86,11 @@ def test_fhir_import_export_commands(tmp_path, capsys) -> None:
     record = json.loads(captured.out)
     assert captured.err.startswith("FHIR import:") and "added (" in captured.err and "skipped (" in captured.err
     assert "CarePlan resources are not used by osteotwin" in captured.err
-    original = json.loads((EXAMPLES / "design_example.json").read_text())
+    original = json.loads((EXAMPLES / "design_example.json").read_text(encoding="utf-8"))
     assert record["dxa"] == [{k: v for k, v in d.items()} for d in original["dxa"]]
     out_path = tmp_path / "assessment_bundle.json"
     assert main(["assess", str(path), "--today", "2026-03-01", "--no-projection", "--fhir-out", str(out_path)]) == 0
-    assert json.loads(out_path.read_text())["resourceType"] == "Bundle"
+    assert json.loads(out_path.read_text(encoding="utf-8"))["resourceType"] == "Bundle"
 
 
 def test_api_accepts_a_fhir_bundle_dict_and_reports_warnings() -> None:
@@ -98,10 +98,10 @@ def test_api_accepts_a_fhir_bundle_dict_and_reports_warnings() -> None:
 
     from osteotwin.clinic import assess
 
-    bundle = json.loads((EXAMPLES / "fhir_bundle_anastrozole.json").read_text())
+    bundle = json.loads((EXAMPLES / "fhir_bundle_anastrozole.json").read_text(encoding="utf-8"))
     a = assess(bundle, today=date(2026, 3, 1), project=False)
     assert a.who_category == "low_bone_mass" and a.bone_agent_indicated
-    future = json.loads((EXAMPLES / "design_example.json").read_text())
+    future = json.loads((EXAMPLES / "design_example.json").read_text(encoding="utf-8"))
     future["dxa"][0]["date"] = "2027-01-01"
     warned = assess(future, today=date(2026, 3, 1), project=False)
     assert any("after the assessment date" in w for w in warned.warnings)
@@ -110,7 +110,7 @@ def test_api_accepts_a_fhir_bundle_dict_and_reports_warnings() -> None:
 def test_fhir_import_of_hl7_examples_prints_the_report(tmp_path, capsys) -> None:
     hl7 = Path(__file__).parent / "data" / "hl7"
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": json.loads((hl7 / name).read_text())}
+        {"resource": json.loads((hl7 / name).read_text(encoding="utf-8"))}
         for name in ("patient-example-d.json", "observation-example.json", "observation-example-body-height.json",
                      "observation-example-bmd.json")]}
     path = tmp_path / "hl7.json"

@@ -24,7 +24,7 @@ UCUM = "http://unitsofmeasure.org"
 
 
 def hl7(name: str) -> dict:
-    return json.loads((HL7 / f"{name}.json").read_text())
+    return json.loads((HL7 / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def hl7_bundle(timestamp: str | None = "2026-02-20T10:00:00Z") -> dict:

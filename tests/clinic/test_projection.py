@@ -48,7 +48,7 @@ def fake_engine(calls: list):
 def test_projection_builds_two_valid_scenarios_and_reads_1_3_5_years(monkeypatch) -> None:
     calls: list = []
     monkeypatch.setattr(projection_module, "_engine", lambda: fake_engine(calls))
-    record = json.loads((EXAMPLES / "design_example.json").read_text())
+    record = json.loads((EXAMPLES / "design_example.json").read_text(encoding="utf-8"))
     a = assess(record, today=TODAY)
     assert a.projection is not None and a.projection_note is None
     without, with_agent = calls
@@ -75,7 +75,7 @@ def test_projection_builds_two_valid_scenarios_and_reads_1_3_5_years(monkeypatch
 def test_zoledronic_acid_projected_for_adjuvant_indication(monkeypatch) -> None:
     calls: list = []
     monkeypatch.setattr(projection_module, "_engine", lambda: fake_engine(calls))
-    record = json.loads((EXAMPLES / "premenopausal_ovarian_suppression.json").read_text())
+    record = json.loads((EXAMPLES / "premenopausal_ovarian_suppression.json").read_text(encoding="utf-8"))
     a = assess(record, today=TODAY)
     assert a.projection.bone_agent == "zoledronic_acid"
     assert calls[1]["bone_agents"][0]["every_months"] == 6
@@ -83,7 +83,7 @@ def test_zoledronic_acid_projected_for_adjuvant_indication(monkeypatch) -> None:
 
 def test_projection_says_why_it_is_missing(monkeypatch) -> None:
     monkeypatch.setattr(projection_module, "_engine", lambda: None)
-    a = assess(json.loads((EXAMPLES / "design_example.json").read_text()), today=TODAY)
+    a = assess(json.loads((EXAMPLES / "design_example.json").read_text(encoding="utf-8")), today=TODAY)
     assert a.projection is None and "not available" in a.projection_note
     monkeypatch.setattr(projection_module, "_engine", lambda: fake_engine([]))
     no_hip = {"patient": {"age_years": 60, "weight_kg": 60, "height_cm": 160},
@@ -99,13 +99,13 @@ def test_non_finite_engine_output_is_refused(monkeypatch) -> None:
         return good
 
     monkeypatch.setattr(projection_module, "_engine", lambda: nan_engine)
-    a = assess(json.loads((EXAMPLES / "design_example.json").read_text()), today=TODAY)
+    a = assess(json.loads((EXAMPLES / "design_example.json").read_text(encoding="utf-8")), today=TODAY)
     assert a.projection is None and "non-finite" in a.projection_note
 
 
 @pytest.mark.slow
 def test_projection_with_engine() -> None:
-    a = assess(json.loads((EXAMPLES / "design_example.json").read_text()), today=TODAY)
+    a = assess(json.loads((EXAMPLES / "design_example.json").read_text(encoding="utf-8")), today=TODAY)
     p = a.projection
     assert p is not None, a.projection_note
     # On an AI, the bone agent keeps the spine T-score above the no-agent course at 5 years.

@@ -27,7 +27,7 @@ def test_issue_alert_ids_are_encoded() -> None:
 
 
 def test_docs_are_current_and_list_every_rule() -> None:
-    text = DOC.read_text()
+    text = DOC.read_text(encoding="utf-8")
     assert text == render_markdown(), "docs/clinic.md is stale: run .venv/bin/python scripts/clinic_docs.py"
     for rule in RULES:
         assert f"`{rule.id}`" in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import locale
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ PATIENT = {"age_years": 62, "years_since_menopause": 10, "lumbar_spine_t_score":
 SCENARIOS = {
     "untreated": {"patient": PATIENT, "months": MONTHS},
     # ships with diet and supplements: the lifestyle drives (PTH, formation) ride along
-    "anastrozole": json.loads((EXAMPLES / "anastrozole_5y.json").read_text()),
+    "anastrozole": json.loads((EXAMPLES / "anastrozole_5y.json").read_text(encoding="utf-8")),
     # letrozole at 80% adherence stopping at 48 months, with an exercise programme: the exercise route
     # (min/max, lazy zone, accommodation) and an endocrine step inside the run
     "letrozole_exercise": {
@@ -189,21 +190,25 @@ def test_exercise_route_is_exercised():
 
 def test_cli_refuses_bone_agents_and_writes_file(tmp_path, capsys):
     scenario = tmp_path / "dmab.json"
-    scenario.write_text((EXAMPLES / "anastrozole_denosumab_5y.json").read_text())
+    scenario.write_text((EXAMPLES / "anastrozole_denosumab_5y.json").read_text(encoding="utf-8"))
     out = tmp_path / "model.xml"
     assert main(["export", "sbml", str(scenario), "--out", str(out)]) == 2
     assert "bone_agents" in capsys.readouterr().err and not out.exists()
     assert main(["export", "sbml", str(scenario), "--out", str(out), "--drop-bone-agents"]) == 0
     err = capsys.readouterr().err
     assert "WARNING" in err and "denosumab" in err
-    text = out.read_text()
+    text = out.read_text(encoding="utf-8")
     assert "NOT in this SBML model" in text
     doc = libsbml.readSBMLFromString(text)
     assert doc.getModel().getParameter("denosumab_inhibition").getValue() == 0.0
 
 
 def _copasi_bmd(text: str) -> np.ndarray:
-    """COPASI (deterministic LSODA, rtol 1e-10) time course of the SBML: (months + 1, 2) BMD % change."""
+    """COPASI (deterministic LSODA, rtol 1e-10) time course of the SBML: (months + 1, 2) BMD % change.
+
+    Importing COPASI sets the process's C locale to "C" (ASCII text encoding for every later file read
+    without an explicit encoding in this test process); the locale is put back afterwards."""
+    saved_locale = locale.setlocale(locale.LC_ALL)
     copasi = pytest.importorskip("COPASI")
     datamodel = copasi.CRootContainer.addDatamodel()
     try:
@@ -227,6 +232,7 @@ def _copasi_bmd(text: str) -> np.ndarray:
         return np.array([[series.getData(m, c) for c in columns] for m in range(MONTHS + 1)])
     finally:
         copasi.CRootContainer.removeDatamodel(datamodel)
+        locale.setlocale(locale.LC_ALL, saved_locale)
 
 
 def test_copasi_imports_and_agrees_with_roadrunner(exported):

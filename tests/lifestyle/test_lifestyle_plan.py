@@ -43,7 +43,7 @@ def test_design_profile_plan_json_regimen_is_accepted_by_simulate(capsys, tmp_pa
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")), ids=lambda p: p.name)
 def test_example_profiles_plan_and_simulate_input(path):
-    profile = json.loads(path.read_text())
+    profile = json.loads(path.read_text(encoding="utf-8"))
     plan = make_plan(profile)
     assert isinstance(plan, Plan)
     dumped = plan.model_dump(mode="json")
@@ -210,7 +210,7 @@ def test_serum_vitamin_d_is_read_against_iom_cut_offs(level, needle):
 def test_plan_reports_absorbable_calcium_from_log_and_suggestions():
     from osteotwin.lifestyle.absorption import calcium_absorption
 
-    profile = json.loads((EXAMPLES / "omnivore_osteopenia_liftmor.json").read_text())
+    profile = json.loads((EXAMPLES / "omnivore_osteopenia_liftmor.json").read_text(encoding="utf-8"))
     plan = make_plan(profile)
     expected = plan.intake.average_absorbable_calcium_mg + sum(
         food.adds["calcium_mg"] * calcium_absorption(food.name)[0] for food in plan.suggested_foods)

@@ -147,7 +147,7 @@ def test_a_second_process_loads_the_cache_and_nothing_is_written_into_the_packag
     physiology = copy / "physiology"
     system = physiology / "system.py"
     system.chmod(0o644)
-    system.write_text(system.read_text() + "\n# changed\n")
+    system.write_text(system.read_text(encoding="utf-8") + "\n# changed\n")
     assert cache_guard.invalidate_stale(str(physiology / "solve.py"), (str(system), str(physiology / "drug_kernels.py"),
                                                                        str(physiology / "drugs.py")), folder)
     assert not list(folder.glob("solve.*.nbi")) and list(folder.glob("drug_kernels.*.nbi"))

@@ -54,7 +54,7 @@ def test_fit_json_on_every_shipped_record(path: Path) -> None:
             assert len(bands["p50"]) == 25
             assert all(a <= b <= c for a, b, c in zip(bands["p10"], bands["p50"], bands["p90"], strict=True))
         assert projection["lumbar_spine_bmd_pct_change"]["p50"][0] == 0.0
-    record = json.loads(path.read_text())
+    record = json.loads(path.read_text(encoding="utf-8"))
     on_denosumab = "denosumab" in json.dumps(record.get("medications", record))
     assert ("stop_denosumab" in result["projections"]) == on_denosumab
     for check in result["scan_checks"]:

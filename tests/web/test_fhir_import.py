@@ -21,7 +21,7 @@ UCUM = "http://unitsofmeasure.org"
 
 def hl7_bundle() -> dict:
     return {"resourceType": "Bundle", "type": "collection", "timestamp": "2026-01-20T09:00:00Z", "entry": [
-        {"resource": json.loads((HL7 / name).read_text())}
+        {"resource": json.loads((HL7 / name).read_text(encoding="utf-8"))}
         for name in ("patient-example-d.json", "observation-example.json", "observation-example-body-height.json",
                      "observation-example-bmd.json")]}
 
