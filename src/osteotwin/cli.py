@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "osteotwin.commands.assess",
     "osteotwin.commands.serve",
     "osteotwin.commands.export",
+    "osteotwin.commands.trial",
 )
 
 
