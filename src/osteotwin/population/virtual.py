@@ -114,7 +114,10 @@ class Variability:
         names = list(self.sd_log)
         if not names:
             return {}
-        eta = rng.multivariate_normal(np.zeros(len(names)), self.covariance(), size=n, method="cholesky")
+        sd = np.array([self.sd_log[name] for name in names], dtype=float)
+        corr = np.full((sd.size, sd.size), self.rho)
+        np.fill_diagonal(corr, 1.0)
+        eta = (rng.standard_normal((n, sd.size)) @ np.linalg.cholesky(corr).T) * sd  # works for an SD of 0 too
         out = {}
         for j, name in enumerate(names):
             parameter = table[name]
@@ -123,11 +126,12 @@ class Variability:
         return out
 
 
-# The SD of log turnover scale shared by both sites is set by scripts/fit_population_variability.py
+# The SD of log shared by the turnover scales and the menopause drive decay is set by scripts/fit_population_variability.py
 # (docs/populations.md) against the rows that report an SD of % BMD change; the RANKL exponent's SD
 # and the correlation are ours (A), kept modest.
 FITTED_VARIABILITY = Variability(
-    sd_log={"lumbar_spine_turnover_scale": 0.45, "total_hip_turnover_scale": 0.45, "estrogen_rankl_exponent": 0.2},
+    sd_log={"lumbar_spine_turnover_scale": 1.2, "total_hip_turnover_scale": 1.2, "menopause_drive_decay_years": 1.2,
+            "estrogen_rankl_exponent": 0.2},
     rho=0.5,
 )
 NO_VARIABILITY = Variability(sd_log={})
