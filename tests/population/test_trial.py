@@ -10,7 +10,14 @@ import pytest
 
 from osteotwin.cli import main
 from osteotwin.population.backends import run_trial
-from osteotwin.population.trial import TrialSpec, events_and_time, rate_ratio, run_chunk, summary_statistic
+from osteotwin.population.trial import (
+    TrialSpec,
+    events_and_time,
+    mean_difference,
+    rate_ratio,
+    run_chunk,
+    summary_statistic,
+)
 
 SMALL = {
     "name": "small", "patients_per_arm": 24, "seed": 5, "chunk_size": 8,
@@ -27,7 +34,8 @@ SMALL = {
         {"id": "op", "kind": "share_below_t_score", "site": "lumbar_spine", "t_score": -2.0, "month": 12},
         {"id": "fx", "kind": "fracture_cumulative_incidence", "outcome": "any_clinical", "month": 12},
         {"id": "hr", "kind": "fracture_hazard_ratio", "outcome": "any_clinical", "arm": "dmab", "reference": "rule", "month": 12},
-        {"id": "started", "kind": "share_started_bone_agent", "month": 12}],
+        {"id": "started", "kind": "share_started_bone_agent", "month": 12},
+        {"id": "diff", "kind": "bmd_pct_change_difference", "site": "lumbar_spine", "month": 12, "arm": "dmab", "reference": "rule"}],
 }
 
 
@@ -43,6 +51,15 @@ def test_rate_ratio_and_events():
     result = rate_ratio(10, 100.0, 20, 100.0)
     assert result["value"] == pytest.approx(0.5)
     assert result["ci95"][0] == pytest.approx(0.5 * math.exp(-1.959964 * math.sqrt(0.15)))
+
+
+def test_welch_difference_covers_the_truth_95_percent_of_the_time():
+    rng = np.random.default_rng(2)
+    covered = []
+    for _ in range(1000):
+        lo, hi = mean_difference(rng.normal(5, 2, 60), rng.normal(1, 3, 90))["ci95"]
+        covered.append(lo < 4.0 < hi)
+    assert 0.93 < np.mean(covered) < 0.97  # binomial sd of the coverage over 1000 trials: 0.007
 
 
 def test_summary_statistics_cover_truth():
@@ -120,6 +137,7 @@ def test_cli_json_contract(tmp_path, capsys):
     lo, hi = dmab["ls12"]["ci95"]
     assert lo < dmab["ls12"]["value"] < hi
     assert set(result["hazard_ratios"]["hr"]) >= {"value", "ci95", "events"}
+    assert result["differences"]["diff"]["value"] == pytest.approx(dmab["ls12"]["value"] - rule["ls12"]["value"], abs=1e-5)
     assert out.exists() and (tmp_path / "rep" / "bmd_fan.png").stat().st_size > 1000
     assert "ls12" in (tmp_path / "rep" / "report.md").read_text()
 

@@ -79,11 +79,21 @@ class FractureHazardRatio(_Endpoint):
     start_month: int = Field(0, ge=0, le=600, description="count events and time from this month (e.g. after stopping a drug)")
 
 
+class BmdPctChangeDifference(_Endpoint):
+    """Mean % change in ``arm`` minus ``reference`` (Welch 95% CI), as trials report their primary BMD endpoint."""
+
+    kind: Literal["bmd_pct_change_difference"]
+    site: Literal[SITES]  # type: ignore[valid-type]
+    arm: str
+    reference: str
+
+
 class ShareStartedBoneAgent(_Endpoint):
     kind: Literal["share_started_bone_agent"]
 
 
-Endpoint = Annotated[BmdPctChange | ShareBelowTScore | FractureIncidence | FractureHazardRatio | ShareStartedBoneAgent,
+Endpoint = Annotated[BmdPctChange | BmdPctChangeDifference | ShareBelowTScore | FractureIncidence | FractureHazardRatio
+                     | ShareStartedBoneAgent,
                      Field(discriminator="kind")]
 
 
@@ -265,6 +275,19 @@ def endpoint_estimate(endpoint, columns: dict[str, np.ndarray]) -> dict[str, Any
         start = columns["bone_agent_start_month"]
         return _proportion(int(np.sum(start <= m)), int(start.size))
     raise ValueError(endpoint.kind)
+
+
+def mean_difference(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Difference of means x - y with the Welch 95% CI (Welch BL. Biometrika 1947;34:28-35)."""
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if x.size < 2 or y.size < 2:
+        return {"value": None, "ci95": [None, None], "n": [int(x.size), int(y.size)]}
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se = math.sqrt(vx + vy)
+    df = (vx + vy) ** 2 / (vx ** 2 / (x.size - 1) + vy ** 2 / (y.size - 1)) if se > 0 else 1.0
+    diff = float(x.mean() - y.mean())
+    half = float(stats.t.ppf(0.975, df)) * se
+    return {"value": diff, "ci95": [diff - half, diff + half], "n": [int(x.size), int(y.size)]}
 
 
 def events_and_time(times: np.ndarray, start: float, stop: float) -> tuple[int, float]:

@@ -19,6 +19,7 @@ from osteotwin.population.trial import (
     TrialSpec,
     endpoint_estimate,
     events_and_time,
+    mean_difference,
     month_grid,
     rate_ratio,
 )
@@ -46,8 +47,9 @@ def arm_columns(path: str | Path, arm: str, columns: list[str]) -> dict[str, np.
 
 def _needed(endpoint) -> list[str]:
     m = endpoint.month
-    if endpoint.kind == "bmd_pct_change":
-        return [f"{endpoint.site}_pct_m{m}"] + ([f"{endpoint.site}_pct_m{endpoint.baseline_month}"] if endpoint.baseline_month else [])
+    if endpoint.kind in ("bmd_pct_change", "bmd_pct_change_difference"):
+        base = getattr(endpoint, "baseline_month", 0)
+        return [f"{endpoint.site}_pct_m{m}"] + ([f"{endpoint.site}_pct_m{base}"] if base else [])
     if endpoint.kind == "share_below_t_score":
         return [f"{endpoint.site}_t_m{m}"]
     if endpoint.kind in ("fracture_cumulative_incidence", "fracture_hazard_ratio"):
@@ -56,10 +58,21 @@ def _needed(endpoint) -> list[str]:
 
 
 def estimates(spec: TrialSpec, path: str | Path) -> dict[str, Any]:
-    """``{"arms": {arm: {endpoint id: {"value", "ci95", "n"}}}, "hazard_ratios": {id: {...}}}``."""
+    """``{"arms": {arm: {endpoint id: {"value", "ci95", "n"}}}, "hazard_ratios": {id: {...}},
+    "differences": {id: {...}}}``."""
     arms: dict[str, dict] = {arm.name: {} for arm in spec.arms}
     ratios: dict[str, dict] = {}
+    differences: dict[str, dict] = {}
     for endpoint in spec.endpoints:
+        if endpoint.kind == "bmd_pct_change_difference":
+            column = _needed(endpoint)[0]
+            result = mean_difference(arm_columns(path, endpoint.arm, [column])[column],
+                                     arm_columns(path, endpoint.reference, [column])[column])
+            result |= {"arm": endpoint.arm, "reference": endpoint.reference, "site": endpoint.site, "month": endpoint.month}
+            if endpoint.published is not None:
+                result["published"] = endpoint.published.model_dump(exclude_none=True)
+            differences[endpoint.id] = result
+            continue
         if endpoint.kind == "fracture_hazard_ratio":
             column = _needed(endpoint)[0]
             counts = []
@@ -81,7 +94,7 @@ def estimates(spec: TrialSpec, path: str | Path) -> dict[str, Any]:
                 result["published"] = published.model_dump(exclude_none=True)
             arms[arm.name][endpoint.id] = result
     return _clean({"trial": spec.name, "patients_per_arm": spec.patients_per_arm, "seed": spec.seed,
-                   "arms": arms, "hazard_ratios": ratios})
+                   "arms": arms, "hazard_ratios": ratios, "differences": differences})
 
 
 def _fmt(result: dict) -> str:
@@ -100,6 +113,8 @@ def text_summary(spec: TrialSpec, results: dict) -> str:
     for arm, endpoints in results["arms"].items():
         for endpoint_id, result in endpoints.items():
             lines.append(f"  {arm:<18} {endpoint_id:<14} {_fmt(result)}")
+    for endpoint_id, result in results.get("differences", {}).items():
+        lines.append(f"  {result['arm']} minus {result['reference']} {endpoint_id:<10} {_fmt(result)} (difference of means, Welch CI)")
     for endpoint_id, result in results["hazard_ratios"].items():
         lines.append(f"  HR {result['arm']} vs {result['reference']} {endpoint_id:<10} {_fmt(result)} "
                      f"(events {result['events'][0]} vs {result['events'][1]}; Poisson rate ratio)")
@@ -165,6 +180,11 @@ def write_report(spec: TrialSpec, path: str | Path, results: dict, folder: str |
             published = result.get("published") or {}
             lines.append(f"| {arm} | {endpoint_id} | {_fmt({k: v for k, v in result.items() if k != 'published'})} | "
                          f"{result.get('n')} | {published.get('value', '')} | {published.get('citation', '')} |")
+    for endpoint_id, result in results.get("differences", {}).items():
+        published = result.get("published") or {}
+        lines.append(f"| {result['arm']} minus {result['reference']} | {endpoint_id} (difference of means, Welch CI) | "
+                     f"{_fmt({k: v for k, v in result.items() if k != 'published'})} | {result['n']} | "
+                     f"{published.get('value', '')} | {published.get('citation', '')} |")
     for endpoint_id, result in results["hazard_ratios"].items():
         published = result.get("published") or {}
         lines.append(f"| {result['arm']} vs {result['reference']} | {endpoint_id} (HR, Poisson rate ratio) | "
