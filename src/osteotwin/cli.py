@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "osteotwin.commands.serve",
     "osteotwin.commands.export",
     "osteotwin.commands.fit",
+    "osteotwin.commands.trial",
 )
 
 

@@ -247,6 +247,16 @@ class TrajectoryBatch(Sequence[Trajectory]):
         record["warnings"] = self._warnings[i]
         return Trajectory(**record)
 
+    @property
+    def baseline_bmd_g_cm2(self) -> np.ndarray:
+        """Each patient's month-0 BMD per site, (sites, patients)."""
+        return self._baseline
+
+    @property
+    def t_score_references(self) -> np.ndarray:
+        """Each patient's T-score references, (patients, 2 x sites): mean and SD (g/cm2) per site."""
+        return self._references
+
     def series(self, name: str) -> np.ndarray:
         """One stored series for every patient, (patients, months + 1), NaN beyond each patient's horizon."""
         values = (self._series | self._drug_series)[name].astype(float)
