@@ -28,7 +28,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class FractureRiskFactors(_Model):
+class QFractureConditions(_Model):
+    """The QFracture-2009 comorbidity booleans (Hippisley-Cox & Coupland, BMJ 2009;339:b4229), shared by
+    the Scenario's risk factors and the clinic record's conditions."""
+
+    asthma: bool = False
+    cardiovascular_disease: bool = False
+    endocrine_disorder: bool = False
+    chronic_liver_disease: bool = False
+    malabsorption: bool = False
+    menopausal_symptoms: bool = False
+    rheumatoid_arthritis: bool = False
+    tricyclic_antidepressants: bool = False
+    type_2_diabetes: bool = False
+
+
+class FractureRiskFactors(QFractureConditions):
     """Clinical fracture risk factors: the QFracture-2009 covariates (Hippisley-Cox & Coupland, BMJ
     2009;339:b4229; coefficients in physiology/qfracture.py) and the falls recorded in the last 12 months.
 
@@ -42,16 +57,7 @@ class FractureRiskFactors(_Model):
     cigarettes_per_day: float | None = Field(None, ge=0, le=100, description="Current smokers (ours: 0-100).")
     alcohol_units_per_day: float = Field(0, ge=0, le=60, description="UK units per day (ours: 0-60).")
     falls_last_12_months: int = Field(0, ge=0, le=365, description="Falls recorded in the last 12 months (ours: 0-365).")
-    asthma: bool = False
     corticosteroids: bool = Field(False, description="Oral glucocorticoids (QFracture: current use).")
-    cardiovascular_disease: bool = False
-    endocrine_disorder: bool = False
-    chronic_liver_disease: bool = False
-    malabsorption: bool = False
-    menopausal_symptoms: bool = False
-    rheumatoid_arthritis: bool = False
-    tricyclic_antidepressants: bool = False
-    type_2_diabetes: bool = False
     family_history_osteoporosis: bool = Field(False, description="Includes a parental hip fracture (clinic mapping, ours).")
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from osteotwin import catalog
+from osteotwin.scenario import QFractureConditions
 
 DxaSite = Literal[catalog.DXA_SITES]  # type: ignore[valid-type]
 DxaDevice = Literal["hologic", "ge_lunar", "norland", "other", "unknown"]
@@ -104,18 +105,8 @@ class RiskFactors(_Model):
         return self
 
 
-class Conditions(_Model):
+class Conditions(QFractureConditions):
     """Comorbidities: the QFracture-2009 booleans (Hippisley-Cox & Coupland, BMJ 2009)."""
-
-    asthma: bool = False
-    cardiovascular_disease: bool = False
-    endocrine_disorder: bool = False
-    chronic_liver_disease: bool = False
-    malabsorption: bool = False
-    menopausal_symptoms: bool = False
-    rheumatoid_arthritis: bool = False
-    tricyclic_antidepressants: bool = False
-    type_2_diabetes: bool = False
     family_history_osteoporosis: bool = False
 
 
