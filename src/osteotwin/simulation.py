@@ -9,6 +9,7 @@ the month's midpoint lies between start_month and stop_month.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -105,10 +106,31 @@ def patient_parameters(scenarios: Sequence[Scenario], params: ParameterTable) ->
     return PatientParameters.from_overrides(params, [scenario.parameters for scenario in scenarios])
 
 
-def _lifestyle(inputs: LifestyleInputs, options: EngineOptions, params: PatientParameters) -> LifestyleDrives:
-    """Lifestyle drives, computed once per group of patients that share their parameters."""
+@functools.cache
+def engine_only_parameters() -> frozenset[str]:
+    """Parameters that only the vectorised engine reads, one value per patient (the core's packed vector,
+    estrogen, background drives, the mechanostat's accommodation, drug PK/PD). Patients who differ only
+    in these share one pass through the lifestyle and outcome modules, which run per parameter set
+    (a virtual population varies these); tests/physiology/test_patient_parameters.py checks that none
+    of them changes those modules' results."""
+    from osteotwin.physiology import background, cells, drugs, estrogen, mechanostat, signalling, spec
+
+    registry_names = set(registry())
+    vector = {name for name in spec.VECTOR_NAMES if name in registry_names}
+    modules = (background, cells, drugs, estrogen, mechanostat, signalling)
+    return frozenset(vector.union(*(set(module.PARAMETERS) for module in modules)))
+
+
+def module_groups(params: PatientParameters) -> list[tuple[ParameterTable, np.ndarray]]:
+    """Patients grouped by the parameters the lifestyle and outcome modules read."""
+    engine_only = engine_only_parameters()
+    return params.groups([name for name in params.table if name not in engine_only])
+
+
+def _lifestyle(inputs: LifestyleInputs, options: EngineOptions, groups: list[tuple[ParameterTable, np.ndarray]]) -> LifestyleDrives:
+    """Lifestyle drives, computed once per group of patients that share the parameters they read."""
     drives = LifestyleDrives.baseline(inputs.patients)
-    for table, members in params.groups():
+    for table, members in groups:
         part = lifestyle_drives(inputs.select(members), options, table)
         for name in ("pth_relative", "gut_barrier_relative", "formation_relative"):
             getattr(drives, name)[members] = getattr(part, name)
@@ -117,12 +139,14 @@ def _lifestyle(inputs: LifestyleInputs, options: EngineOptions, params: PatientP
 
 
 def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: PatientParameters,
-                 inputs: LifestyleInputs | None = None) -> tuple[engine.PatientArrays, list[list[str]]]:
+                 inputs: LifestyleInputs | None = None,
+                 groups: list[tuple[ParameterTable, np.ndarray]] | None = None) -> tuple[engine.PatientArrays, list[list[str]]]:
     """Engine arrays for a batch, and per-scenario notes (warnings) raised while building them.
-    ``inputs``: the scenarios' lifestyle inputs when the caller already built them."""
+    ``inputs``, ``groups``: the scenarios' lifestyle inputs and :func:`module_groups` when the caller has them."""
     from osteotwin.lifestyle_inputs import lifestyle_inputs
 
     inputs = lifestyle_inputs(scenarios) if inputs is None else inputs
+    groups = module_groups(params) if groups is None else groups
     months = max(horizon_months(s) for s in scenarios)
     codes, adherences, items, notes = [], [], [], []
     for scenario in scenarios:
@@ -143,7 +167,7 @@ def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: 
         ]),
         endocrine_code=np.array(codes).T.copy(),
         adherence=np.array(adherences).T.copy(),
-        drives=_lifestyle(inputs, options, params),
+        drives=_lifestyle(inputs, options, groups),
         schedule=engine.DoseSchedule.from_items(items),
     )
     return arrays, notes
@@ -299,14 +323,15 @@ def _simulate_chunk(validated: Sequence[Scenario], months: int, options: EngineO
 
     per_patient = patient_parameters(validated, table)
     inputs = lifestyle_inputs(validated)  # built once: the engine's drives and the outcome modules read them
-    arrays, build_notes = build_arrays(validated, options, per_patient, inputs)
+    groups = module_groups(per_patient)
+    arrays, build_notes = build_arrays(validated, options, per_patient, inputs, groups)
     with_agents = any(s.bone_agents for s in validated)
     requested = ENGINE_OUTPUTS + (BONE_BOUND_OUTPUTS if with_agents else ())
     raw = engine.run(arrays, params=per_patient, options=options, outputs=requested)
     fields = trajectory_arrays(arrays, raw, per_patient)
     month_grid = np.arange(arrays.months + 1, dtype=float)
     barrier = arrays.drives.gut_barrier_relative if options.gut_axis else None
-    extra = _extra_outputs(validated, month_grid, {**fields, "estrogen_ratio": raw["estrogen_ratio"]}, options, per_patient,
+    extra = _extra_outputs(validated, month_grid, {**fields, "estrogen_ratio": raw["estrogen_ratio"]}, options, groups,
                            inputs, barrier)
 
     def padded(values) -> np.ndarray:
@@ -335,13 +360,12 @@ def _clean(values: np.ndarray) -> list[float]:
     return np.round(np.asarray(values, dtype=float), 6).tolist()
 
 
-def _extra_outputs(scenarios, months, outputs, options, params: PatientParameters, inputs: LifestyleInputs,
-                   gut_barrier_relative: np.ndarray | None) -> dict[str, np.ndarray]:
+def _extra_outputs(scenarios, months, outputs, options, groups: list[tuple[ParameterTable, np.ndarray]],
+                   inputs: LifestyleInputs, gut_barrier_relative: np.ndarray | None) -> dict[str, np.ndarray]:
     """Outcome modules (muscle, falls, fracture risk, 25(OH)D, PTH), once per group of patients that
-    share their parameters; each group's rows are put back in the batch's order."""
+    share the parameters they read (:func:`module_groups`); each group's rows are put back in order."""
     from osteotwin import outcomes
 
-    groups = params.groups()
     if len(groups) == 1:
         return outcomes.extra_outputs(scenarios, months, outputs, options, groups[0][0], inputs, gut_barrier_relative)
     result: dict[str, np.ndarray] = {}

@@ -100,3 +100,44 @@ def test_cli_refuses_an_override_outside_its_prior_range(tmp_path):
     assert result.returncode == 2
     assert "stimulus_gain = 9.0" in result.stderr and "0.01 to 3" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_engine_only_parameters_leave_the_lifestyle_and_outcome_modules_unchanged():
+    """Patients who differ only in engine-only parameters share one pass through the lifestyle and outcome
+    modules (simulation.module_groups); so each of those parameters, moved within its prior range, must not
+    change what those modules compute for a patient with every lifestyle block and an AI."""
+    from osteotwin import outcomes
+    from osteotwin.lifestyle_inputs import lifestyle_inputs
+    from osteotwin.physiology.lifestyle import lifestyle_drives
+    from osteotwin.physiology.options import EngineOptions
+    from osteotwin.simulation import as_scenario, engine_only_parameters
+
+    scenario = as_scenario({**BASE, "diet": {"calcium_mg_per_day": 700, "vitamin_d_iu_per_day": 200},
+                            "supplements": {"calcium_mg_per_day": 500, "vitamin_d_iu_per_day": 800},
+                            "exercise": {"walking_minutes_per_week": 150, "resistance_sessions_per_week": 2,
+                                         "balance_sessions_per_week": 2},
+                            "gut": {"probiotic": True, "fiber_g_per_day": 25}})
+    trajectory = simulate(scenario)
+    months = np.asarray(trajectory.months)
+    core = {name: np.asarray(getattr(trajectory, name))[None, :] for name in (
+        "lumbar_spine_t_score", "total_hip_t_score", "estradiol_pg_ml", "ctx_pct_change", "lumbar_spine_bmd_pct_change",
+        "total_hip_bmd_pct_change")}
+    core["estrogen_ratio"] = core["estradiol_pg_ml"] / registry().value("estradiol_postmenopausal_pg_ml")
+    inputs = lifestyle_inputs([scenario])
+    options = EngineOptions()
+
+    def modules(table):
+        drives = lifestyle_drives(inputs, options, table)
+        extra = outcomes.extra_outputs([scenario], months, core, options, table, inputs, drives.gut_barrier_relative)
+        return [drives.loading_stimulus_relative, drives.pth_relative, drives.gut_barrier_relative,
+                drives.formation_relative, *extra.values()]
+
+    reference = modules(registry())
+    for name in sorted(engine_only_parameters()):
+        parameter = registry()[name]
+        low, high = parameter.prior_range
+        moved = high if parameter.value != high else low
+        if moved == parameter.value:
+            continue
+        for a, b in zip(reference, modules(registry().with_values(**{name: moved})), strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=f"{name} changes the lifestyle or outcome modules")
