@@ -1,6 +1,6 @@
 """The batched engine entry: plain arrays in, monthly arrays out (patients x months).
 
-This is the level that populations and benchmarks use; ``osteotwin.simulation`` translates
+This is the level that populations and benchmarks use; ``osteotwin.twin.simulation`` translates
 Scenarios into these arrays. Patients are processed in chunks (``EngineOptions.chunk_patients``)
 and only the requested outputs are kept, so 100,000 patients stay well under 2 GB.
 """

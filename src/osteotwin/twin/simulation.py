@@ -143,7 +143,7 @@ def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: 
                  groups: list[tuple[ParameterTable, np.ndarray]] | None = None) -> tuple[engine.PatientArrays, list[list[str]]]:
     """Engine arrays for a batch, and per-scenario notes (warnings) raised while building them.
     ``inputs``, ``groups``: the scenarios' lifestyle inputs and :func:`module_groups` when the caller has them."""
-    from osteotwin.lifestyle_inputs import lifestyle_inputs
+    from osteotwin.twin.lifestyle_inputs import lifestyle_inputs
 
     inputs = lifestyle_inputs(scenarios) if inputs is None else inputs
     groups = module_groups(params) if groups is None else groups
@@ -319,7 +319,7 @@ def simulate_batch(scenarios: Sequence[Scenario | Mapping], *, options: EngineOp
 
 def _simulate_chunk(validated: Sequence[Scenario], months: int, options: EngineOptions, table: ParameterTable) -> dict:
     """Engine, trajectory fields and outcome modules for some scenarios, padded to ``months``; float32 series."""
-    from osteotwin.lifestyle_inputs import lifestyle_inputs
+    from osteotwin.twin.lifestyle_inputs import lifestyle_inputs
 
     per_patient = patient_parameters(validated, table)
     inputs = lifestyle_inputs(validated)  # built once: the engine's drives and the outcome modules read them
@@ -364,7 +364,7 @@ def _extra_outputs(scenarios, months, outputs, options, groups: list[tuple[Param
                    inputs: LifestyleInputs, gut_barrier_relative: np.ndarray | None) -> dict[str, np.ndarray]:
     """Outcome modules (muscle, falls, fracture risk, 25(OH)D, PTH), once per group of patients that
     share the parameters they read (:func:`module_groups`); each group's rows are put back in order."""
-    from osteotwin import outcomes
+    from osteotwin.twin import outcomes
 
     if len(groups) == 1:
         return outcomes.extra_outputs(scenarios, months, outputs, options, groups[0][0], inputs, gut_barrier_relative)
@@ -383,7 +383,7 @@ def _extra_outputs(scenarios, months, outputs, options, groups: list[tuple[Param
 
 
 def _extra_notes(scenarios) -> dict[str, object]:
-    from osteotwin import outcomes
+    from osteotwin.twin import outcomes
 
     notes = getattr(outcomes, "extra_notes", None)
     return notes(scenarios) if notes is not None else {}
