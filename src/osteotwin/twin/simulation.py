@@ -255,18 +255,20 @@ class TrajectoryBatch(Sequence[Trajectory]):
             return [self[i] for i in range(*index.indices(len(self)))]
         i = range(len(self))[index]
         n = int(self._horizons[i])
-        record: dict[str, object] = {"months": self._months[:n].tolist()}
+        rows: dict[str, np.ndarray] = {}
         for name, values in self._series.items():
-            record[name] = _clean(values[i, :n])
+            rows[name] = values[i, :n]
             if name.endswith("_bmd_pct_change"):
                 site = name.removesuffix("_bmd_pct_change")
                 s = SITE_INDEX[site]
                 bmd = self._baseline[s, i] * (1.0 + values[i, :n].astype(float) / 100.0)
-                record[f"{site}_bmd_g_cm2"] = _clean(bmd)
-                record[f"{site}_t_score"] = _clean((bmd - self._references[i, 2 * s]) / self._references[i, 2 * s + 1])
+                rows[f"{site}_bmd_g_cm2"] = bmd
+                rows[f"{site}_t_score"] = (bmd - self._references[i, 2 * s]) / self._references[i, 2 * s + 1]
         if self._with_agents[i]:
-            for name, values in self._drug_series.items():
-                record[name] = _clean(values[i, :n])
+            rows |= {name: values[i, :n] for name, values in self._drug_series.items()}
+        # One rounding pass for every series (6 decimals, plain floats): this runs for every patient.
+        record: dict[str, object] = dict(zip(rows, np.round(np.array(list(rows.values()), dtype=float), 6).tolist(), strict=True))
+        record["months"] = self._months[:n].tolist()
         record.update(self._notes)
         record["warnings"] = self._warnings[i]
         return Trajectory(**record)
@@ -353,11 +355,6 @@ def _simulate_chunk(validated: Sequence[Scenario], months: int, options: EngineO
 def simulate(scenario: Scenario | Mapping, *, options: EngineOptions | None = None, params: ParameterTable | None = None) -> Trajectory:
     """Simulate one scenario (a Scenario or its JSON-shaped dict) and return its Trajectory."""
     return simulate_batch([scenario], options=options, params=params)[0]
-
-
-def _clean(values: np.ndarray) -> list[float]:
-    """Plain floats rounded to 6 decimals (vectorised: this runs for every output of every patient)."""
-    return np.round(np.asarray(values, dtype=float), 6).tolist()
 
 
 def _extra_outputs(scenarios, months, outputs, options, groups: list[tuple[ParameterTable, np.ndarray]],
