@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--plot", metavar="FILE.png", help="write a PNG of BMD over time (into an existing folder)")
     parser.add_argument("--compare", action="store_true",
                         help="compare AI alone, + diet, + exercise, + both, + a drug (BMD and fracture-risk differences)")
+    parser.add_argument("--intervals", action="store_true",
+                        help="add 10th/50th/90th percentiles of BMD, T-scores and fracture risk over the calibration's "
+                             "parameter uncertainty (200 runs; docs/model.md)")
     parser.set_defaults(handler=run)
 
 
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.plot, "--plot", ".png")
         if getattr(args, "compare", False):
             raise InputError("--plot", args.plot, "not with --compare (the plot shows one scenario)")
+    if getattr(args, "intervals", False) and getattr(args, "compare", False):
+        raise InputError("--intervals", True, "not with --compare (intervals are for one scenario)")
     scenario = load_scenario(args.scenario)
     if getattr(args, "compare", False):
         from osteotwin.twin.compare import run_compare
@@ -51,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return run_compare(scenario, as_json=args.json)
     from osteotwin.twin.simulation import simulate
 
-    trajectory = simulate(scenario)
+    trajectory = simulate(scenario, intervals=getattr(args, "intervals", False))
     if args.plot:
         write_plot(trajectory, scenario, Path(args.plot))
     if args.json:
@@ -60,9 +65,29 @@ def run(args: argparse.Namespace) -> int:
     for warning in trajectory.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(format_table(trajectory, scenario))
+    if getattr(args, "intervals", False):
+        print(format_intervals(trajectory))
     if args.plot:
         print(f"plot written to {args.plot}")
     return 0
+
+
+def format_intervals(trajectory: Trajectory) -> str:
+    """Per year: the 10th-90th percentile range of BMD change and 10-year fracture risk (``--intervals``)."""
+    ranges = (trajectory.model_extra or {})["intervals"]
+    lines = ["", "Range over the calibration's parameter uncertainty (10th to 90th percentile; median):",
+             f"{'month':>5}  {'spine BMD %':>22}  {'hip BMD %':>22}  {'major osteoporotic fx 10y %':>28}  {'hip fx 10y %':>20}"]
+
+    def cell(name: str, i: int, width: int) -> str:
+        p = ranges[name]
+        return f"{p['p10'][i]:.1f} to {p['p90'][i]:.1f} ({p['p50'][i]:.1f})".rjust(width)
+
+    for i in _rows(trajectory):
+        lines.append(f"{int(trajectory.months[i]):>5}  {cell('lumbar_spine_bmd_pct_change', i, 22)}  "
+                     f"{cell('total_hip_bmd_pct_change', i, 22)}  {cell('major_osteoporotic_fracture_10y_pct', i, 28)}  "
+                     f"{cell('hip_fracture_10y_pct', i, 20)}")
+    lines.append((trajectory.model_extra or {}).get("intervals_method", ""))
+    return "\n".join(lines)
 
 
 def _rows(trajectory: Trajectory) -> list[int]:

@@ -360,9 +360,24 @@ def _simulate_chunk(validated: Sequence[Scenario], months: int, options: EngineO
             "warnings": [scenario_warnings(s) + build_notes[i] + engine_warnings(s) for i, s in enumerate(validated)]}
 
 
-def simulate(scenario: Scenario | Mapping, *, options: EngineOptions | None = None, params: ParameterTable | None = None) -> Trajectory:
-    """Simulate one scenario (a Scenario or its JSON-shaped dict) and return its Trajectory."""
-    return simulate_batch([scenario], options=options, params=params)[0]
+def simulate(scenario: Scenario | Mapping, *, options: EngineOptions | None = None, params: ParameterTable | None = None,
+             intervals: bool | int = False) -> Trajectory:
+    """Simulate one scenario (a Scenario or its JSON-shaped dict) and return its Trajectory.
+
+    ``intervals``: True (or a number of draws) adds ``intervals``, each BMD, T-score and fracture series as
+    10th/50th/90th percentiles over the calibration's parameter uncertainty (twin/intervals.py)."""
+    trajectory = simulate_batch([scenario], options=options, params=params)[0]
+    if intervals:
+        from osteotwin.twin import intervals as uncertainty
+
+        draws = uncertainty.DEFAULT_DRAWS if intervals is True else int(intervals)
+        if draws < 10:
+            raise ValueError(f"intervals = {intervals}: allowed: True or a number of draws >= 10")
+        trajectory = trajectory.model_copy(update={
+            "intervals": uncertainty.series_intervals(scenario, draws, params=params),
+            "intervals_method": f"10th/50th/90th percentiles over {draws} draws of the calibration's parameter "
+                                f"uncertainty ({uncertainty.ParameterUncertainty.shipped().method}); not the spread between women"})
+    return trajectory
 
 
 def _extra_outputs(scenarios, months, outputs, options, groups: list[tuple[ParameterTable, np.ndarray]],
