@@ -33,6 +33,7 @@ def test_untreated_two_risk_factors_start() -> None:
     a = decision_of(record(t={"lumbar_spine": -1.6}, rf={"former_smoker": True}, labs=NORMAL_LABS))
     d = a.decision
     assert d.action == "start"
+    assert d.text == "Start a bone agent after a dental review (see the alerts)."
     assert d.reason == "2 AIBL risk factors (T < -1.5 counts as one) on an aromatase inhibitor"
     assert d.guideline.startswith("AIBL joint position statement 2017")
     assert [r.id for r in d.rules] == ["hadji2017_two_or_more_risk_factors"]
@@ -150,3 +151,8 @@ def test_premenopausal_on_ovarian_suppression_gets_fracture_risk_assessment_2025
     a = decision_of(record(age=44, meno="premenopausal", ai="letrozole", z={"lumbar_spine": -0.4},
                            meds=[{"drug": "goserelin", "start_date": "2024-05-01"}], labs=NORMAL_LABS))
     assert "hadji2025_assess_fracture_risk" in a.fired_rules
+
+
+def test_start_names_the_steps_before_the_first_dose() -> None:
+    d = decision_of(record(t={"lumbar_spine": -2.8}, labs=[NORMAL_LABS[0]])).decision
+    assert d.text == "Start a bone agent after the missing labs and a dental review (see the alerts)."

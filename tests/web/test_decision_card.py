@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
 from tests.web.conftest import add_patient
 
@@ -32,3 +33,47 @@ def test_fracture_on_denosumab_card_on_overview_and_assessment(client, database,
         assert "T-score below -1.5" in page and "fragility fracture after age 50" in page
         assert "defer the bone-modifying agent" not in page.lower()
         assert "minus 1 5" not in page.lower()
+
+
+
+def _vitamin_d(database, patient_id: int, day: dt.date, ng_ml: float) -> None:
+    from osteotwin.records.models import LabResult
+
+    with database.transaction() as session:
+        session.add(LabResult(patient_id=patient_id, date=day, test="vitamin_d_25_oh", value=ng_ml, unit="ng/mL"))
+
+
+def test_alert_acknowledged_audited_shown_last_and_again_when_it_changes(client, database, clinician):
+    from sqlalchemy import select
+
+    from osteotwin.records.models import AlertAcknowledgement, AuditEvent
+
+    patient_id = add_patient(database, clinician)  # 66 years, spine T -2.0 on anastrozole: a bone agent is indicated
+    _vitamin_d(database, patient_id, dt.date(2025, 10, 1), 15)
+    client.cookies.update(clinician.cookies())
+    alerts = client.get(f"/api/v1/patients/{patient_id}/assessment").json()["alerts"]
+    assert [a["urgency"] for a in alerts] == sorted(a["urgency"] for a in alerts)
+    vitamin_d = next(a for a in alerts if a["id"] == "correct_vitamin_d_before_antiresorptive")
+    page = client.get(f"/patients/{patient_id}/assessment").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    bad = client.post(f"/patients/{patient_id}/alerts/acknowledge",
+                      data={"csrf_token": token, "alert_id": vitamin_d["id"], "fingerprint": "0" * 16})
+    assert bad.status_code == 422 and "alert_id" in bad.text
+    form = {"csrf_token": token, "alert_id": vitamin_d["id"], "fingerprint": vitamin_d["fingerprint"], "page": "assessment"}
+    done = client.post(f"/patients/{patient_id}/alerts/acknowledge", data=form, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/patients/{patient_id}/assessment#decision"
+    client.post(f"/patients/{patient_id}/alerts/acknowledge", data=form, follow_redirects=False)
+    with database.transaction() as session:
+        rows = session.scalars(select(AlertAcknowledgement).where(AlertAcknowledgement.patient_id == patient_id)).all()
+        assert len(rows) == 1 and rows[0].acknowledged_by == clinician.user_id, "acknowledging twice stores one row"
+        audited = session.scalars(select(AuditEvent.what).where(AuditEvent.patient_id == patient_id,
+                                                                AuditEvent.action == "create")).all()
+        assert audited.count("alert acknowledgement") == 2  # the refused request is rolled back with its row
+    page = html.unescape(client.get(f"/patients/{patient_id}").text)
+    items = re.findall(r'<li data-urgency="\d" data-alert="(\w+)"( class="acknowledged")?', page)
+    assert items[-1] == ("correct_vitamin_d_before_antiresorptive", ' class="acknowledged"'), items
+    assert all(not acknowledged for _, acknowledged in items[:-1])
+    _vitamin_d(database, patient_id, dt.date(2025, 11, 1), 12)  # a new value: the alert reads differently
+    page = html.unescape(client.get(f"/patients/{patient_id}").text)
+    assert 'data-alert="correct_vitamin_d_before_antiresorptive" class="acknowledged"' not in page
+    assert "25(OH)D 12 ng/mL" in page

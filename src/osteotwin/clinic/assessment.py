@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from osteotwin.clinic.fracture_risk import FractureRisk
 from osteotwin.clinic.monitoring import SiteSeries
@@ -34,6 +35,12 @@ class Alert(BaseModel):
     evidence: str
     urgency: int = Field(description="1 most urgent; rules.URGENCY_WORDS says what each level means")
     urgency_words: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def fingerprint(self) -> str:
+        """The first 16 hex digits of the SHA-256 of the text: an acknowledgement holds while the text is the same."""
+        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
 
 DecisionAction = Literal["out_of_scope", "give_denosumab_now", "do_not_stop_denosumab", "next_dose_due",

@@ -92,6 +92,23 @@ def _reason(rules: list[Rule], render: Any) -> str:
     return "; ".join(parts)
 
 
+#: Steps before a first dose, named by the rules that ask for them.
+FIRST_STEPS = (
+    (("check_renal_function_before_bisphosphonate", "check_vitamin_d_before_antiresorptive",
+      "check_calcium_before_denosumab"), "the missing labs"),
+    (("correct_vitamin_d_before_antiresorptive", "correct_calcium_before_denosumab"), "correcting vitamin D or calcium"),
+    (("dental_review_before_antiresorptive",), "a dental review"),
+)
+
+
+def _first_steps(fired_ids: set[str]) -> str:
+    steps = [words for ids, words in FIRST_STEPS if fired_ids & set(ids)]
+    if not steps:
+        return ""
+    listed = steps[0] if len(steps) == 1 else ", ".join(steps[:-1]) + " and " + steps[-1]
+    return f" after {listed} (see the alerts)"
+
+
 def _guideline(rules: list[Rule]) -> str:
     return "; ".join(dict.fromkeys(rule.follows for rule in rules))
 
@@ -161,10 +178,8 @@ def decide(record: PatientRecord, today: date, facts: dict[str, Any], fired: lis
     if facts["prior_fragility_fracture"] and fracture:
         return card("treat_after_fracture", "Start a bone agent: she has had a fragility fracture.",
                     [*fracture, *[r for r in indications if r not in fracture]])
-    before_first = any(r.urgency == 3 or r.id.startswith("check_") for r in fired)
-    first = " after the checks below (labs, dental review)" if before_first else ""
     if indications:
-        return card("start", f"Start a bone agent{first}.", indications)
+        return card("start", f"Start a bone agent{_first_steps(fired_ids)}.", indications)
     if considers:
         return card("consider", "Consider a bone agent; no rule makes it mandatory.", considers)
     defer = [r for r in fired if r.kind == "defer"]

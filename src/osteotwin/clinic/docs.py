@@ -34,6 +34,8 @@ How the output is built:
 - Recommendations that say the same thing from several sources (calcium and vitamin D intake, the
   vitamin D target, exercise) are merged into one line; the other sources are listed under `also`.
 - `alerts` are ordered by urgency (1 first), then by rule order; the levels and their basis are below.
+  Each alert carries a `fingerprint` of its text (the web app keeps a clinician's acknowledgement while
+  the text is the same).
 
 ## The decision card
 
