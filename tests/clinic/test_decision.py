@@ -34,7 +34,7 @@ def test_untreated_two_risk_factors_start() -> None:
     d = a.decision
     assert d.action == "start"
     assert d.text == "Start a bone agent after a dental review (see the alerts)."
-    assert d.reason == "2 AIBL risk factors (T < -1.5 counts as one) on an aromatase inhibitor"
+    assert d.reason == "2 AIBL risk factors (T < -1.5 counts as one) on an aromatase inhibitor."
     assert d.guideline.startswith("AIBL joint position statement 2017")
     assert [r.id for r in d.rules] == ["hadji2017_two_or_more_risk_factors"]
     assert d.risk_factors == ["current or past smoking", "T-score below -1.5"]

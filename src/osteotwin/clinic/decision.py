@@ -120,7 +120,7 @@ def decide(record: PatientRecord, today: date, facts: dict[str, Any], fired: lis
 
     def card(action: DecisionAction, text: str, rules: list[Rule], reason: str | None = None,
              due: date | None = None) -> Decision:
-        return Decision(action=action, text=text, reason=reason or _reason(rules, render),
+        return Decision(action=action, text=text, reason=(reason or _reason(rules, render)).rstrip(".") + ".",
                         guideline=_guideline(rules), rules=[_rule_line(r, render) for r in rules],
                         current_agents=[drug_words(m.drug) for m in current], next_dose_due=due,
                         risk_factors=risk_factor_words, basis=BASIS)
@@ -163,17 +163,17 @@ def decide(record: PatientRecord, today: date, facts: dict[str, Any], fired: lis
             switch = rules("hadji2011_switch_failing_oral_bisphosphonate", "significant_bmd_loss")
             return card("switch", f"Check adherence to {drug_words(agent.drug)}; switch to an intravenous agent if "
                         "she misses doses or BMD keeps falling.", [*switch, *why],
-                        reason=f"{reason_head}. BMD fell by more than the least significant change on treatment.")
+                        reason=f"{reason_head}. BMD fell by more than the least significant change on treatment")
         due = next_dose_date(agent)
         keep = rules("hba2021_do_not_pause_denosumab") if agent.drug == "denosumab" else []
         never_stop = " Never stop it without a follow-on bisphosphonate." if agent.drug == "denosumab" else ""
         if due is not None and (due - today).days <= DUE_SOON_DAYS:
             when = "overdue since" if due < today else "due on"
             return card("next_dose_due", f"Give the next dose of {schedule_words(agent)}: {when} {due.isoformat()}."
-                        + never_stop, [*keep, *why], reason=reason_head + ".", due=due)
+                        + never_stop, [*keep, *why], reason=reason_head, due=due)
         next_text = f"; next dose due {due.isoformat()}" if due else "; check adherence"
         return card("continue", f"Continue {schedule_words(agent)}{next_text}." + never_stop, [*keep, *why],
-                    reason=reason_head + ".", due=due)
+                    reason=reason_head, due=due)
     fracture = rules(*FRACTURE_RULES)
     if facts["prior_fragility_fracture"] and fracture:
         return card("treat_after_fracture", "Start a bone agent: she has had a fragility fracture.",

@@ -81,9 +81,12 @@ read the full text, its tables or its algorithm figure.
 
 What this changes here:
 
-- **Fracture-risk assessment** (`hadji2025_assess_fracture_risk`): the 2025 title addresses women with
-  hormone-sensitive breast cancer, no longer only postmenopausal women; the rule applies to every woman
-  on an AI (the 2017 rule asked for postmenopausal status). Vignette V16 follows the new rule.
+- **Fracture-risk assessment** (`hadji2025_assess_fracture_risk`): the 2025 title and abstract address
+  women with hormone-sensitive breast cancer on an AI, no longer only postmenopausal women; the rule
+  applies to every woman on an AI (the 2017 rule asked for postmenopausal status). In practice this adds
+  only a woman recorded as not postmenopausal and on an AI without ovarian suppression, which the record
+  check already warns about (the lead author's quote in the news release still speaks of postmenopausal
+  women). Vignette V16 follows the new rule.
 - **Everything else from 2017 is kept**, tagged version 2017: the abstract says the update builds on
   the 2017 recommendations, and we could verify no change to the T-score and risk-factor thresholds,
   the agents and schedules (denosumab 60 mg every 6 months; zoledronic acid 4 mg every 6 months in the
