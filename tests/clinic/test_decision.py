@@ -34,7 +34,8 @@ def test_untreated_two_risk_factors_start() -> None:
     d = a.decision
     assert d.action == "start"
     assert d.text == "Start a bone agent after a dental review (see the alerts)."
-    assert d.reason == "2 AIBL risk factors (T < -1.5 counts as one) on an aromatase inhibitor."
+    assert d.reason == ("2 AIBL risk factors (T < -1.5 counts as one) on an aromatase inhibitor. ASCO 2019 (bone "
+                        "health in cancer survivors) would defer: T > -2.5, FRAX below threshold.")
     assert d.guideline.startswith("AIBL joint position statement 2017")
     assert [r.id for r in d.rules] == ["hadji2017_two_or_more_risk_factors"]
     assert d.risk_factors == ["current or past smoking", "T-score below -1.5"]
@@ -56,7 +57,7 @@ def test_fracture_on_zoledronic_acid_continue_with_next_infusion_date() -> None:
     # 2026-01-05 + 6 months (Hadji 2017 Table 3: 4 mg every 6 months)
     assert d.next_dose_due == date(2026, 7, 5)
     assert d.text == "Continue zoledronic acid 4 mg every 6 months; next dose due 2026-07-05."
-    assert "defer" not in json.dumps(a.model_dump(mode="json")["decision"]).lower()
+    assert "defer" not in (d.text + d.reason).lower()
     assert not a.deferred_by, "no deferral for a woman already treated after a fracture (issue 16)"
     assert "dental_review_before_antiresorptive" not in {x.id for x in a.alerts}
 
@@ -156,3 +157,20 @@ def test_premenopausal_on_ovarian_suppression_gets_fracture_risk_assessment_2025
 def test_start_names_the_steps_before_the_first_dose() -> None:
     d = decision_of(record(t={"lumbar_spine": -2.8}, labs=[NORMAL_LABS[0]])).decision
     assert d.text == "Start a bone agent after the missing labs and a dental review (see the alerts)."
+
+
+def test_baseline_dxa_advised_once_with_both_sources() -> None:
+    a = decision_of(record(rf={"family_history_hip_fracture": True, "oral_glucocorticoid_months": 12}))
+    baseline = [r for r in a.recommendations if "DXA" in r.text and ("now" in r.text or "offer central" in r.text)]
+    assert [r.id for r in baseline] == ["nccn2009_baseline_dxa"]
+    assert baseline[0].also == ["ASCO 2019 (bone health in cancer survivors): now (baseline)"]
+
+
+def test_bone_metastases_out_of_scope_and_consider() -> None:
+    metastatic = decision_of(record(t={"lumbar_spine": -2.2}, cancer={"bone_metastases": True}, labs=NORMAL_LABS))
+    assert metastatic.decision.action == "out_of_scope"
+    assert metastatic.decision.guideline.startswith("ESMO 2020")
+    consider = decision_of(record(t={"lumbar_spine": -1.6}, labs=NORMAL_LABS)).decision
+    assert consider.action == "consider"
+    assert consider.reason == ("T-score -1.6 between -2.0 and -1.5 on an AI. ASCO 2019 (bone health in cancer "
+                               "survivors) would defer: T > -2.5, FRAX below threshold.")

@@ -32,7 +32,8 @@ from osteotwin.physiology.drugs import LABEL_DOSES, LabelDose
 DUE_SOON_DAYS = 30
 BASIS = ("ours: the first of, in order, bone metastases; denosumab overdue or stopped without a follow-on; a "
          "planned denosumab stop; current treatment (continue, next dose due, switch); fragility fracture; "
-         "indication; consider; none (clinic/decision.py)")
+         "indication; consider; none. An indication or a 'consider' outweighs another source's deferral, which "
+         "the reason names (clinic/decision.py)")
 DRUG_WORDS = {"zoledronic_acid": "zoledronic acid"}
 #: Rules whose indication is a fragility fracture.
 FRACTURE_RULES = ("aus2019_fragility_fracture", "bhof2022_hip_or_vertebral_fracture")
@@ -174,15 +175,19 @@ def decide(record: PatientRecord, today: date, facts: dict[str, Any], fired: lis
         next_text = f"; next dose due {due.isoformat()}" if due else "; check adherence"
         return card("continue", f"Continue {schedule_words(agent)}{next_text}." + never_stop, [*keep, *why],
                     reason=reason_head, due=due)
+    defer = [r for r in fired if r.kind == "defer"]
+    overruled = "".join(f" {cite(r.source)} would defer: {(r.position or '').removeprefix('defer ').strip('()')}."
+                        for r in defer)
     fracture = rules(*FRACTURE_RULES)
     if facts["prior_fragility_fracture"] and fracture:
         return card("treat_after_fracture", "Start a bone agent: she has had a fragility fracture.",
                     [*fracture, *[r for r in indications if r not in fracture]])
     if indications:
-        return card("start", f"Start a bone agent{_first_steps(fired_ids)}.", indications)
+        return card("start", f"Start a bone agent{_first_steps(fired_ids)}.", indications,
+                    reason=_reason(indications, render) + "." + overruled)
     if considers:
-        return card("consider", "Consider a bone agent; no rule makes it mandatory.", considers)
-    defer = [r for r in fired if r.kind == "defer"]
+        return card("consider", "Consider a bone agent; no rule makes it mandatory.", considers,
+                    reason=_reason(considers, render) + "." + overruled)
     if next_dxa_months is None:
         dxa = "no DXA interval applies"
     elif next_dxa_months == 0:

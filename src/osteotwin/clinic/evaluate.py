@@ -59,8 +59,15 @@ RISK_FACTOR_DEFINITIONS: dict[str, tuple[str, str]] = {
     "t_score_below_minus_1_5": ("T-score below -1.5", "S"),
 }
 #: Recommendations on these topics say the same thing from several sources: shown once, the others
-#: listed under ``also`` (issue 16: calcium and vitamin D were advised three times).
+#: listed under ``also`` (issue 16: calcium and vitamin D were advised three times). Recommendations
+#: on any other topic are merged when they take the same position (e.g. two sources: baseline DXA now).
 MERGED_TOPICS = ("calcium_intake", "vitamin_d_target", "exercise")
+
+
+def _merge_key(rule: Rule) -> str | None:
+    if rule.kind != "recommendation" or rule.topic is None:
+        return None
+    return rule.topic if rule.topic in MERGED_TOPICS else f"{rule.topic}: {rule.position}" if rule.position else None
 
 
 def latest_per_site(dxa: list[DxaMeasurement]) -> dict[str, DxaMeasurement]:
@@ -261,20 +268,21 @@ def _source_line(rule: Rule) -> str:
 
 
 def _recommendations(fired: list[Rule], facts: dict[str, Any]) -> list[Recommendation]:
-    """Recommendations in the order indication, consider, defer, other; one line per MERGED_TOPICS topic."""
+    """Recommendations in the order indication, consider, defer, other; duplicates merged (``_merge_key``)."""
     order = {"indication": 0, "consider": 1, "defer": 2, "recommendation": 3}
     out: list[Recommendation] = []
     by_topic: dict[str, Recommendation] = {}
     for rule in sorted((r for r in fired if r.kind in order), key=lambda r: order[r.kind]):
-        merged = by_topic.get(rule.topic or "") if rule.kind == "recommendation" else None
+        key = _merge_key(rule)
+        merged = by_topic.get(key) if key else None
         if merged is not None:
             merged.also.append(f"{cite(rule.source)}: {rule.position or render_text(rule, facts)}")
             continue
         rec = Recommendation(id=rule.id, text=render_text(rule, facts), source=_source_line(rule),
                              strength=rule.strength, evidence=rule.evidence, citation=SOURCES[rule.source].citation,
                              follows=rule.follows)
-        if rule.kind == "recommendation" and rule.topic in MERGED_TOPICS:
-            by_topic[rule.topic] = rec
+        if key:
+            by_topic[key] = rec
         out.append(rec)
     return out
 
