@@ -18,6 +18,7 @@ most pressing first:
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -28,6 +29,7 @@ from osteotwin.clinic.rules import RULES_BY_ID, Rule
 from osteotwin.clinic.sources import cite
 from osteotwin.physiology.drugs import LABEL_DOSES, LabelDose
 
+Render = Callable[[Rule], str]
 #: "Next dose due" rather than "continue" when the next injection or infusion falls within this many days (ours).
 DUE_SOON_DAYS = 30
 BASIS = ("ours: the first of, in order, bone metastases; denosumab overdue or stopped without a follow-on; a "
@@ -78,12 +80,12 @@ def next_dose_date(m: Medication) -> date | None:
     return add_months(max(m.dates), round(label.interval_days / DAYS_PER_MONTH))
 
 
-def _rule_line(rule: Rule, render: Any) -> DecisionRule:
+def _rule_line(rule: Rule, render: Render) -> DecisionRule:
     return DecisionRule(id=rule.id, text=render(rule), follows=rule.follows,
                         source=f"{cite(rule.source)}, {rule.section}", evidence=rule.evidence)
 
 
-def _reason(rules: list[Rule], render: Any) -> str:
+def _reason(rules: list[Rule], render: Render) -> str:
     """The condition part of each rule's text (before its first ': '), without repeats."""
     parts: list[str] = []
     for rule in rules:
@@ -115,8 +117,11 @@ def _guideline(rules: list[Rule]) -> str:
 
 
 def decide(record: PatientRecord, today: date, facts: dict[str, Any], fired: list[Rule], current: list[Medication],
-           render: Any, risk_factor_words: list[str], next_dxa_months: int | None) -> Decision:
-    """The decision card for one record (see the module docstring for the order of the checks)."""
+           render: Render, risk_factor_words: list[str], next_dxa_months: int | None) -> Decision:
+    """The decision card for one record (see the module docstring for the order of the checks).
+
+    ``facts`` and ``fired`` are the evaluator's (evaluate.assess_record), ``current`` the bone agents in
+    effect today, ``render`` fills a rule's text with the record's facts."""
     fired_ids = {r.id for r in fired}
 
     def card(action: DecisionAction, text: str, rules: list[Rule], reason: str | None = None,
@@ -136,7 +141,8 @@ def decide(record: PatientRecord, today: date, facts: dict[str, Any], fired: lis
                     "the bone-loss rules do not apply.", rules("bone_metastases_out_of_scope"))
 
     deno_dates = sorted(d for m in record.medications if m.drug == "denosumab" for d in m.dates if d <= today)
-    deno = next((m for m in record.medications if m.drug == "denosumab" and m.dates), None)
+    deno = max((m for m in record.medications if m.drug == "denosumab" and m.dates),
+               key=lambda m: max(m.dates), default=None)
     if facts["denosumab_overdue_or_stopped"] and deno is not None:
         last = deno_dates[-1]
         due = next_dose_date(deno.model_copy(update={"dates": [last]}))
