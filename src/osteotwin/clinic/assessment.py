@@ -80,6 +80,7 @@ class Position(BaseModel):
 
 class Disagreement(BaseModel):
     topic: str
+    title: str = Field(description="the topic in words (rules.TOPIC_WORDS)")
     positions: list[Position]
 
 

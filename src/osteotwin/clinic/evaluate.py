@@ -32,7 +32,7 @@ from osteotwin.clinic.record import (
     PatientRecord,
     record_warnings,
 )
-from osteotwin.clinic.rules import RULES, URGENCY_WORDS, Rule
+from osteotwin.clinic.rules import RULES, TOPIC_WORDS, URGENCY_WORDS, Rule
 from osteotwin.clinic.sources import SOURCES, cite
 
 SITES = ("lumbar_spine", "total_hip", "femoral_neck")
@@ -324,7 +324,8 @@ def assess_record(record: PatientRecord, today: date) -> Assessment:
     if only_by_two_rf and len(rf_ids) - len(recalled_present) < 2:
         alerts.append(Alert(
             id="decision_depends_on_recalled_cut_off",
-            text="The Hadji 2017 count reaches 2 only with " + ", ".join(recalled_present)
+            text="The Hadji 2017 count reaches 2 only with "
+                 + ", ".join(RISK_FACTOR_DEFINITIONS[r][0] for r in recalled_present)
                  + ", whose cut-offs (age > 65, BMI < 20) are recalled, not verified against the statement.",
             source=f"{cite('ours')}: evidence check", rule_id="hadji2017_two_or_more_risk_factors", evidence="ours",
             urgency=4, urgency_words=URGENCY_WORDS[4]))
@@ -344,7 +345,7 @@ def assess_record(record: PatientRecord, today: date) -> Assessment:
         else:
             differ = len({r.position for r in rules}) > 1
         if differ and len({r.source for r in rules}) > 1:
-            disagreements.append(Disagreement(topic=topic, positions=[
+            disagreements.append(Disagreement(topic=topic, title=TOPIC_WORDS[topic], positions=[
                 Position(rule_id=r.id, source=cite(r.source), says=r.position or "", evidence=r.evidence)
                 for r in rules]))
 
@@ -355,7 +356,7 @@ def assess_record(record: PatientRecord, today: date) -> Assessment:
                       lambda rule: render_text(rule, facts), [RISK_FACTOR_DEFINITIONS[r][0] for r in rf_ids], next_dxa)
     interval_rules = [r for r in all_fired if r.dxa_months is not None]
     if len({r.dxa_months for r in interval_rules}) > 1 and len({r.source for r in interval_rules}) > 1:
-        disagreements.append(Disagreement(topic="dxa_interval", positions=[
+        disagreements.append(Disagreement(topic="dxa_interval", title=TOPIC_WORDS["dxa_interval"], positions=[
             Position(rule_id=r.id, source=cite(r.source),
                      says="now" if r.dxa_months == 0 else f"{r.dxa_months} months" + (f" ({r.position})" if r.position else ""),
                      evidence=r.evidence) for r in interval_rules]))

@@ -32,13 +32,20 @@ URGENCY_BASIS = (
     "Alerts are ordered by clinical urgency (ours): how soon harm follows if the alert is ignored. A lapsed "
     "denosumab, hypocalcaemia before a dose, a renal contraindication or bone metastases (rules that do not "
     "apply) harm within weeks; BMD loss beyond the least significant change is disease progressing now; the "
-    "dental review and vitamin D repletion are steps before a first dose, and osteonecrosis of the jaw is rare, "
-    "so that alert stands below 'BMD fell'; an evidence caveat changes no action.")
+    "dental review and vitamin D repletion are steps before the next dose (the dental review before the first), "
+    "and osteonecrosis of the jaw is rare, so that alert stands below 'BMD fell'; an evidence caveat changes no "
+    "action.")
 URGENCY_WORDS: dict[int, str] = {
     1: "act today: harm within weeks if ignored",
     2: "act at this visit: bone loss is progressing",
-    3: "before the first dose",
+    3: "before the next dose is given",
     4: "evidence caveat",
+}
+#: Topics that rules share (``Rule.topic``), in words for the reader.
+TOPIC_WORDS: dict[str, str] = {
+    "bone_agent": "bone agent", "adjuvant": "adjuvant bisphosphonate", "calcium_intake": "calcium intake",
+    "vitamin_d_target": "vitamin D target", "dxa_interval": "DXA interval", "exercise": "exercise",
+    "renal": "renal function",
 }
 #: Which version of the AIBL joint position statement a rule follows (sources.py: hadji2017, hadji2025).
 #: The 2025 update was read in its abstract only: it says new evidence was combined with the existing
@@ -307,7 +314,7 @@ RULES: tuple[Rule, ...] = (
         "correct_vitamin_d_before_antiresorptive", "alert",
         F("antiresorptive_considered").true & (F("vitamin_d_ng_ml") < 20),
         "25(OH)D {vitamin_d_ng_ml:g} ng/mL is below 20 ng/mL (IOM 2011: inadequate; below 12 deficient): "
-        "replete vitamin D before starting an antiresorptive (risk of hypocalcaemia).",
+        "replete vitamin D before starting an antiresorptive or giving its next dose (risk of hypocalcaemia).",
         "iom2011", "25(OH)D cut-points", "dietary reference report", "S",
         alert_id="correct_vitamin_d_before_antiresorptive", urgency=3, topic="vitamin_d_target", position="adequate at >= 20 ng/mL",
     ),
@@ -508,6 +515,8 @@ def check_rules() -> None:
             raise ValueError(f"{rule.id}: unknown facts {sorted(unknown)}")
         if rule.kind in ("alert", "caveat") and not (rule.alert_id and rule.urgency):
             raise ValueError(f"{rule.id}: an alert needs alert_id and urgency")
+        if rule.topic is not None and rule.topic not in TOPIC_WORDS:
+            raise ValueError(f"{rule.id}: topic {rule.topic!r} has no words in TOPIC_WORDS")
         if rule.evidence == "R":
             raise ValueError(f"{rule.id}: recalled items are not encoded as rules")
 

@@ -1,7 +1,8 @@
 """The clinician's summary of an Assessment: what to decide in a 15-minute visit, each line sourced.
 
-Order: decision, alerts (act before the first dose), where sources differ, next scan and whether the
-last change is real, fracture risk with its caveats, the remaining recommendations.
+Order: the decision card (what to do now, why, which guideline), alerts by urgency, where sources
+differ, next scan and whether the last change is real, fracture risk with its caveats, the remaining
+recommendations.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def summary_text(a: Assessment) -> str:
         lines.append(f"  alerts: {len(a.alerts)}, most urgent first ({a.alerts[0].urgency_words})")
     dxa = "now" if a.next_dxa_months == 0 else "no rule" if a.next_dxa_months is None else f"in {a.next_dxa_months} months"
     lines.append(f"  next DXA: {dxa}; sources differ on: "
-                 + (", ".join(d.topic.replace("_", " ") for d in a.disagreements) or "nothing"))
+                 + (", ".join(d.title for d in a.disagreements) or "nothing"))
     fr0 = a.fracture_risk
     lines.append(f"  10-year risk (osteotwin: QFracture-2009 x BMD x falls x AI; not built for AI users): osteoporotic "
                  f"{fr0.ten_year_osteoporotic_fracture_pct:.1f}%, hip {fr0.ten_year_hip_fracture_pct:.1f}%")
@@ -62,7 +63,7 @@ def summary_text(a: Assessment) -> str:
     if a.disagreements:
         lines += ["", "WHERE SOURCES DIFFER (shown, not resolved):"]
         for d in a.disagreements:
-            lines.append(f"  {d.topic.replace('_', ' ')}:")
+            lines.append(f"  {d.title}:")
             for p in d.positions:
                 lines.append(f"    - {p.source}: {p.says}{_tag(p.evidence)}")
     lines.append("")
