@@ -32,7 +32,8 @@ How the output is built:
 - Items tagged recalled (R) in the research notes are not encoded as rules. Two AIBL risk-factor
   cut-offs are recalled (age over 65, BMI below 20); when a decision depends on them an alert says so.
 - Recommendations that say the same thing from several sources (calcium and vitamin D intake, the
-  vitamin D target, exercise) are merged into one line; the other sources are listed under `also`.
+  vitamin D target, exercise, and any two with the same topic and position, such as "baseline DXA now"
+  from NCCN and ASCO) are merged into one line; the other sources are listed under `also`.
 - `alerts` are ordered by urgency (1 first), then by rule order; the levels and their basis are below.
   Each alert carries a `fingerprint` of its text (the web app keeps a clinician's acknowledgement while
   the text is the same).
@@ -65,7 +66,9 @@ plus the labelled interval of the recorded dose in calendar months (`LABEL_DOSES
 "next dose due" replaces "continue" when that date is at most 30 days away or past (ours). `rules`
 are the rules behind the decision (the "why" of the card), each with the guideline version it follows.
 Deferral rules are advice about starting: they are not shown to a woman on a bone agent, overdue for
-denosumab or after a fragility fracture (ours).
+denosumab or after a fragility fracture (ours). When a rule indicates or considers a bone agent and
+another source defers, the decision follows the indication and its reason names the deferring source
+(for example "ASCO 2019 ... would defer: T > -2.5, FRAX below threshold").
 """
 
 AIBL_2025 = """## The AIBL statement: 2017 and the 2025 update
