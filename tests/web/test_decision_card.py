@@ -77,3 +77,29 @@ def test_alert_acknowledged_audited_shown_last_and_again_when_it_changes(client,
     page = html.unescape(client.get(f"/patients/{patient_id}").text)
     assert 'data-alert="correct_vitamin_d_before_antiresorptive" class="acknowledged"' not in page
     assert "25(OH)D 12 ng/mL" in page
+
+
+def test_only_her_clinician_acknowledges_and_denials_are_audited(client, database, clinician):
+    from sqlalchemy import select
+
+    from osteotwin.records.models import AlertAcknowledgement, AuditEvent
+    from tests.web.conftest import make_account
+
+    patient_id = add_patient(database, clinician)
+    _vitamin_d(database, patient_id, dt.date(2025, 10, 1), 15)
+    client.cookies.update(clinician.cookies())
+    alert = client.get(f"/api/v1/patients/{patient_id}/assessment").json()["alerts"][0]
+    other = make_account(database, "clinician")
+    her = make_account(database, "patient", patient_of=clinician)
+    form = {"alert_id": alert["id"], "fingerprint": alert["fingerprint"]}
+    for account, status in ((other, 404), (her, 403)):
+        client.cookies.clear()
+        client.cookies.update(account.cookies())
+        response = client.post(f"/patients/{patient_id}/alerts/acknowledge",
+                               data={**form, "csrf_token": account.csrf_token}, follow_redirects=False)
+        assert response.status_code == status, account
+    with database.transaction() as session:
+        assert session.scalars(select(AlertAcknowledgement)).all() == []
+        denied = session.scalars(select(AuditEvent).where(AuditEvent.action == "denied",
+                                                          AuditEvent.user_id.in_([other.user_id, her.user_id]))).all()
+        assert len(denied) == 2
