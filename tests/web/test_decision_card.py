@@ -81,9 +81,9 @@ def test_alert_acknowledged_audited_shown_last_and_again_when_it_changes(client,
 
 def test_only_her_clinician_acknowledges_and_denials_are_audited(client, database, clinician):
     from sqlalchemy import select
+    from tests.web.conftest import make_account
 
     from osteotwin.records.models import AlertAcknowledgement, AuditEvent
-    from tests.web.conftest import make_account
 
     patient_id = add_patient(database, clinician)
     _vitamin_d(database, patient_id, dt.date(2025, 10, 1), 15)
