@@ -174,3 +174,11 @@ def test_bone_metastases_out_of_scope_and_consider() -> None:
     assert consider.action == "consider"
     assert consider.reason == ("T-score -1.6 between -2.0 and -1.5 on an AI. ASCO 2019 (bone health in cancer "
                                "survivors) would defer: T > -2.5, FRAX below threshold.")
+
+
+def test_no_dxa_yet_no_risk_factor_baseline_dxa_first() -> None:
+    d = decision_of(record(labs=NORMAL_LABS)).decision
+    assert d.action == "no_agent_now" and d.text == "No bone agent now; DXA now."
+    assert d.reason == ("On an aromatase inhibitor without a DXA in the record; Postmenopausal status is a risk "
+                        "factor for osteoporotic fracture.")
+    assert {r.id for r in d.rules} == {"nccn2009_baseline_dxa", "asco2019_offer_central_dxa"}

@@ -201,5 +201,7 @@ def decide(record: PatientRecord, today: date, facts: dict[str, Any], fired: lis
     else:
         dxa_date = add_months(today, next_dxa_months)
         dxa = f"next DXA in {next_dxa_months} months ({dxa_date.isoformat()})"
-    reason = _reason(defer, render) if defer else "No indication rule fired"
-    return card("no_agent_now", f"No bone agent now; {dxa}.", defer, reason=reason)
+    baseline = [r for r in fired if r.dxa_months == 0]
+    why = defer or baseline
+    reason = _reason(why, render) if why else "No indication rule fired"
+    return card("no_agent_now", f"No bone agent now; {dxa}.", why, reason=reason)
