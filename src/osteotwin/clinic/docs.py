@@ -90,11 +90,12 @@ What this changes here:
   only a woman recorded as not postmenopausal and on an AI without ovarian suppression, which the record
   check already warns about (the lead author's quote in the news release still speaks of postmenopausal
   women). Vignette V16 follows the new rule.
-- **Everything else from 2017 is kept**, tagged version 2017: the abstract says the update builds on
-  the 2017 recommendations, and we could verify no change to the T-score and risk-factor thresholds,
-  the agents and schedules (denosumab 60 mg every 6 months; zoledronic acid 4 mg every 6 months in the
-  2017 Table 3; summaries of the statement speak of yearly zoledronic acid) or adjuvant bisphosphonates
-  for women at significant risk of recurrence (already in 2017).
+- **Everything else from 2017 is kept**, tagged version 2017, because the abstract says the update
+  builds on the 2017 recommendations and we could not read whether it changes the T-score and
+  risk-factor thresholds, the agents and schedules (denosumab 60 mg every 6 months; zoledronic acid
+  4 mg every 6 months in the 2017 Table 3, while news summaries of the 2017 statement speak of yearly
+  zoledronic acid) or adjuvant bisphosphonates for women at significant risk of recurrence (already
+  recommended in 2017).
 - Not read, so not encoded: any change the 2025 text makes to thresholds, risk factors (the age over 65
   and BMI below 20 cut-offs remain unverified), schedules, durations, premenopausal women on ovarian
   suppression, denosumab discontinuation or anabolic agents.
