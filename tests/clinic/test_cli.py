@@ -31,7 +31,7 @@ def test_renal_example_summary_names_the_limit(capsys) -> None:
     main(["assess", str(EXAMPLES / "osteoporosis_renal_letrozole.json"), "--today", "2026-03-01", "--no-projection"])
     text = capsys.readouterr().out
     assert "BMD: osteoporosis (lowest T-score -2.8 at the lumbar spine)" in text
-    assert "renal_contraindication_bisphosphonate: Creatinine clearance 31 mL/min" in text
+    assert "! [act today: harm within weeks if ignored] Creatinine clearance 31 mL/min (< 35)" in text
     assert "lumbar spine: -5.8% since 2025-02-01, -5.7%/year" in text and "REAL change" in text
 
 

@@ -226,7 +226,7 @@ def test_medication_request_by_rxnorm_by_reference_and_by_brand_name() -> None:
     assert any("metformin" in line and "not a drug osteotwin uses" in line for line in report.skipped)
     assert any("an order, not an administration" in note for note in report.notes)
     assessment = assess(record, today=TODAY, project=False)
-    assert "hadji2017_assess_fracture_risk" in {r.id for r in assessment.recommendations}  # on an AI
+    assert "hadji2025_assess_fracture_risk" in {r.id for r in assessment.recommendations}  # on an AI
 
 
 @pytest.mark.parametrize(("value_string", "shown"), [("not json {", "not json {"), ('["a list"]', '["a list"]'),

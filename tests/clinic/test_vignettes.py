@@ -130,12 +130,12 @@ VIGNETTES: list[Vignette] = [
       record(ai=None, t={"total_hip": -1.3}, frax={"major_osteoporotic_10y_pct": 12, "hip_10y_pct": 3.0},
              labs=NORMAL_LABS),
       indicated=True),
-    V("V13", "Vertebral fragility fracture, T -1.2, no AI: Australian treat, BHOF consider",
+    V("V13", "Vertebral fragility fracture, T -1.2, no AI: Australian treat, BHOF consider, nobody defers",
       ("aus2019_fragility_fracture", "bhof2022_hip_or_vertebral_fracture"),
       record(ai=None, t={"lumbar_spine": -1.2},
              rf={"prior_fragility_fracture": True, "fragility_fracture_sites": ["vertebra"]}, labs=NORMAL_LABS),
       indicated=True, because={"aus2019_fragility_fracture"}, risk_factors={"prior_fragility_fracture"},
-      disagree={"bone_agent"}),
+      not_fired={"asco2019_defer_below_threshold"}),  # issue 16: no deferral after a fragility fracture
     V("V14", "Wrist fragility fracture: Australian treat; BHOF hip/vertebral rule does not fire",
       ("aus2019_fragility_fracture",),
       record(ai=None, t={"lumbar_spine": -0.8},
@@ -147,7 +147,7 @@ VIGNETTES: list[Vignette] = [
              meds=[{"drug": "goserelin", "start_date": "2024-05-01"}], labs=NORMAL_LABS),
       who="below_expected_range_for_age"),
     V("V16", "Premenopausal without a Z-score: category unknown, not guessed from T",
-      ("hadji2017_assess_fracture_risk",),
+      ("hadji2025_assess_fracture_risk",),
       record(age=44, meno="premenopausal", ai="letrozole", t={"lumbar_spine": -0.4},
              meds=[{"drug": "goserelin", "start_date": "2024-05-01"}], labs=NORMAL_LABS),
       who="unknown"),
@@ -281,6 +281,12 @@ VIGNETTES: list[Vignette] = [
       ("check_renal_function_before_bisphosphonate", "check_vitamin_d_before_antiresorptive",
        "check_calcium_before_denosumab", "dental_review_before_antiresorptive"),
       record(t={"lumbar_spine": -2.8}), alerts={"dental_review_before_antiresorptive"}),
+    V("V47", "On alendronate since 2024, spine 0.900 -> 0.860 g/cm2 in a year: check adherence, switch to IV (Hadji 2011)",
+      ("hadji2011_switch_failing_oral_bisphosphonate", "significant_bmd_loss"),
+      record(dxa=[scan("2025-01-10", "lumbar_spine", 0.900, t=-1.6), scan("2026-01-10", "lumbar_spine", 0.860, t=-1.9)],
+             meds=[{"drug": "alendronate", "dose_mg": 70, "start_date": "2024-11-01"}], labs=NORMAL_LABS),
+      alerts={"significant_bmd_loss"}, no_alerts={"dental_review_before_antiresorptive"},
+      not_fired={"asco2019_defer_below_threshold", "hadji2017_no_risk_factor_monitor"}),
 ]
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from osteotwin.clinic.fracture_risk import FractureRisk
 from osteotwin.clinic.monitoring import SiteSeries
@@ -21,6 +22,9 @@ class Recommendation(BaseModel):
     strength: str
     evidence: str = Field(description="V verified primary, S secondary only, ours = our assumption")
     citation: str
+    follows: str = Field(description="the guideline (and AIBL statement version) the recommendation follows")
+    also: list[str] = Field(default_factory=list, description=(
+        "the same advice from other sources, merged into this line (rule id, source and what it says)"))
 
 
 class Alert(BaseModel):
@@ -29,6 +33,42 @@ class Alert(BaseModel):
     source: str
     rule_id: str
     evidence: str
+    urgency: int = Field(description="1 most urgent; rules.URGENCY_WORDS says what each level means")
+    urgency_words: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def fingerprint(self) -> str:
+        """The first 16 hex digits of the SHA-256 of the text: an acknowledgement holds while the text is the same."""
+        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
+
+
+DecisionAction = Literal["out_of_scope", "give_denosumab_now", "do_not_stop_denosumab", "next_dose_due",
+                         "continue", "switch", "treat_after_fracture", "start", "consider", "no_agent_now"]
+
+
+class DecisionRule(BaseModel):
+    """One rule behind the decision (the "why" of the decision card)."""
+
+    id: str
+    text: str
+    follows: str
+    source: str
+    evidence: str
+
+
+class Decision(BaseModel):
+    """What to do now about a bone agent, given current treatment (clinic/decision.py)."""
+
+    action: DecisionAction
+    text: str = Field(description="one line: what to do now")
+    reason: str = Field(description="why, in a clinician's words")
+    guideline: str = Field(description="the guideline(s) the decision follows, with the AIBL version")
+    rules: list[DecisionRule] = Field(description="the rules that fired for this decision")
+    current_agents: list[str] = Field(default_factory=list, description="bone agents in effect today")
+    next_dose_due: date | None = None
+    risk_factors: list[str] = Field(default_factory=list, description="AIBL risk factors present, in words")
+    basis: str = Field(description="how the action is chosen among the rules (ours)")
 
 
 class Position(BaseModel):
@@ -40,6 +80,7 @@ class Position(BaseModel):
 
 class Disagreement(BaseModel):
     topic: str
+    title: str = Field(description="the topic in words (rules.TOPIC_WORDS)")
     positions: list[Position]
 
 
@@ -93,8 +134,9 @@ class Assessment(BaseModel):
     next_dxa_months: int | None
     next_dxa_rule: str = "ours: the shortest of the intervals the sources give (all listed in dxa_intervals)"
     dxa_intervals: list[DxaInterval]
+    decision: Decision
     recommendations: list[Recommendation]
-    alerts: list[Alert]
+    alerts: list[Alert] = Field(description="ordered by urgency (rules.URGENCY_WORDS), then rule order")
     disagreements: list[Disagreement]
     fracture_risk: FractureRisk
     monitoring: list[SiteSeries]

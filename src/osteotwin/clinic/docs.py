@@ -6,7 +6,7 @@ import re
 
 from osteotwin.clinic.fhir import DXA_IMPORT, DXA_PANELS, LAB_IMPORT, RXNORM_CODES, UNIT_FACTORS
 from osteotwin.clinic.monitoring import DEFAULT_CV_PCT, LSC_FACTOR
-from osteotwin.clinic.rules import FACTS, RULES
+from osteotwin.clinic.rules import FACTS, RULES, URGENCY_BASIS, URGENCY_WORDS
 from osteotwin.clinic.sources import SOURCES, TAG_MEANING
 
 HEADER = """# Clinical decision support (`osteotwin assess`)
@@ -30,8 +30,77 @@ How the output is built:
 - `next_dxa_months` is the shortest interval among the rules that fired (our choice); every interval is
   listed with its source under `dxa_intervals`.
 - Items tagged recalled (R) in the research notes are not encoded as rules. Two AIBL risk-factor
-  cut-offs are recalled (age > 65, BMI < 20); when a decision depends on them an alert says so.
+  cut-offs are recalled (age over 65, BMI below 20); when a decision depends on them an alert says so.
+- Recommendations that say the same thing from several sources (calcium and vitamin D intake, the
+  vitamin D target, exercise, and any two with the same topic and position, such as "baseline DXA now"
+  from NCCN and ASCO) are merged into one line; the other sources are listed under `also`.
+- `alerts` are ordered by urgency (1 first), then by rule order; the levels and their basis are below.
+  Each alert carries a `fingerprint` of its text (the web app keeps a clinician's acknowledgement while
+  the text is the same).
+
+## The decision card
+
+The assessment and the patient overview open with one line of what to do now about a bone agent,
+given what she takes today; `osteotwin assess --json` carries it as `decision`:
+
+```json
+"decision": {
+  "action": "give_denosumab_now",
+  "text": "Give denosumab now (last dose 2025-04-03, 11 months ago; it was due 2025-10-03), or switch to a bisphosphonate.",
+  "reason": "Denosumab is overdue with no bisphosphonate since: ...",
+  "guideline": "Healthy Bones Australia 2021 (denosumab discontinuation)",
+  "rules": [{"id": "denosumab_discontinuation_rebound", "text": "...", "follows": "...", "source": "...", "evidence": "S"}],
+  "current_agents": [], "next_dose_due": "2025-10-03",
+  "risk_factors": ["parental/family history of hip fracture", "T-score below -1.5"],
+  "basis": "ours: the first of, in order, ..."
+}
+```
+
+(from `examples/patients/denosumab_overdue.json` assessed on 2026-03-01). `action` is one of
+`out_of_scope` (bone metastases), `give_denosumab_now`, `do_not_stop_denosumab`, `next_dose_due`,
+`continue`, `switch`, `treat_after_fracture`, `start`, `consider`, `no_agent_now`; the first that applies
+wins, in that order (our choice, `src/osteotwin/clinic/decision.py`). The next dose date is the last dose
+plus the labelled interval of the recorded dose in calendar months (`LABEL_DOSES` of
+`src/osteotwin/physiology/drugs.py`: denosumab 60 mg every 6 months; zoledronic acid 4 mg every 6 months,
+5 mg every 12 months);
+"next dose due" replaces "continue" when that date is at most 30 days away or past (ours). `rules`
+are the rules behind the decision (the "why" of the card), each with the guideline version it follows.
+Deferral rules are advice about starting: they are not shown to a woman on a bone agent, overdue for
+denosumab or after a fragility fracture (ours). When a rule indicates or considers a bone agent and
+another source defers, the decision follows the indication and its reason names the deferring source
+(for example "ASCO 2019 ... would defer: T > -2.5, FRAX below threshold").
 """
+
+AIBL_2025 = """## The AIBL statement: 2017 and the 2025 update
+
+The AIBL joint position statement (IOF, CABS, ECTS, IEG, ESCEO, IMS, SIOG) was updated in 2025
+(Hadji et al., J Bone Oncol 2025;53:100694). Each rule from it shows the version it follows
+(`version` and `follows` in the rule data; the `follows` of each recommendation).
+
+What we could read of the 2025 update: its title and its PubMed abstract up to the start of the
+results (background, methods, and that new evidence was combined with the existing recommendations).
+The news release that lists its key updates (ecancer) was stored without the list itself. We did not
+read the full text, its tables or its algorithm figure.
+
+What this changes here:
+
+- **Fracture-risk assessment** (`hadji2025_assess_fracture_risk`): the 2025 title and abstract address
+  women with hormone-sensitive breast cancer on an AI, no longer only postmenopausal women; the rule
+  applies to every woman on an AI (the 2017 rule asked for postmenopausal status). In practice this adds
+  only a woman recorded as not postmenopausal and on an AI without ovarian suppression, which the record
+  check already warns about (the lead author's quote in the news release still speaks of postmenopausal
+  women). Vignette V16 follows the new rule.
+- **Everything else from 2017 is kept**, tagged version 2017, because the abstract says the update
+  builds on the 2017 recommendations and we could not read whether it changes the T-score and
+  risk-factor thresholds, the agents and schedules (denosumab 60 mg every 6 months; zoledronic acid
+  4 mg every 6 months in the 2017 Table 3, while news summaries of the 2017 statement speak of yearly
+  zoledronic acid) or adjuvant bisphosphonates for women at significant risk of recurrence (already
+  recommended in 2017).
+- Not read, so not encoded: any change the 2025 text makes to thresholds, risk factors (the age over 65
+  and BMI below 20 cut-offs remain unverified), schedules, durations, premenopausal women on ovarian
+  suppression, denosumab discontinuation or anabolic agents.
+"""
+
 
 
 def _escape(text: str) -> str:
@@ -43,17 +112,21 @@ def render_markdown() -> str:
     """docs/clinic.md as a string."""
     lines = [HEADER, "## Evidence tags", "", "| tag | meaning |", "|---|---|"]
     lines += [f"| {tag} | {meaning} |" for tag, meaning in TAG_MEANING.items() if tag != "R"]
+    lines += ["", "## Alert urgency", "", URGENCY_BASIS, "", "| level | meaning |", "|---|---|"]
+    lines += [f"| {level} | {words} |" for level, words in URGENCY_WORDS.items()]
+    lines += ["", AIBL_2025]
     lines += ["", f"## Rules ({len(RULES)})", "",
-              "| id | kind | condition | recommendation / alert | source | strength | evidence |",
+              "| id | kind | condition | recommendation / alert | source (version) | strength | evidence |",
               "|---|---|---|---|---|---|---|"]
     for rule in RULES:
-        kind = rule.kind + (f" (`{rule.alert_id}`)" if rule.alert_id and rule.kind == "alert" else "")
+        kind = rule.kind + (f" (`{rule.alert_id}`, urgency {rule.urgency})" if rule.alert_id else "")
         if rule.dxa_months is not None:
             kind += f"; DXA in {rule.dxa_months} mo"
         text = rule.text + (f" *Note: {rule.note}*" if rule.note else "")
         lines.append(
             f"| `{rule.id}` | {kind} | `{_escape(str(rule.when))}` | {_escape(text)} | "
-            f"{_escape(SOURCES[rule.source].short)}, {_escape(rule.section)} | {_escape(rule.strength)} | {rule.evidence} |"
+            f"{_escape(SOURCES[rule.source].short)}, {_escape(rule.section)}"
+            + (f" (AIBL {rule.version})" if rule.version else "") + f" | {_escape(rule.strength)} | {rule.evidence} |"
         )
     lines += ["", "## Facts the rules test", "", "| fact | meaning |", "|---|---|"]
     lines += [f"| `{name}` | {_escape(meaning)} |" for name, meaning in FACTS.items()]

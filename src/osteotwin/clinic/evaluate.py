@@ -19,6 +19,7 @@ from osteotwin.clinic.assessment import (
     Position,
     Recommendation,
 )
+from osteotwin.clinic.decision import decide
 from osteotwin.clinic.fracture_risk import assess_fracture_risk
 from osteotwin.clinic.monitoring import dxa_changes
 from osteotwin.clinic.record import (
@@ -27,10 +28,11 @@ from osteotwin.clinic.record import (
     BONE_AGENTS,
     OVARIAN_SUPPRESSION,
     DxaMeasurement,
+    Medication,
     PatientRecord,
     record_warnings,
 )
-from osteotwin.clinic.rules import RULES, Rule
+from osteotwin.clinic.rules import RULES, TOPIC_WORDS, URGENCY_WORDS, Rule
 from osteotwin.clinic.sources import SOURCES, cite
 
 SITES = ("lumbar_spine", "total_hip", "femoral_neck")
@@ -43,17 +45,29 @@ DEFAULT_CALCIUM_LOW_MMOL_L = 2.10
 #: Injection/infusion intervals that count as "current" (denosumab label: every 6 months [V];
 #: zoledronic acid: 12 months covers the 6-monthly 4 mg and yearly schedules, ours).
 CURRENT_WINDOW_DAYS = {"denosumab": 183, "zoledronic_acid": 366}
+#: Bisphosphonates taken by mouth (Hadji 2011 advises a switch to an IV agent when they fail).
+ORAL_BISPHOSPHONATES = frozenset(BISPHOSPHONATES - {"zoledronic_acid"})
 
 #: The AIBL risk factors (Hadji 2017) with the ids of issue 5; cut-offs and their evidence.
 RISK_FACTOR_DEFINITIONS: dict[str, tuple[str, str]] = {
-    "age_over_65": ("age > 65 years", "R"),
-    "low_bmi": ("BMI < 20 kg/m2", "R"),
+    "age_over_65": ("age over 65 years", "R"),
+    "low_bmi": ("BMI below 20 kg/m2", "R"),
     "smoking": ("current or past smoking", "S"),
     "family_history_hip_fracture": ("parental/family history of hip fracture", "S"),
     "prior_fragility_fracture": ("fragility fracture after age 50", "S"),
     "oral_glucocorticoids": ("oral glucocorticoids for more than 6 months", "S"),
-    "t_score_below_minus_1_5": ("T-score < -1.5", "S"),
+    "t_score_below_minus_1_5": ("T-score below -1.5", "S"),
 }
+#: Recommendations on these topics say the same thing from several sources: shown once, the others
+#: listed under ``also`` (issue 16: calcium and vitamin D were advised three times). Recommendations
+#: on any other topic are merged when they take the same position (e.g. two sources: baseline DXA now).
+MERGED_TOPICS = ("calcium_intake", "vitamin_d_target", "exercise")
+
+
+def _merge_key(rule: Rule) -> str | None:
+    if rule.kind != "recommendation" or rule.topic is None:
+        return None
+    return rule.topic if rule.topic in MERGED_TOPICS else f"{rule.topic}: {rule.position}" if rule.position else None
 
 
 def latest_per_site(dxa: list[DxaMeasurement]) -> dict[str, DxaMeasurement]:
@@ -124,6 +138,26 @@ def risk_factors(record: PatientRecord, lowest_t: float | None) -> list[str]:
     return found
 
 
+def course_current(m: Medication, today: date) -> bool:
+    """A course (start/stop dates) that has started and not stopped by ``today``."""
+    return m.start_date is not None and m.start_date <= today and (m.stop_date is None or m.stop_date > today)
+
+
+def agent_current(m: Medication, today: date) -> bool:
+    """A bone agent in effect today: an injection/infusion within CURRENT_WINDOW_DAYS of its last dose,
+    or a current oral course."""
+    if m.drug in CURRENT_WINDOW_DAYS and m.dates:
+        past = [d for d in m.dates if d <= today]
+        return bool(past) and (today - max(past)).days <= CURRENT_WINDOW_DAYS[m.drug] and (
+            m.stop_date is None or m.stop_date > today)
+    return course_current(m, today)
+
+
+def current_bone_agents(record: PatientRecord, today: date) -> list[Medication]:
+    """The bone agents in effect today (see :func:`agent_current`)."""
+    return [m for m in record.medications if m.drug in BONE_AGENTS and agent_current(m, today)]
+
+
 def _latest_lab(record: PatientRecord, test: str):
     labs = [lab for lab in record.labs if lab.test == test]
     return max(labs, key=lambda lab: lab.date) if labs else None
@@ -135,20 +169,9 @@ def compute_facts(record: PatientRecord, today: date, classification: Classifica
     meds = record.medications
     year_ago = today - timedelta(days=365)
 
-    def course_current(m) -> bool:
-        return m.start_date is not None and m.start_date <= today and (m.stop_date is None or m.stop_date > today)
-
-    ai_current = [m for m in meds if m.drug in AROMATASE_INHIBITORS and course_current(m)]
-    ovarian_suppression = any(m.drug in OVARIAN_SUPPRESSION and course_current(m) for m in meds)
-
-    def agent_current(m) -> bool:
-        if m.drug in CURRENT_WINDOW_DAYS and m.dates:
-            past = [d for d in m.dates if d <= today]
-            return bool(past) and (today - max(past)).days <= CURRENT_WINDOW_DAYS[m.drug] and (
-                m.stop_date is None or m.stop_date > today)
-        return course_current(m)
-
-    bone_current = [m for m in meds if m.drug in BONE_AGENTS and agent_current(m)]
+    ai_current = [m for m in meds if m.drug in AROMATASE_INHIBITORS and course_current(m, today)]
+    ovarian_suppression = any(m.drug in OVARIAN_SUPPRESSION and course_current(m, today) for m in meds)
+    bone_current = current_bone_agents(record, today)
     bone_started_recent = any(m.drug in BONE_AGENTS and year_ago <= m.first_date <= today for m in meds)
     deno = [m for m in meds if m.drug == "denosumab"]
     deno_dates = sorted(d for m in deno for d in m.dates if d <= today)
@@ -197,6 +220,7 @@ def compute_facts(record: PatientRecord, today: date, classification: Classifica
         "on_aromatase_inhibitor": bool(ai_current),
         "ai_started_within_12_months": any(year_ago <= m.start_date <= today for m in ai_current),
         "on_bone_agent": bool(bone_current),
+        "on_oral_bisphosphonate": any(m.drug in ORAL_BISPHOSPHONATES for m in bone_current),
         "bone_agent_started_within_12_months": bone_started_recent,
         "on_denosumab": on_deno,
         "denosumab_overdue_or_stopped": deno_overdue,
@@ -243,6 +267,26 @@ def _source_line(rule: Rule) -> str:
     return f"{cite(rule.source)}, {rule.section}"
 
 
+def _recommendations(fired: list[Rule], facts: dict[str, Any]) -> list[Recommendation]:
+    """Recommendations in the order indication, consider, defer, other; duplicates merged (``_merge_key``)."""
+    order = {"indication": 0, "consider": 1, "defer": 2, "recommendation": 3}
+    out: list[Recommendation] = []
+    by_topic: dict[str, Recommendation] = {}
+    for rule in sorted((r for r in fired if r.kind in order), key=lambda r: order[r.kind]):
+        key = _merge_key(rule)
+        merged = by_topic.get(key) if key else None
+        if merged is not None:
+            merged.also.append(f"{cite(rule.source)}: {rule.position or render_text(rule, facts)}")
+            continue
+        rec = Recommendation(id=rule.id, text=render_text(rule, facts), source=_source_line(rule),
+                             strength=rule.strength, evidence=rule.evidence, citation=SOURCES[rule.source].citation,
+                             follows=rule.follows)
+        if key:
+            by_topic[key] = rec
+        out.append(rec)
+    return out
+
+
 def assess_record(record: PatientRecord, today: date) -> Assessment:
     """Evaluate every rule on one record and assemble the Assessment (without the engine projection)."""
     classification = classify(record)
@@ -261,18 +305,14 @@ def assess_record(record: PatientRecord, today: date) -> Assessment:
     adjuvant = facts["adjuvant_candidate"] and facts["postmenopausal"]
     facts["bone_agent_indicated"] = indicated
     facts["antiresorptive_considered"] = indicated or bool(considers) or facts["on_bone_agent"] or adjuvant
-    facts["starting_antiresorptive"] = (indicated or adjuvant) and not facts["on_bone_agent"]
+    facts["starting_antiresorptive"] = ((indicated or adjuvant) and not facts["on_bone_agent"]
+                                        and not facts["denosumab_overdue_or_stopped"])
     all_fired = fired()
 
-    order = {"indication": 0, "consider": 1, "defer": 2, "recommendation": 3}
-    recommendations = [
-        Recommendation(id=r.id, text=render_text(r, facts), source=_source_line(r), strength=r.strength,
-                       evidence=r.evidence, citation=SOURCES[r.source].citation)
-        for r in sorted((r for r in all_fired if r.kind in order), key=lambda r: order[r.kind])
-    ]
+    recommendations = _recommendations(all_fired, facts)
     alerts = [
         Alert(id=r.alert_id or r.id, text=render_text(r, facts), source=_source_line(r), rule_id=r.id,
-              evidence=r.evidence)
+              evidence=r.evidence, urgency=r.urgency or 4, urgency_words=URGENCY_WORDS[r.urgency or 4])
         for r in all_fired if r.kind in ("alert", "caveat")
     ]
     rf_notes = [f"{rid}: {RISK_FACTOR_DEFINITIONS[rid][0]}"
@@ -284,9 +324,12 @@ def assess_record(record: PatientRecord, today: date) -> Assessment:
     if only_by_two_rf and len(rf_ids) - len(recalled_present) < 2:
         alerts.append(Alert(
             id="decision_depends_on_recalled_cut_off",
-            text="The Hadji 2017 count reaches 2 only with " + ", ".join(recalled_present)
+            text="The Hadji 2017 count reaches 2 only with "
+                 + ", ".join(RISK_FACTOR_DEFINITIONS[r][0] for r in recalled_present)
                  + ", whose cut-offs (age > 65, BMI < 20) are recalled, not verified against the statement.",
-            source=f"{cite('ours')}: evidence check", rule_id="hadji2017_two_or_more_risk_factors", evidence="ours"))
+            source=f"{cite('ours')}: evidence check", rule_id="hadji2017_two_or_more_risk_factors", evidence="ours",
+            urgency=4, urgency_words=URGENCY_WORDS[4]))
+    alerts.sort(key=lambda alert: alert.urgency)  # stable: rule order within a level
 
     disagreements: list[Disagreement] = []
     topics: dict[str, list[Rule]] = {}
@@ -302,16 +345,18 @@ def assess_record(record: PatientRecord, today: date) -> Assessment:
         else:
             differ = len({r.position for r in rules}) > 1
         if differ and len({r.source for r in rules}) > 1:
-            disagreements.append(Disagreement(topic=topic, positions=[
+            disagreements.append(Disagreement(topic=topic, title=TOPIC_WORDS[topic], positions=[
                 Position(rule_id=r.id, source=cite(r.source), says=r.position or "", evidence=r.evidence)
                 for r in rules]))
 
     intervals = [DxaInterval(rule_id=r.id, months=r.dxa_months, source=_source_line(r), text=render_text(r, facts))
                  for r in all_fired if r.dxa_months is not None]
     next_dxa = min((i.months for i in intervals), default=None)
+    decision = decide(record, today, facts, all_fired, current_bone_agents(record, today),
+                      lambda rule: render_text(rule, facts), [RISK_FACTOR_DEFINITIONS[r][0] for r in rf_ids], next_dxa)
     interval_rules = [r for r in all_fired if r.dxa_months is not None]
     if len({r.dxa_months for r in interval_rules}) > 1 and len({r.source for r in interval_rules}) > 1:
-        disagreements.append(Disagreement(topic="dxa_interval", positions=[
+        disagreements.append(Disagreement(topic="dxa_interval", title=TOPIC_WORDS["dxa_interval"], positions=[
             Position(rule_id=r.id, source=cite(r.source),
                      says="now" if r.dxa_months == 0 else f"{r.dxa_months} months" + (f" ({r.position})" if r.position else ""),
                      evidence=r.evidence) for r in interval_rules]))
@@ -327,6 +372,7 @@ def assess_record(record: PatientRecord, today: date) -> Assessment:
         risk_factor_notes=rf_notes,
         next_dxa_months=next_dxa,
         dxa_intervals=intervals,
+        decision=decision,
         recommendations=recommendations,
         alerts=alerts,
         disagreements=disagreements,

@@ -25,6 +25,36 @@ from osteotwin.clinic.conditions import Always, Condition, F
 from osteotwin.clinic.sources import SOURCES, EvidenceTag
 
 RuleKind = Literal["indication", "consider", "defer", "recommendation", "alert", "caveat"]
+AiblVersion = Literal["2017", "2025"]
+#: Alert urgency, 1 most urgent; the basis is URGENCY_BASIS.
+Urgency = Literal[1, 2, 3, 4]
+URGENCY_BASIS = (
+    "Alerts are ordered by clinical urgency (ours): how soon harm follows if the alert is ignored. A lapsed "
+    "denosumab, hypocalcaemia before a dose, a renal contraindication or bone metastases (rules that do not "
+    "apply) harm within weeks; BMD loss beyond the least significant change is disease progressing now; the "
+    "dental review and vitamin D repletion are steps before the next dose (the dental review before the first), "
+    "and osteonecrosis of the jaw is rare, so that alert stands below 'BMD fell'; an evidence caveat changes no "
+    "action.")
+URGENCY_WORDS: dict[int, str] = {
+    1: "act today: harm within weeks if ignored",
+    2: "act at this visit: bone loss is progressing",
+    3: "before the next dose is given",
+    4: "evidence caveat",
+}
+#: Topics that rules share (``Rule.topic``), in words for the reader.
+TOPIC_WORDS: dict[str, str] = {
+    "bone_agent": "bone agent", "adjuvant": "adjuvant bisphosphonate", "calcium_intake": "calcium intake",
+    "vitamin_d_target": "vitamin D target", "dxa_interval": "DXA interval", "exercise": "exercise",
+    "renal": "renal function",
+}
+#: Which version of the AIBL joint position statement a rule follows (sources.py: hadji2017, hadji2025).
+#: The 2025 update was read in its abstract only: it says new evidence was combined with the existing
+#: (2017) recommendations, so a 2017 rule is kept unless the update's verified text changes it.
+AIBL_VERSION_OF_SOURCE: dict[str, AiblVersion] = {"hadji2017": "2017", "hadji2025": "2025"}
+AIBL_VERSION_WORDS: dict[str, str] = {
+    "2017": "AIBL joint position statement 2017 (kept in the 2025 update as far as its abstract shows)",
+    "2025": "AIBL joint position statement 2025 update",
+}
 
 #: Facts the rules may test, computed from a PatientRecord by ``evaluate.compute_facts``.
 FACTS: dict[str, str] = {
@@ -42,6 +72,7 @@ FACTS: dict[str, str] = {
     "ai_started_within_12_months": "an aromatase inhibitor started in the last 12 months",
     "on_bone_agent": "a bone agent is current (oral course not stopped, or last injection/infusion in its interval)",
     "bone_agent_started_within_12_months": "a bone agent started in the last 12 months",
+    "on_oral_bisphosphonate": "an oral bisphosphonate course is current (alendronate, risedronate, ibandronate, clodronate)",
     "on_denosumab": "last denosumab dose within 6 months",
     "denosumab_overdue_or_stopped": "denosumab given before, last dose more than 6 months ago, no bisphosphonate since",
     "denosumab_stop_planned": "a stop date is planned for denosumab without a follow-on bisphosphonate",
@@ -57,7 +88,7 @@ FACTS: dict[str, str] = {
     "calcium_known": "a serum calcium result is in the record",
     "bone_agent_indicated": "an indication rule fired (second pass)",
     "antiresorptive_considered": "a bone agent is indicated or considered, current, or adjuvant therapy is a candidate",
-    "starting_antiresorptive": "antiresorptive_considered and no bone agent is current",
+    "starting_antiresorptive": "antiresorptive_considered, no bone agent is current and denosumab is not overdue",
     "current_smoker": "current smoker",
     "alcohol_units_per_day": "alcohol (units/day)",
     "falls_last_12_months": "falls in the last 12 months",
@@ -86,6 +117,19 @@ class Rule:
     alert_id: str | None = None
     dxa_months: int | None = None
     note: str | None = None
+    urgency: Urgency | None = None
+
+    @property
+    def version(self) -> AiblVersion | None:
+        """The AIBL statement version a rule follows, from its source; None for other guidelines."""
+        return AIBL_VERSION_OF_SOURCE.get(self.source)
+
+    @property
+    def follows(self) -> str:
+        """The guideline (and, for the AIBL statement, the version) this rule follows, as shown to the user."""
+        if self.version is None:
+            return SOURCES[self.source].short
+        return AIBL_VERSION_WORDS[self.version]
 
     def as_dict(self) -> dict:
         """The rule as JSON-ready data (condition printed in the fact language), with its full citation."""
@@ -94,13 +138,21 @@ class Rule:
             "source": SOURCES[self.source].short, "citation": SOURCES[self.source].citation,
             "section": self.section, "strength": self.strength, "evidence": self.evidence,
             "topic": self.topic, "position": self.position, "alert_id": self.alert_id,
-            "dxa_months": self.dxa_months, "note": self.note,
+            "dxa_months": self.dxa_months, "note": self.note, "version": self.version,
+            "follows": self.follows, "urgency": self.urgency,
         }
 
 
 ON_AI = F("on_aromatase_inhibitor").true
 FRAX_OVER = F("frax_over_us_threshold").true
 NOT_GRADED = "not graded in the source"
+#: A deferral is advice about starting a bone agent: it is not given to a woman already on one (or overdue
+#: for denosumab, which must not lapse), nor after a fragility fracture, which the Australian 2019 statement treats (ours: issue 16, a woman on zoledronic acid
+#: or denosumab after a fracture was told to defer).
+NOT_STARTING_DECISION = (F("on_bone_agent").false & F("prior_fragility_fracture").false
+                         & F("denosumab_overdue_or_stopped").false)
+DEFER_NOTE = ("Not shown to a woman already on a bone agent, overdue for denosumab or after a fragility fracture "
+              "(ours: a deferral is advice about starting).")
 
 RULES: tuple[Rule, ...] = (
     # ---------------------------------------------------------------- bone agent: indications
@@ -196,29 +248,34 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "hadji2017_no_risk_factor_monitor", "defer",
-        ON_AI & F("has_dxa").true & (F("lowest_t_score") >= -1.5) & (F("aibl_clinical_risk_factor_count") <= 0),
+        ON_AI & F("has_dxa").true & (F("lowest_t_score") >= -1.5) & (F("aibl_clinical_risk_factor_count") <= 0)
+        & NOT_STARTING_DECISION,
         "T-score >= -1.5 and no AIBL risk factor: no bone agent now; manage according to BMD loss over the "
         "first year and local postmenopausal osteoporosis guidelines.",
         "hadji2017", "treatment algorithm", NOT_GRADED, "S",
-        topic="bone_agent", position="defer (T >= -1.5, no risk factor)",
+        topic="bone_agent", position="defer (T >= -1.5, no risk factor)", note=DEFER_NOTE,
     ),
     Rule(
         "asco2019_defer_below_threshold", "defer",
-        F("has_dxa").true & (F("lowest_t_score") > -2.5) & ~FRAX_OVER,
+        F("has_dxa").true & (F("lowest_t_score") > -2.5) & ~FRAX_OVER & NOT_STARTING_DECISION,
         "Below the ASCO treatment thresholds (T {lowest_t_score:.1f} > -2.5; no FRAX over threshold): defer the "
         "bone-modifying agent and repeat DXA in 2 years (1 year if medically indicated).",
         "asco2019", "Figure 1 algorithm", NOT_GRADED, "V",
         topic="bone_agent", position="defer (T > -2.5, FRAX below threshold)", dxa_months=24,
+        note=DEFER_NOTE,
     ),
     # ---------------------------------------------------------------- agent choice
     Rule(
         "hadji2017_agent_choice", "recommendation",
         ON_AI & F("bone_agent_indicated").true,
-        "Agent choice on an AI: denosumab 60 mg s.c. every 6 months has the strongest fracture evidence (I, A); "
-        "zoledronic acid 4 mg IV every 6 months (II, A) when recurrence reduction also matters; oral options "
+        "Agent choice on an AI: denosumab 60 mg s.c. every 6 months has the strongest fracture evidence (I, A) "
+        "and suits a woman whose fracture risk is the dominant concern; zoledronic acid 4 mg IV every 6 months "
+        "(II, A) when recurrence reduction is the priority; oral options "
         "risedronate 35 mg weekly (III, A), ibandronate 150 mg monthly (IV, A), alendronate 70 mg weekly (IV, A). "
         "Check adherence regularly.",
         "hadji2017", "Table 3; text", "as given per agent", "V",
+        note="Doses, schedules and grades from Table 3 [V]; 'fracture risk dominant' vs 'recurrence the priority' "
+             "from news summaries of the statement (Oncology Nurse Advisor, JNCCN 360) [S].",
     ),
     Rule(
         "asco_oh2022_discuss_adjuvant_bp", "recommendation",
@@ -245,7 +302,7 @@ RULES: tuple[Rule, ...] = (
         "are not to be used; risedronate and ibandronate are not recommended below 30 mL/min. Denosumab needs "
         "no renal dose change but hypocalcaemia is more frequent in severe renal impairment.",
         "bp_labels", "contraindications / dosage in renal impairment", "drug label", "S",
-        alert_id="renal_contraindication_bisphosphonate", topic="renal",
+        alert_id="renal_contraindication_bisphosphonate", urgency=1, topic="renal",
     ),
     Rule(
         "check_renal_function_before_bisphosphonate", "recommendation",
@@ -257,9 +314,9 @@ RULES: tuple[Rule, ...] = (
         "correct_vitamin_d_before_antiresorptive", "alert",
         F("antiresorptive_considered").true & (F("vitamin_d_ng_ml") < 20),
         "25(OH)D {vitamin_d_ng_ml:g} ng/mL is below 20 ng/mL (IOM 2011: inadequate; below 12 deficient): "
-        "replete vitamin D before starting an antiresorptive (risk of hypocalcaemia).",
+        "replete vitamin D before starting an antiresorptive or giving its next dose (risk of hypocalcaemia).",
         "iom2011", "25(OH)D cut-points", "dietary reference report", "S",
-        alert_id="correct_vitamin_d_before_antiresorptive", topic="vitamin_d_target", position="adequate at >= 20 ng/mL",
+        alert_id="correct_vitamin_d_before_antiresorptive", urgency=3, topic="vitamin_d_target", position="adequate at >= 20 ng/mL",
     ),
     Rule(
         "bhof2022_vitamin_d_target_30", "recommendation",
@@ -289,7 +346,7 @@ RULES: tuple[Rule, ...] = (
         "Serum calcium below the reference range: correct hypocalcaemia before denosumab (and before "
         "zoledronic acid); supplement calcium and vitamin D.",
         "prolia_label", "5.1 hypocalcaemia", "drug label", "S",
-        alert_id="correct_calcium_before_denosumab",
+        alert_id="correct_calcium_before_denosumab", urgency=1,
         note="Default lower limit 2.10 mmol/L when the lab gives none (ours); total calcium, not albumin-corrected.",
     ),
     Rule(
@@ -304,7 +361,7 @@ RULES: tuple[Rule, ...] = (
         "Before the first dose of a bone agent: assess the risk of osteonecrosis of the jaw, do a dental "
         "review and treat dental problems first.",
         "asco_cco2017", "abstract (assess ONJ risk, dental problems first)", NOT_GRADED, "V",
-        alert_id="dental_review_before_antiresorptive",
+        alert_id="dental_review_before_antiresorptive", urgency=3,
     ),
     # ---------------------------------------------------------------- denosumab
     Rule(
@@ -314,7 +371,15 @@ RULES: tuple[Rule, ...] = (
         "bisphosphonate: rapid rebound bone loss and multiple vertebral fractures can follow. Give the next "
         "dose, or switch to a bisphosphonate (e.g. zoledronic acid, or >= 12 months of an oral bisphosphonate).",
         "hba2021", "position statement", NOT_GRADED, "S",
-        alert_id="denosumab_discontinuation_rebound",
+        alert_id="denosumab_discontinuation_rebound", urgency=1,
+    ),
+    Rule(
+        "hadji2011_switch_failing_oral_bisphosphonate", "recommendation",
+        F("on_oral_bisphosphonate").true & F("significant_loss").true,
+        "BMD fell by more than the least significant change on an oral bisphosphonate: check adherence; poor "
+        "adherence or falling BMD after 12-24 months of oral treatment is a reason to switch to an intravenous agent.",
+        "hadji2011", "abstract, conclusions", NOT_GRADED, "S",
+        note="The abstract read is cut after 'switch to i.v.'; the agent it names is not shown.",
     ),
     Rule(
         "hba2021_do_not_pause_denosumab", "recommendation", F("on_denosumab").true,
@@ -327,13 +392,13 @@ RULES: tuple[Rule, ...] = (
         "BMD fell by more than the least significant change since the previous scan (a real change at 95% "
         "confidence): look for secondary causes and adherence, and review the bone-agent decision.",
         "iscd_precision", "LSC = 2.77 x precision", "ISCD official position", "V",
-        alert_id="significant_bmd_loss",
+        alert_id="significant_bmd_loss", urgency=2,
     ),
     Rule(
         "annual_loss_5pct_or_more", "alert", F("max_annual_loss_pct") >= 5.0,
         "Annualised BMD loss {max_annual_loss_pct:.1f}%/year is 5% or more.",
         "aus2019", "abstract, recommendations", NOT_GRADED, "V",
-        alert_id="annual_loss_5pct_or_more",
+        alert_id="annual_loss_5pct_or_more", urgency=2,
     ),
     Rule(
         "nccn2009_baseline_dxa", "recommendation", ON_AI & F("has_dxa").false,
@@ -377,9 +442,11 @@ RULES: tuple[Rule, ...] = (
         "nccn2009", "Figure 2", NOT_GRADED, "V",
     ),
     Rule(
-        "hadji2017_assess_fracture_risk", "recommendation", ON_AI & F("postmenopausal").true,
+        "hadji2025_assess_fracture_risk", "recommendation", ON_AI,
         "Starting or taking an aromatase inhibitor: assess fracture risk from clinical risk factors, with DXA BMD.",
-        "hadji2017", "recommendations", NOT_GRADED, "V",
+        "hadji2025", "title and abstract", NOT_GRADED, "V",
+        note="2017 limited this to postmenopausal women; the 2025 update addresses all women with hormone-sensitive "
+             "breast cancer on an AI (its title and abstract), so the rule no longer asks for postmenopausal status.",
     ),
     # ---------------------------------------------------------------- everybody: intake, exercise, habits
     Rule(
@@ -405,12 +472,12 @@ RULES: tuple[Rule, ...] = (
         "asco2019_exercise", "recommendation", Always(),
         "Multicomponent exercise: balance, flexibility/stretching, endurance and progressive resistance, "
         "tailored to the person; refer for rehabilitation if gait or balance is impaired.",
-        "asco2019", "recommendation 3.2", "Moderate; EB-B-L", "V",
+        "asco2019", "recommendation 3.2", "Moderate; EB-B-L", "V", topic="exercise",
     ),
     Rule(
         "aus2019_weight_bearing_exercise", "recommendation", ON_AI,
         "Weight-bearing exercise and vitamin D and calcium sufficiency for all women on an AI.",
-        "aus2019", "abstract, recommendations", NOT_GRADED, "V",
+        "aus2019", "abstract, recommendations", NOT_GRADED, "V", topic="exercise",
     ),
     Rule(
         "asco2019_smoking_alcohol", "recommendation", F("current_smoker").true | (F("alcohol_units_per_day") > 0),
@@ -429,7 +496,7 @@ RULES: tuple[Rule, ...] = (
         "Bone metastases: these rules are for non-metastatic disease. In the metastatic setting ESMO "
         "advises zoledronic acid or denosumab at oncology doses (I, A).",
         "esmo_mets", "metastatic setting (summary)", "(I, A)", "S",
-        alert_id="bone_metastases_out_of_scope",
+        alert_id="bone_metastases_out_of_scope", urgency=1,
     ),
 )
 
@@ -446,8 +513,10 @@ def check_rules() -> None:
         unknown = rule.when.fact_names() - set(FACTS)
         if unknown:
             raise ValueError(f"{rule.id}: unknown facts {sorted(unknown)}")
-        if rule.kind == "alert" and not rule.alert_id:
-            raise ValueError(f"{rule.id}: an alert needs alert_id")
+        if rule.kind in ("alert", "caveat") and not (rule.alert_id and rule.urgency):
+            raise ValueError(f"{rule.id}: an alert needs alert_id and urgency")
+        if rule.topic is not None and rule.topic not in TOPIC_WORDS:
+            raise ValueError(f"{rule.id}: topic {rule.topic!r} has no words in TOPIC_WORDS")
         if rule.evidence == "R":
             raise ValueError(f"{rule.id}: recalled items are not encoded as rules")
 

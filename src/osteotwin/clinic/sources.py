@@ -37,6 +37,15 @@ SOURCES: dict[str, Source] = {
                "(AIBL) in postmenopausal women with hormone sensitive breast cancer: joint position statement "
                "of the IOF, CABS, ECTS, IEG, ESCEO, IMS and SIOG. J Bone Oncol 2017;7:1-12. "
                "doi:10.1016/j.jbo.2017.03.001 (PMC5384888)"),
+        Source("hadji2025", "Hadji 2025 (AIBL joint position statement, update)",
+               "Hadji P, Aapro M, Al-Daghri N, et al. Management of aromatase inhibitor-associated bone loss (AIBL) "
+               "in women with hormone-sensitive breast cancer: an updated joint position statement of the IOF, "
+               "CABS, ECTS, IEG, ESCEO, IMS, and SIOG. J Bone Oncol 2025;53:100694. "
+               "doi:10.1016/j.jbo.2025.100694 (PubMed abstract read in part; full text not read)"),
+        Source("hadji2011", "Hadji 2011 (AIBL practical guidance)",
+               "Hadji P, Aapro MS, Body JJ, et al. Management of aromatase inhibitor-associated bone loss in "
+               "postmenopausal women with breast cancer: practical guidance for prevention and treatment. Ann Oncol "
+               "2011;22:2546-55 (abstract, as reproduced by a third-party page)"),
         Source("asco2019", "ASCO 2019 (bone health in cancer survivors)",
                "Shapiro CL, Van Poznak C, Lacchetti C, et al. ASCO guideline on osteoporosis in survivors of "
                "adult cancers with non-metastatic disease. J Clin Oncol 2019;37(31):2916-46. "

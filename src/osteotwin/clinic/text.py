@@ -1,7 +1,8 @@
 """The clinician's summary of an Assessment: what to decide in a 15-minute visit, each line sourced.
 
-Order: decision, alerts (act before the first dose), where sources differ, next scan and whether the
-last change is real, fracture risk with its caveats, the remaining recommendations.
+Order: the decision card (what to do now, why, which guideline), alerts by urgency, where sources
+differ, next scan and whether the last change is real, fracture risk with its caveats, the remaining
+recommendations.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ def _tag(evidence: str) -> str:
 def summary_text(a: Assessment) -> str:
     """A plain-text summary for a clinician (the non-JSON output of ``osteotwin assess``)."""
     c = a.classification
-    lines: list[str] = [f"osteotwin bone-health assessment, {a.assessed_on.isoformat()}", "", "AT A GLANCE"]
-    decision = "indicated" if a.bone_agent_indicated else "consider" if a.considered_because else "not indicated"
-    lines.append(f"  bone agent: {decision}; BMD: {CATEGORY_WORDS[a.who_category]}")
+    d = a.decision
+    lines: list[str] = [f"osteotwin bone-health assessment, {a.assessed_on.isoformat()}", "", "AT A GLANCE",
+                        f"  NOW: {d.text}", f"  why: {d.reason} [{d.guideline}]",
+                        f"  BMD: {CATEGORY_WORDS[a.who_category]}; AIBL risk factors: "
+                        + (", ".join(d.risk_factors) or "none")]
     if a.alerts:
-        lines.append("  act first: " + ", ".join(alert.id for alert in a.alerts))
+        lines.append(f"  alerts: {len(a.alerts)}, most urgent first ({a.alerts[0].urgency_words})")
     dxa = "now" if a.next_dxa_months == 0 else "no rule" if a.next_dxa_months is None else f"in {a.next_dxa_months} months"
     lines.append(f"  next DXA: {dxa}; sources differ on: "
-                 + (", ".join(d.topic.replace("_", " ") for d in a.disagreements) or "nothing"))
+                 + (", ".join(d.title for d in a.disagreements) or "nothing"))
     fr0 = a.fracture_risk
     lines.append(f"  10-year risk (osteotwin: QFracture-2009 x BMD x falls x AI; not built for AI users): osteoporotic "
                  f"{fr0.ten_year_osteoporotic_fracture_pct:.1f}%, hip {fr0.ten_year_hip_fracture_pct:.1f}%")
@@ -45,29 +48,22 @@ def summary_text(a: Assessment) -> str:
     lines.append(f"BMD: {CATEGORY_WORDS[a.who_category]}{score}. [{c.source}]")
     for note in c.notes:
         lines.append(f"  note: {note}")
-    rfs = ", ".join(a.risk_factors) if a.risk_factors else "none"
-    lines.append(f"AIBL risk factors: {rfs}.")
     lines.append("")
-    if a.bone_agent_indicated:
-        lines.append("DECISION: bone agent INDICATED by " + ", ".join(a.because) + ".")
-    elif a.considered_because:
-        lines.append("DECISION: no rule makes a bone agent mandatory; CONSIDER it (" + ", ".join(a.considered_because) + ").")
-    else:
-        lines.append("DECISION: no bone agent indicated by the encoded rules.")
-    by_id = {r.id: r for r in a.recommendations}
-    shown_ids = a.because if a.bone_agent_indicated else [*a.considered_because, *a.deferred_by]
-    for rule_id in shown_ids:
-        rec = by_id.get(rule_id)
-        if rec:
-            lines.append(f"  - {rec.text} [{rec.source}; {rec.strength}]{_tag(rec.evidence)}")
+    lines.append(f"DECISION: {d.text}")
+    lines.append(f"  because: {d.reason}")
+    lines.append(f"  follows: {d.guideline}")
+    for rule in d.rules:
+        follows = "" if rule.source.startswith(rule.follows) else f"; {rule.follows}"
+        lines.append(f"  - {rule.text} [{rule.source}{follows}]{_tag(rule.evidence)} ({rule.id})")
+    shown_ids = [rule.id for rule in d.rules]
     if a.alerts:
-        lines += ["", "ALERTS (act on these first):"]
+        lines += ["", "ALERTS (most urgent first):"]
         for alert in a.alerts:
-            lines.append(f"  ! {alert.id}: {alert.text} [{alert.source}]{_tag(alert.evidence)}")
+            lines.append(f"  ! [{alert.urgency_words}] {alert.text} [{alert.source}]{_tag(alert.evidence)}")
     if a.disagreements:
         lines += ["", "WHERE SOURCES DIFFER (shown, not resolved):"]
         for d in a.disagreements:
-            lines.append(f"  {d.topic.replace('_', ' ')}:")
+            lines.append(f"  {d.title}:")
             for p in d.positions:
                 lines.append(f"    - {p.source}: {p.says}{_tag(p.evidence)}")
     lines.append("")
@@ -124,6 +120,8 @@ def summary_text(a: Assessment) -> str:
         lines += ["", "Other recommendations:"]
         for rec in rest:
             lines.append(f"  - {rec.text} [{rec.source}]{_tag(rec.evidence)}")
+            for other in rec.also:
+                lines.append(f"      also {other}")
     if a.warnings:
         lines += ["", "Input warnings:"] + [f"  - {w}" for w in a.warnings]
     lines += ["", a.disclaimer]

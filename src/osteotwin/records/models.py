@@ -117,6 +117,9 @@ class Patient(Base):
     exercise_log: Mapped[list[ExerciseLogEntry]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="ExerciseLogEntry.id"
     )
+    alert_acknowledgements: Mapped[list[AlertAcknowledgement]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", order_by="AlertAcknowledgement.id"
+    )
 
 
 class DxaResult(Base):
@@ -225,6 +228,25 @@ class SavedAssessment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AlertAcknowledgement(Base):
+    """A clinician has seen an alert of the assessment (clinic/assessment.py ``Alert``).
+
+    The acknowledgement holds for the alert as it read then (``fingerprint`` of its text): when the
+    alert's numbers or wording change, it shows as new again. Who acknowledged it is in the audit log."""
+
+    __tablename__ = "alert_acknowledgements"
+    __table_args__ = (Index("ix_alert_acknowledgements_patient_alert", "patient_id", "alert_id", "fingerprint",
+                            unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    alert_id: Mapped[str] = mapped_column(String(80))
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    acknowledged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    patient: Mapped[Patient] = relationship(back_populates="alert_acknowledgements")
 
 
 class AuditEvent(Base):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from osteotwin.errors import InputError
 from osteotwin.records.accounts import create_user, issue_link, may_invite, utcnow
 from osteotwin.records.audit import audit, audit_trail
-from osteotwin.records.models import OneTimeLink, Patient, User
+from osteotwin.records.models import AlertAcknowledgement, OneTimeLink, Patient, User
 from osteotwin.records.patients import (
     add_dxa,
     add_lab,
@@ -39,6 +39,7 @@ from osteotwin.web.deps import (
     Viewer,
     ViewerDep,
     check_form_csrf,
+    load_record,
     read_patient,
 )
 from osteotwin.web.forms import parse_form
@@ -83,10 +84,36 @@ def _overview_page(request: Request, patient: Patient) -> Response:
     return render(request, "patient_overview.html", {
         "patient": patient, "age": age_years(patient.birth_date), "t_scores": latest_t_scores(patient),
         "current": current_medications(patient), "assessment": assessment,
+        "card_alerts": card_alerts(assessment, patient),
         "monitoring": monitoring, "lsc": lsc, "fallback_lsc_source": FALLBACK_LSC_SOURCE,
         "dxa_figure": dxa_history_figure(patient, lsc), "lab_units": LAB_UNITS,
         "invite_link": f"{request.app.state.public_url}/set-password/{invite}" if invite else None,
     })
+
+
+def card_alerts(assessment: dict[str, Any], patient: Patient) -> list[dict[str, Any]]:
+    """The assessment's alerts for the decision card: each with ``acknowledged_at`` (None when not
+    acknowledged for its current text), the acknowledged ones last, each group by urgency."""
+    seen = {(a.alert_id, a.fingerprint): a.acknowledged_at for a in patient.alert_acknowledgements}
+    alerts = [{**alert, "acknowledged_at": seen.get((alert["id"], alert["fingerprint"]))}
+              for alert in assessment["alerts"]]
+    return sorted(alerts, key=lambda alert: alert["acknowledged_at"] is not None)
+
+
+@router.post("/patients/{patient_id}/alerts/acknowledge")
+def acknowledge_alert(patient_id: PatientId, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+    """Mark an alert of the current assessment as seen (audited); it shows as new again when its text changes."""
+    check_form_csrf(viewer, form)
+    patient = patient_for(session, viewer.user, patient_id, "alert acknowledgement", action="create")
+    alert_id, fingerprint = form.get("alert_id", "")[:80], form.get("fingerprint", "")[:16]
+    current = {(a["id"], a["fingerprint"]) for a in services.assessment(load_record(patient))["alerts"]}
+    if (alert_id, fingerprint) not in current:
+        raise InputError("alert_id", alert_id, "an alert of this patient's current assessment (reload the page)")
+    if (alert_id, fingerprint) not in {(a.alert_id, a.fingerprint) for a in patient.alert_acknowledgements}:
+        session.add(AlertAcknowledgement(patient_id=patient.id, alert_id=alert_id, fingerprint=fingerprint,
+                                         acknowledged_by=viewer.user_id))
+    page = "/assessment" if form.get("page") == "assessment" else ""
+    return RedirectResponse(f"/patients/{patient_id}{page}#decision", status_code=303)
 
 
 def _write(request: Request, session: Session, viewer: Viewer, patient_id: int, form: dict[str, str],
@@ -149,6 +176,7 @@ async def assessment_page(request: Request, patient_id: PatientId, viewer: Clini
 def _assessment_page(request: Request, patient: Patient) -> Response:
     assessment = services.assessment(patient)
     return render(request, "assessment.html", {"patient": patient, "a": assessment,
+                                               "card_alerts": card_alerts(assessment, patient),
                                                "a_json": json.dumps(assessment, indent=2)})
 
 

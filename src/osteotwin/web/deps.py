@@ -92,7 +92,8 @@ def read_patient(request: Request, viewer: Viewer, patient_id: int, what: str, a
 
 def load_record(patient: Patient) -> Patient:
     """Load every collection of the record so it can be read after its session closed."""
-    for rows in (patient.dxa_results, patient.labs, patient.medications, patient.food_log, patient.exercise_log):
+    for rows in (patient.dxa_results, patient.labs, patient.medications, patient.food_log, patient.exercise_log,
+                 patient.alert_acknowledgements):
         len(rows)
     return patient
 
