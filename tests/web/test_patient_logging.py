@@ -155,3 +155,52 @@ def test_nobody_else_can_change_or_remove_her_entries(client, database, clinicia
                 delete_food_entry(session, user, patient, food_id)
             with pytest.raises(NotFound):
                 update_exercise_session(session, user, patient, session_id, session_in, "aerobic")
+
+
+def _scans(database, patient_id: int, medications: list[tuple[str, dt.date]], scans: bool = True) -> None:
+    from osteotwin.records.models import DxaResult, Medication
+
+    with database.transaction() as session:
+        for date, ls, th in [(dt.date(2024, 3, 1), -1.6, -1.1), (dt.date(2025, 9, 1), -2.1, -1.4)] if scans else []:
+            session.add(DxaResult(patient_id=patient_id, date=date, site="lumbar_spine",
+                                  bmd_g_cm2=round(1.047 + 0.11 * ls, 3), t_score=ls, device="hologic"))
+            session.add(DxaResult(patient_id=patient_id, date=date, site="total_hip",
+                                  bmd_g_cm2=round(0.942 + 0.122 * th, 3), t_score=th, device="hologic"))
+        for drug, start in medications:
+            extra = {"dose_mg": 60, "every_months": 6} if drug == "denosumab" else {}
+            session.add(Medication(patient_id=patient_id, drug=drug, start_date=start, **extra))
+
+
+def test_bone_page_gives_ranges_medicine_options_and_the_scans_as_text(client, database, clinician):
+    from osteotwin.records.models import Patient
+    from osteotwin.web import services
+
+    patient = make_account(database, "patient", patient_of=clinician)
+    client.cookies.update(patient.cookies())
+    empty = client.get("/me/bone")
+    assert empty.status_code == 200 and "No scans yet." in empty.text and 'id="ranges"' not in empty.text
+    assert "Denosumab: an injection under the skin, 60 mg every 6 months." in empty.text
+    _scans(database, patient.patient_id, [("anastrozole", dt.date(2024, 3, 15))])
+    page = client.get("/me/bone")
+    assert page.status_code == 200
+    with database.transaction() as session:
+        twin = services.personal_twin(session.get(Patient, patient.patient_id))
+    spine = twin["projections"]["continue"]["lumbar_spine_bmd_pct_change"]
+    assert (f"If you carry on as now: over the next 5 years your spine (lower back) density would change by about "
+            f"{spine['p50'][-1]:+.1f}% (most likely between {spine['p10'][-1]:+.1f}% and {spine['p90'][-1]:+.1f}%)"
+            ) in page.text
+    assert spine["p10"][-1] < spine["p50"][-1] < spine["p90"][-1]
+    assert "anastrozole) ends in March 2029" in page.text
+    assert "below −2.0, or who has two or more risk factors" in page.text and "decided by your doctor" in page.text
+    assert "Hadji 2017 (AIBL joint position statement), Table 3 [V]" in page.text
+    assert page.text.count("With denosumab: over the next 5 years") == 1 and "must not be stopped" not in page.text
+    # the chart's text alternative: every scan in a table
+    assert page.text.count("<tr><td>2024-03-01</td>") == 2 and "-2.1 (in the low bone mass (osteopenia) range)" in page.text
+
+    _scans(database, patient.patient_id, [("denosumab", dt.date(2025, 9, 15))], scans=False)
+    response = client.get("/me/bone")
+    on_denosumab = response.text
+    assert response.status_code == 200, on_denosumab[-3000:]
+    assert "Denosumab must not be stopped or delayed without a follow-on medicine" in on_denosumab
+    assert "If denosumab were stopped without a follow-on medicine: over the next 5 years" in on_denosumab
+    assert "60 mg every 6 months. <strong>(you take this now)</strong>" in on_denosumab

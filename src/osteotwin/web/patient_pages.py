@@ -13,6 +13,7 @@ nothing is written. Every read, write and refusal is audited (``records/audit.py
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,6 +21,9 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
+from osteotwin.catalog import AROMATASE_INHIBITORS, DAYS_PER_YEAR
+from osteotwin.clinic.record import PatientRecord
+from osteotwin.clinic.sources import cite
 from osteotwin.errors import InputError
 from osteotwin.lifestyle import get_food
 from osteotwin.lifestyle.foods import Food, spelling_corrections
@@ -28,14 +32,16 @@ from osteotwin.records.models import ExerciseLogEntry, FoodLogEntry, Patient
 from osteotwin.records.patients import (
     add_exercise,
     add_food,
+    current_medications,
     delete_exercise_session,
     delete_food_entry,
+    endocrine_therapy,
     latest_t_scores,
     own_patient,
     update_exercise_session,
     update_food_entry,
 )
-from osteotwin.records.schemas import ExerciseLogIn, FoodLogIn
+from osteotwin.records.schemas import BONE_AGENTS, ExerciseLogIn, FoodLogIn
 from osteotwin.scenario import format_validation_error
 from osteotwin.web import services
 from osteotwin.web.charts import dxa_history_figure, lsc_by_site
@@ -45,6 +51,9 @@ from osteotwin.web.forms import parse_form
 from osteotwin.web.rendering import SITE_LABELS, render
 
 router = APIRouter(include_in_schema=False)
+
+SITE_WORDS = {"lumbar_spine": "spine (lower back)", "total_hip": "hip", "femoral_neck": "hip (thigh-bone neck)"}
+"""The DXA sites in her words."""
 
 # WHO 1994 diagnostic categories by T-score (Kanis et al., J Bone Miner Res 1994).
 WHO_WORDS = [(-2.5, "in the osteoporosis range"), (-1.0, "in the low bone mass (osteopenia) range")]
@@ -347,11 +356,60 @@ def remove_exercise(entry_id: RowId, session: Tx, viewer: ViewerDep, form: FormD
 
 # --- bone ---------------------------------------------------------------------------------------
 
-def plain_words(patient: Patient, projection: dict[str, Any] | None) -> list[str]:
-    """Her bone density and the projection in plain sentences."""
+@dataclass(frozen=True)
+class PlainStatement:
+    """A sentence for her page with the publication behind it (``clinic/sources.py``) and its evidence tag."""
+
+    words: str
+    source_id: str
+    where: str
+    tag: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"words": self.words, "source": f"{cite(self.source_id)}, {self.where} [{self.tag}]"}
+
+
+BONE_MEDICINES: tuple[tuple[str | None, tuple[str, ...], PlainStatement], ...] = (
+    ("denosumab", ("denosumab",), PlainStatement(
+        "Denosumab: an injection under the skin, 60 mg every 6 months.", "hadji2017", "Table 3", "V")),
+    ("zoledronic_acid", ("zoledronic_acid",), PlainStatement(
+        "Zoledronic acid: a drip into a vein, 4 mg every 6 months.", "hadji2017", "Table 3", "V")),
+    (None, ("alendronate", "risedronate", "ibandronate"), PlainStatement(
+        "Bisphosphonate tablets: risedronate 35 mg or alendronate 70 mg once a week, or ibandronate 150 mg once "
+        "a month.", "hadji2017", "Table 3", "V")),
+)
+"""The bone medicines the guideline names for women on an aromatase inhibitor (the agents and schedules of
+rule ``hadji2017_agent_choice``, docs/clinic.md): the personal twin's regimen that shows its estimate (None:
+not projected), the catalog drugs it covers, and the words."""
+
+WHEN_MEDICINE = PlainStatement(
+    "The guideline your clinic follows advises a bone medicine for a woman on an aromatase inhibitor whose "
+    "lowest T-score is below −2.0, or who has two or more risk factors for fracture. Whether you need one is "
+    "decided by your doctor, with you.", "hadji2017", "treatment algorithm (rules hadji2017_t_below_minus_2 and "
+    "hadji2017_two_or_more_risk_factors)", "S")
+"""When the guideline advises a bone medicine (T < -2.0 is verified [V]; the risk-factor list only against
+secondary pages [S], so the sentence carries the weaker tag)."""
+
+DENOSUMAB_STOP = PlainStatement(
+    "Denosumab must not be stopped or delayed without a follow-on medicine: bone is lost quickly once it wears "
+    "off. Talk to your doctor before any change.", "hba2021", "position statement (rule "
+    "hba2021_do_not_pause_denosumab)", "S")
+
+TWIN_REGIMEN_WORDS = {"continue": "If you carry on as now", "lifestyle_plan": "If you follow your diet and exercise plan",
+                      "denosumab": "With denosumab", "zoledronic_acid": "With zoledronic acid",
+                      "stop_denosumab": "If denosumab were stopped without a follow-on medicine"}
+"""The personal twin's regimens (``osteotwin fit``) in her words."""
+
+
+def t_score_words(t: float) -> str:
+    """The WHO 1994 category of a T-score in words."""
+    return next((w for limit, w in WHO_WORDS if t <= limit), "in the normal range")
+
+
+def plain_words(patient: Patient) -> list[str]:
+    """Her bone density at each site in plain sentences: the WHO category and the change since her first scan."""
     sentences: list[str] = []
     for site, t in latest_t_scores(patient).items():
-        words = next((w for limit, w in WHO_WORDS if t <= limit), "in the normal range")
         rows = sorted((r for r in patient.dxa_results if r.site == site), key=lambda r: r.date)
         change = ""
         if len(rows) > 1:
@@ -359,20 +417,69 @@ def plain_words(patient: Patient, projection: dict[str, Any] | None) -> list[str
             years = max((rows[-1].date - rows[0].date).days / 365.25, 0.1)
             direction = "lower" if pct < 0 else "higher"
             change = (f" It is {abs(pct):.1f}% {direction} than at your first scan {years:.1f} years ago.")
-        sentences.append(f"Your {SITE_LABELS[site].lower()} bone density (T-score {t:+.1f}) is {words}.{change}")
-    if projection:
-        regimens = projection["regimens"]
-        alone = regimens.get("ai_alone")
-        plan = regimens.get("ai_lifestyle")
-        for site in ("lumbar_spine", "total_hip"):
-            if alone and plan:
-                a = alone["trajectory"][f"{site}_bmd_pct_change"][-1]
-                p = plan["trajectory"][f"{site}_bmd_pct_change"][-1]
-                sentences.append(
-                    f"The model expects your {SITE_LABELS[site].lower()} density to change by {a:+.1f}% over the "
-                    f"next 5 years on your hormone tablet alone, and by {p:+.1f}% if you follow your diet and exercise "
-                    "plan. These are estimates from a computer model, not promises.")
+        sentences.append(f"Your {SITE_WORDS[site]} bone density (T-score {t:+.1f}) is {t_score_words(t)}."
+                         f"{change}")
     return sentences
+
+
+def range_words(twin: dict[str, Any], regimen: str) -> str:
+    """One regimen of her personal twin in words: the expected change per site over 5 years with the
+    range 8 in 10 of the model's estimates fall in (10th to 90th percentile), and where the T-score ends."""
+    projection = twin["projections"][regimen]
+    parts = []
+    for site in ("lumbar_spine", "total_hip"):
+        change = projection[f"{site}_bmd_pct_change"]
+        t = projection[f"{site}_t_score"]["p50"][-1]
+        parts.append(f"your {SITE_WORDS[site]} density would change by about {change['p50'][-1]:+.1f}% "
+                     f"(most likely between {change['p10'][-1]:+.1f}% and {change['p90'][-1]:+.1f}%), ending "
+                     f"{t_score_words(t)} (T-score about {t:+.1f})")
+    return f"{TWIN_REGIMEN_WORDS[regimen]}: over the next 5 years {'; '.join(parts)}."
+
+
+def hormone_tablet_words(patient: Patient) -> str:
+    """When her aromatase inhibitor ends in the personal twin's projections: its recorded stop date, else its
+    start plus the record's planned AI years (``clinic.record.PatientRecord.planned_ai_years``)."""
+    course = endocrine_therapy(patient)
+    if course is None or course.drug not in AROMATASE_INHIBITORS:
+        return ""
+    if course.stop_date is not None:
+        end, why = course.stop_date, "as recorded"
+    else:
+        years = PatientRecord.model_fields["planned_ai_years"].default
+        end = course.start_date + dt.timedelta(days=DAYS_PER_YEAR * years)
+        why = f"{years:g} years after it started: the default when no end is recorded"
+    return (f"The model assumes your hormone tablet ({course.drug}) ends in {end.strftime('%B %Y')} ({why}); "
+            "bone loss slows and partly recovers after it ends.")
+
+
+def fracture_words(twin: dict[str, Any]) -> str:
+    """Her 10-year major osteoporotic fracture risk at month 0 of the twin (her latest scan), with its range."""
+    risk = twin["projections"]["continue"]["osteoporotic_fracture_10y_pct"]
+    return (f"The model puts your chance of a major osteoporotic fracture (spine, hip, wrist or shoulder) in the "
+            f"next 10 years at about {risk['p50'][0]:.1f}% (most likely between {risk['p10'][0]:.1f}% and "
+            f"{risk['p90'][0]:.1f}%).")
+
+
+def medicine_options(patient: Patient, twin: dict[str, Any] | None) -> dict[str, Any]:
+    """The bone medicines in plain words: when the guideline advises one, the options with the model's estimate
+    for her, the one she takes now and, on denosumab, the warning about stopping it."""
+    taking = [m.drug for m in current_medications(patient) if m.drug in BONE_AGENTS]
+    options = []
+    for regimen, drugs, statement in BONE_MEDICINES:
+        estimate = range_words(twin, regimen) if twin and regimen in twin["projections"] else ""
+        options.append({**statement.as_json(), "estimate": estimate, "taking": any(d in taking for d in drugs)})
+    warnings = [DENOSUMAB_STOP.as_json()] if "denosumab" in taking else []
+    if warnings and twin and "stop_denosumab" in twin["projections"]:
+        warnings[0]["estimate"] = range_words(twin, "stop_denosumab")
+    return {"when": WHEN_MEDICINE.as_json(), "options": options, "warnings": warnings,
+            "taking": [drug.replace("_", " ") for drug in taking]}
+
+
+def dxa_table(patient: Patient) -> list[dict[str, Any]]:
+    """The scans behind the chart, as a table (the chart's text alternative)."""
+    rows = sorted(patient.dxa_results, key=lambda r: (r.date, r.site))
+    return [{"date": r.date, "site": SITE_LABELS[r.site], "bmd_g_cm2": r.bmd_g_cm2, "t_score": r.t_score,
+             "words": t_score_words(r.t_score)} for r in rows]
 
 
 @router.get("/me/bone")
@@ -382,10 +489,13 @@ async def bone_page(request: Request, viewer: ViewerDep) -> Response:
 
 
 def _bone_page(request: Request, patient: Patient) -> Response:
-    projection = services.projection(patient, ["ai_alone", "ai_lifestyle"])
+    twin = services.personal_twin(patient)
     monitoring = services.dxa_monitoring(patient)
+    ranges = [range_words(twin, r) for r in ("continue", "lifestyle_plan") if r in twin["projections"]] if twin else []
     return render(request, "me_bone.html", {
-        "patient": patient, "sentences": plain_words(patient, projection), "projection": projection,
+        "patient": patient, "sentences": plain_words(patient), "ranges": ranges,
+        "fracture": fracture_words(twin) if twin else "", "twin": twin, "tablet": hormone_tablet_words(patient),
+        "medicines": medicine_options(patient, twin), "scans": dxa_table(patient),
         "dxa_figure": dxa_history_figure(patient, lsc_by_site(monitoring)),
     })
 
