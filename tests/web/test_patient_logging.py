@@ -85,6 +85,11 @@ def test_a_refused_food_form_keeps_what_she_typed_and_writes_nothing(client, dat
     assert future.status_code == 422 and "must not be in the future" in future.text
     assert _count(database, FoodLogEntry) == 0
     assert client.get("/me", params={"day": str(dt.date.today() + dt.timedelta(days=2))}).status_code == 422
+    # unusual but possible: 6 cups of yogurt (1,470 g) is accepted and marked for checking
+    large = client.post("/me/food", data={"csrf_token": patient.csrf_token, "food_id": YOGURT, "quantity": "6",
+                                          "portion": "3"})
+    assert large.status_code == 200 and "Unusually large (1,470 g, more than 1,000 g): check the amount." in large.text
+    assert _count(database, FoodLogEntry) == 1
     assert client.get("/me", params={"day": "yesterday"}).status_code == 422
 
 
@@ -115,6 +120,12 @@ def test_exercise_session_on_another_week_changed_refused_and_removed(client, da
         "csrf_token": patient.csrf_token, "date": str(ten_days_ago), "exercise": "goblet_squat", "minutes": "25",
         "sets": "3", "reps": "10", "load_kg": "9"})
     assert "3×10 @ 9.0 kg" in changed.text and "Saved: your changes are in the log." in changed.text
+    assert "Unusually long" not in changed.text
+    long_walk = client.post("/me/exercise", data={"csrf_token": patient.csrf_token, "exercise": "brisk_walking",
+                                                  "minutes": "240"})
+    assert "Unusually long (more than 180 minutes): check the minutes." in long_walk.text
+    with database.transaction() as session:
+        session.delete(session.scalar(select(ExerciseLogEntry).where(ExerciseLogEntry.minutes == 240)))
     assert f"exercise log {session_id}" in _audit(database, "update")
     removed = client.post(f"/me/exercise/{session_id}/delete", data={"csrf_token": patient.csrf_token})
     assert removed.status_code == 200 and _count(database, ExerciseLogEntry) == 0

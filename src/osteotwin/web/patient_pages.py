@@ -61,6 +61,14 @@ WHO_WORDS = [(-2.5, "in the osteoporosis range"), (-1.0, "in the low bone mass (
 GRAMS = "g"
 """The amount unit choice meaning plain grams (the other choices are indexes into ``Food.portions``)."""
 
+UNUSUAL_GRAMS_PER_ENTRY = 1000.0
+"""Above this, a food entry is accepted but marked "check the amount" (ours: a litre of milk or a kilogram of
+one food at once is possible but more often a typo, e.g. grams typed as a number of cups)."""
+
+UNUSUAL_SESSION_MINUTES = 180.0
+"""Above this, a session is accepted but marked "check the minutes" (ours: 3 hours of one exercise is possible,
+e.g. a long walk, but rare in a bone-health plan of 30-60 minute sessions)."""
+
 SAVED_WORDS = {"added": "Saved: added to your log.", "updated": "Saved: your changes are in the log.",
                "removed": "Removed from your log."}
 """The confirmation shown after a write (``?saved=`` on the page the form returns to)."""
@@ -161,8 +169,10 @@ def _food_page(request: Request, patient: Patient, date: dt.date, q: str = "", e
     for entry in sorted((e for e in patient.food_log if e.date == date), key=lambda e: e.id):
         food = get_food(entry.food_id)
         portion, quantity = amount_in_measure(food, entry.grams)
+        unusual = (f"Unusually large ({entry.grams:,.0f} g, more than {UNUSUAL_GRAMS_PER_ENTRY:,.0f} g): check the "
+                   "amount." if entry.grams > UNUSUAL_GRAMS_PER_ENTRY else "")
         entries.append({"entry": entry, "words": amount_words(food, entry.grams), "portion": portion,
-                        "quantity": quantity, "choices": portion_choices(food)})
+                        "quantity": quantity, "choices": portion_choices(food), "unusual": unusual})
     today = dt.date.today()
     return render(request, "me_today.html", {
         "patient": patient, "date": date, "nutrients": services.day_nutrients(patient, date),
@@ -288,6 +298,7 @@ def _exercise_page(request: Request, patient: Patient, last_day: dt.date, edit: 
         "previous_week": last_day - dt.timedelta(days=7),
         "next_week": min(last_day + dt.timedelta(days=7), today) if last_day < today else None,
         "edit": edit, "saved": SAVED_WORDS.get(saved, ""), "refused": refused,
+        "unusual_minutes": UNUSUAL_SESSION_MINUTES,
     }, status_code=status_code)
 
 
