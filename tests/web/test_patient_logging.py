@@ -15,6 +15,7 @@ from osteotwin.lifestyle import get_food
 from osteotwin.records.models import AuditEvent, ExerciseLogEntry, FoodLogEntry
 from osteotwin.records.patients import NotFound, delete_food_entry, update_exercise_session
 from osteotwin.records.schemas import ExerciseLogIn
+from osteotwin.web.patient_pages import amount_in_measure, amount_words, grams_of
 
 BROCCOLI = "11090"  # USDA SR28 "Broccoli, raw"; measure 0 is "cup chopped", 91 g
 YOGURT = "01117"  # "Yogurt, plain, low fat": measure 3 is "cup (8 fl oz)", 245 g
@@ -28,6 +29,17 @@ def _count(database, model) -> int:
 def _audit(database, action: str) -> list[str]:
     with database.transaction() as session:
         return list(session.scalars(select(AuditEvent.what).where(AuditEvent.action == action)))
+
+
+def test_amounts_convert_by_usda_measure_and_read_back_in_it():
+    broccoli = get_food(BROCCOLI)  # measures: 1 cup chopped 91 g, ..., 0.5 "cup, chopped or diced" 44 g
+    assert broccoli.portions[0].measure == "cup chopped" and broccoli.portions[0].grams == 91
+    assert grams_of(broccoli, "0", 2) == 182 and grams_of(broccoli, "g", 150) == 150
+    half_cup = next(i for i, p in enumerate(broccoli.portions) if p.amount == 0.5)
+    assert grams_of(broccoli, str(half_cup), 1) == 88  # 0.5 cup = 44 g, so one cup = 88 g
+    assert amount_in_measure(broccoli, 182) == ("0", 2.0) and amount_words(broccoli, 182) == "2 cup chopped (182 g)"
+    assert amount_in_measure(broccoli, 150) == ("g", 150)  # typed in grams: not shown as "0.25 bunch"
+    assert amount_words(broccoli, 45.5) == "0.5 cup chopped (45.5 g)"
 
 
 def test_food_by_measure_with_a_typo_on_another_day_then_changed_and_removed(client, database, clinician):

@@ -106,11 +106,12 @@ def grams_of(food: Food, portion: str, quantity: float) -> float:
 
 def amount_in_measure(food: Food, grams: float) -> tuple[str, float]:
     """The unit (portion index or "g") and quantity a stored amount was most likely entered in: the first
-    USDA measure of which ``grams`` is a whole number of quarters (0.25 to 20), else grams."""
+    USDA measure of which ``grams`` is a whole number of quarters (0.25 to 20) to within the 0.1 g that
+    ``grams_of`` rounds to, else grams."""
     for i, portion in enumerate(food.portions):
-        quarters = 4 * grams / portion.grams_per_unit
-        if 1 <= round(quarters) <= 80 and abs(quarters - round(quarters)) < 0.02 * quarters:
-            return str(i), round(quarters) / 4
+        quantity = round(4 * grams / portion.grams_per_unit) / 4
+        if 0.25 <= quantity <= 20 and abs(portion.grams_for(quantity) - grams) <= 0.051:
+            return str(i), quantity
     return GRAMS, grams
 
 
