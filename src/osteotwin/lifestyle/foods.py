@@ -9,6 +9,12 @@ Search ranks foods by how many query words match and where: a word in the first 
 part of the USDA description (the food itself, "Yogurt, Greek, plain") counts more than one in a
 later qualifier. Brand-name items, baby foods, fast-food and restaurant items rank lower
 (our ranking choice, so that generic foods come first).
+
+Search forgives typos: a query word that is neither a USDA description word, a synonym nor the
+start of one is replaced by the description words fewest edits away (optimal string alignment
+distance: a letter inserted, deleted or replaced, or two neighbours swapped; up to
+``max_typo_edits`` edits), so "brocoli" finds broccoli and "yougurt" yogurt.
+``spelling_corrections`` names the replacements, so a page can say what it searched for.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from functools import cache
 from importlib import resources
 
 from pydantic import BaseModel, ConfigDict
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from osteotwin.errors import InputError
 
@@ -87,6 +95,15 @@ class Portion(BaseModel):
     @property
     def label(self) -> str:
         return f"{self.amount:g} {self.measure}"
+
+    @property
+    def grams_per_unit(self) -> float:
+        """The weight of one ``measure`` (USDA gives e.g. 0.5 cup = 44 g, so 1 cup = 88 g)."""
+        return self.grams / self.amount
+
+    def grams_for(self, quantity: float) -> float:
+        """Grams in ``quantity`` of this measure: quantity / amount x gram weight (data/USDA_README.md)."""
+        return quantity * self.grams_per_unit
 
 
 class Food(BaseModel):
@@ -158,6 +175,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 """Query-word alternatives (ours): British spellings and common equivalents."""
 
+TYPO_MIN_LETTERS = 4
+"""Shorter query words are never corrected (ours): "oat" or "egg" one edit away from something else
+would change the food searched for more often than fix a typo."""
+
+
+def max_typo_edits(word: str) -> int:
+    """Edits forgiven in a query word (ours): 1 for 4-5 letters, 2 for 6 or more ("brocolli" -> broccoli).
+    Only the nearest description words are used, so a larger budget never outranks a closer word."""
+    if len(word) < TYPO_MIN_LETTERS:
+        return 0
+    return 1 if len(word) <= 5 else 2
+
 
 class _Index:
     """Inverted index over description words, with per-food word positions for ranking."""
@@ -185,9 +214,38 @@ class _Index:
                 self.postings.setdefault(word, {})[i] = weight
         self.vocabulary = sorted(self.postings)
 
+    def known(self, query_word: str) -> bool:
+        """True when the word, a synonym of it, or a description word starting with it is indexed."""
+        for alternative in SYNONYMS.get(query_word, (query_word,)):
+            start = bisect.bisect_left(self.vocabulary, alternative)
+            if start < len(self.vocabulary) and self.vocabulary[start].startswith(alternative):
+                return True
+        return False
+
+    def corrections(self, query_word: str) -> list[str]:
+        """The description words fewest edits away from an unknown word (most frequent first); [] if none
+        is within ``max_typo_edits`` or the word is known."""
+        edits = max_typo_edits(query_word)
+        if edits == 0 or self.known(query_word):
+            return []
+        near = process.extract(query_word, self.vocabulary, scorer=OSA.distance, score_cutoff=edits, limit=None)
+        if not near:
+            return []
+        fewest = min(distance for _, distance, _ in near)
+        words = [word for word, distance, _ in near if distance == fewest]
+        return sorted(words, key=lambda word: (-len(self.postings[word]), word))
+
     def matches(self, query_word: str) -> dict[int, float]:
-        """Foods containing the word, a synonym, or a word that starts with it (prefix at half weight)."""
-        found: dict[int, float] = {}
+        """Foods containing the word, a synonym, or a word that starts with it (prefix at 0.6 weight);
+        for an unknown word, foods containing its nearest corrections (at 0.8 weight)."""
+        corrections = self.corrections(query_word)
+        if corrections:
+            found: dict[int, float] = {}
+            for word in corrections:
+                for i, weight in self.postings[word].items():
+                    found[i] = max(found.get(i, 0.0), 0.8 * weight)
+            return found
+        found = {}
         for alternative in SYNONYMS.get(query_word, (query_word,)):
             exact = self.postings.get(alternative, {})
             for i, weight in exact.items():
@@ -277,10 +335,18 @@ def _query_words(words: str) -> list[str]:
     return joined
 
 
+def spelling_corrections(words: str) -> dict[str, str]:
+    """The query words search replaced because no USDA description holds them, each with the word
+    used instead (its most frequent nearest correction): ``{"brocoli": "broccoli"}``."""
+    index = _load()
+    return {word: found[0] for word in _query_words(words) if (found := index.corrections(word))}
+
+
 def search_foods(words: str, limit: int = 20) -> list[Food]:
     """Foods whose description matches the words, best first.
 
-    Every query word must match (exactly, by synonym or as a word prefix); when no food matches
+    Every query word must match (exactly, by synonym, as a word prefix or, for a typo, as a word
+    a few edits away; see ``spelling_corrections``); when no food matches
     all of them, foods matching the most words are returned. Within equal matches, words in the
     food's name (first part of the description) outrank words in qualifiers, shorter descriptions
     outrank longer ones, and brand-name, baby-food, fast-food and restaurant items come last.

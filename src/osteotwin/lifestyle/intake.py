@@ -92,8 +92,7 @@ def _grams_for(entry: LogEntry, food: Food, row_name: str) -> float:
         quantity = 1.0 if entry.quantity is None else entry.quantity
         if quantity <= 0 or quantity > 100:
             raise InputError(f"{row_name}.quantity", quantity, "a number of portions > 0 and <= 100")
-        portion = matches[0]
-        grams = quantity / portion.amount * portion.grams
+        grams = matches[0].grams_for(quantity)
     else:
         raise InputError(f"{row_name}.grams", None, "grams eaten, or a household portion (e.g. portion=cup)")
     if not (0 <= grams <= MAX_GRAMS_PER_ENTRY):

@@ -144,13 +144,52 @@ def add_exercise(session: Session, user: User, patient: Patient, data: ExerciseL
     return row
 
 
-def delete_food(session: Session, user: User, patient: Patient, entry_id: int) -> bool:
-    row = session.get(FoodLogEntry, entry_id)
+def _log_row(session: Session, user: User, patient: Patient, model: type[FoodLogEntry] | type[ExerciseLogEntry],
+             entry_id: int) -> Any:
+    """A food or exercise log row of ``patient`` that ``user`` may change (her clinician or herself);
+    NotFound (a 404, audited as denied) for anyone else's row, a missing row or another user."""
+    allowed = ((user.role == "clinician" and patient.clinician_id == user.id)
+               or (user.role == "patient" and patient.account_user_id == user.id))
+    row = session.get(model, entry_id) if allowed and isinstance(entry_id, int) else None
     if row is None or row.patient_id != patient.id:
-        return False
+        raise NotFound(patient.id)
+    return row
+
+
+def update_food_entry(session: Session, user: User, patient: Patient, entry_id: int, data: FoodLogIn,
+                      food_name: str = "") -> FoodLogEntry:
+    """Replace a food log entry's date, food and grams; audited as an update (no values)."""
+    row: FoodLogEntry = _log_row(session, user, patient, FoodLogEntry, entry_id)
+    for field, value in data.model_dump().items():
+        setattr(row, field, value)
+    row.food_name = food_name[:300]
+    audit(session, user.id, "update", patient.id, f"food log {row.id}")
+    return row
+
+
+def delete_food_entry(session: Session, user: User, patient: Patient, entry_id: int) -> None:
+    """Remove a food log entry; the audit trail keeps that it existed and who removed it."""
+    row = _log_row(session, user, patient, FoodLogEntry, entry_id)
     session.delete(row)
     audit(session, user.id, "delete", patient.id, f"food log {entry_id}")
-    return True
+
+
+def update_exercise_session(session: Session, user: User, patient: Patient, entry_id: int, data: ExerciseLogIn,
+                            kind: str) -> ExerciseLogEntry:
+    """Replace a logged session (``kind`` from the planner's library, as in :func:`add_exercise`); audited."""
+    row: ExerciseLogEntry = _log_row(session, user, patient, ExerciseLogEntry, entry_id)
+    for field, value in data.model_dump().items():
+        setattr(row, field, value)
+    row.kind = kind
+    audit(session, user.id, "update", patient.id, f"exercise log {row.id}")
+    return row
+
+
+def delete_exercise_session(session: Session, user: User, patient: Patient, entry_id: int) -> None:
+    """Remove a logged session; the audit trail keeps that it existed and who removed it."""
+    row = _log_row(session, user, patient, ExerciseLogEntry, entry_id)
+    session.delete(row)
+    audit(session, user.id, "delete", patient.id, f"exercise log {entry_id}")
 
 
 # --- conversions --------------------------------------------------------------------------------

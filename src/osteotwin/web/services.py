@@ -244,6 +244,19 @@ def food_name(food_id: str) -> str:
     return get_food(food_id).name
 
 
+def personal_twin(patient: Patient) -> dict[str, Any] | None:
+    """Her personal twin (``osteotwin fit``, ``osteotwin.twin.personal``): turnover fitted to her own
+    scans, projections per regimen from her latest scan with 10th-90th percentile ranges; None when she
+    has no lumbar-spine or total-hip scan. Deterministic (seed 0), so cached on the record."""
+    from osteotwin.twin.personal.twin import fit_record
+
+    raw = record_dict(patient)
+    if not any(scan["site"] in ("lumbar_spine", "total_hip") for scan in raw["dxa"]):
+        return None
+    return _cached("personal_twin", [raw, dt.date.today().isoformat()],
+                   lambda: fit_record(PatientRecord.model_validate(raw)).as_json())
+
+
 # --- engine -------------------------------------------------------------------------------------
 
 def _endocrine_block(patient: Patient, months: float) -> list[dict[str, Any]]:
