@@ -124,6 +124,11 @@ def run_plan(args: argparse.Namespace) -> int:
             f"{e.name}" + (f" {e.sets}x{e.reps}" if e.sets else "") + f" ({e.intensity})" for e in session.exercises
         )
         print(f"  {session.per_week} x {session.minutes:g} min {session.name}{sup}: {names}  [{session.source}]")
+    option = plan.exercise.option
+    if option is not None:
+        names = "; ".join(f"{e.name} {e.sets}x{e.reps} ({e.intensity})" for e in option.exercises)
+        print(f"  {option.per_week} x {option.minutes:g} min {option.name}, supervised, instead of the resistance "
+              f"and impact sessions if she chooses it: {names}  [{option.source}]")
     print(f"  progression: {plan.exercise.progression_rule}")
     for note in plan.exercise.safety_notes:
         print(f"  safety: {note}")
