@@ -90,3 +90,23 @@ def check_dislike(text: str, field: str = "dislikes") -> str:
 def check_dislikes(texts: Iterable[str], field: str = "dislikes") -> list[str]:
     """All dislikes checked (``check_dislike``), in order."""
     return [check_dislike(text, f"{field}[{number}]") for number, text in enumerate(texts, start=1)]
+
+
+def validate_medication(value: object) -> object:
+    """For a pydantic ``mode="before"`` validator whose location names the field: the catalog name, or a
+    ValueError "'warfarine': did you mean warfarin? ..."."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return check_medication(value, "drug")
+    except InputError as error:
+        raise ValueError(f"{error.value!r}: {error.allowed}") from None
+
+
+def validate_dislikes(values: list[str]) -> list[str]:
+    """For a pydantic validator: the dislikes checked, or a ValueError "item 2, 'brocoli': did you mean ..."."""
+    try:
+        return check_dislikes(values)
+    except InputError as error:
+        item = error.field.removeprefix("dislikes[").removesuffix("]")
+        raise ValueError(f"item {item}, {error.value!r}: {error.allowed}") from None

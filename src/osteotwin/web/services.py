@@ -23,6 +23,7 @@ from osteotwin.clinic.monitoring import dxa_changes
 from osteotwin.errors import InputError
 from osteotwin.lifestyle import get_food, make_plan, nutrient_totals, search_foods, targets_for
 from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
+from osteotwin.lifestyle.names import MEDICATIONS as PLANNER_MEDICATIONS
 from osteotwin.records.fhir_import import import_fhir_bundle
 from osteotwin.records.models import Patient
 from osteotwin.records.patients import (
@@ -172,10 +173,14 @@ def plan_profile(patient: Patient, today: dt.date | None = None) -> dict[str, An
             for e in patient.exercise_log if today - dt.timedelta(days=28) < e.date <= today],
         "conditions": {"vertebral_fracture": patient.vertebral_fracture, "bone_metastases": patient.bone_metastases,
                        "lymphedema": patient.lymphedema, "falls_last_12_months": patient.falls_last_12_months},
-        "medications": sorted({m.drug for m in current_medications(patient, today)}),
+        # Only the names the planner acts on; every medication is validated when it is recorded (lifestyle.names)
+        "medications": sorted({m.drug for m in current_medications(patient, today)} & set(PLANNER_MEDICATIONS)),
     }
     if patient.energy_kcal_per_day:
         profile["energy_kcal_per_day"] = patient.energy_kcal_per_day
+    vitamin_d = [lab for lab in patient.labs if lab.test == "vitamin_d_25_oh" and lab.date <= today]
+    if vitamin_d:  # recorded in ng/mL (records.schemas.LAB_UNITS); the same value the assessment reads
+        profile["vitamin_d_25_oh_ng_ml"] = max(vitamin_d, key=lambda lab: lab.date).value
     return profile
 
 
