@@ -30,7 +30,7 @@ from osteotwin.population.virtual import (
     sample_patients,
     scenario_dicts,
 )
-from osteotwin.simulation import simulate_batch
+from osteotwin.twin.simulation import simulate_batch
 
 DXA_PRECISION_CV_PCT = 1.0  # lumbar spine, typical in-vivo precision [A]; ISCD 2019: at most 1.9% acceptable
 GRID = (0.0, 0.3, 0.6, 0.9, 1.2)

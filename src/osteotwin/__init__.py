@@ -16,7 +16,7 @@ __all__ = ["simulate", "simulate_batch", "EngineOptions", "__version__"]
 def __getattr__(name: str):
     """Lazy exports so that ``import osteotwin`` stays light (the engine compiles on first use)."""
     if name in ("simulate", "simulate_batch"):
-        from osteotwin import simulation
+        from osteotwin.twin import simulation
 
         return getattr(simulation, name)
     if name == "EngineOptions":

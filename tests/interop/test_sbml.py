@@ -26,7 +26,7 @@ from osteotwin.physiology import reference  # noqa: E402
 from osteotwin.physiology import system as sy  # noqa: E402
 from osteotwin.physiology.options import EngineOptions  # noqa: E402
 from osteotwin.physiology.spec import U  # noqa: E402
-from osteotwin.simulation import as_scenario, build_arrays, default_parameters, patient_parameters  # noqa: E402
+from osteotwin.twin.simulation import as_scenario, build_arrays, default_parameters, patient_parameters  # noqa: E402
 
 pytestmark = pytest.mark.slow  # each scenario is exported, compiled by libRoadRunner and run in COPASI (about 40 s in all)
 

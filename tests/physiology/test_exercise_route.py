@@ -90,8 +90,9 @@ def test_the_exercise_evidence_note_states_the_model_s_own_numbers():
     months; they must be what the shipped model gives (so the note cannot go stale after a refit)."""
     import re
 
-    from osteotwin import outcomes, simulate_batch
+    from osteotwin import simulate_batch
     from osteotwin.population.calibration import lifestyle as suite
+    from osteotwin.twin import outcomes
 
     note = next(n for n in outcomes.EVIDENCE_NOTES if n.startswith("exercise:"))
     stated = [float(x) for x in re.findall(r"\+(\d+\.\d) points? at the spine and \+(\d+\.\d) at the hip", note)[0]]
@@ -127,8 +128,8 @@ def test_the_exercise_evidence_note_states_the_efops_comparison():
     """The note's EFOPS comparison (trial vs model at 14 months, spine and hip) matches the lifestyle suite's checks."""
     import re
 
-    from osteotwin import outcomes
     from osteotwin.population.calibration import lifestyle as suite
+    from osteotwin.twin import outcomes
 
     note = next(n for n in outcomes.EVIDENCE_NOTES if n.startswith("exercise:"))
     match = re.search(r"spine \+(\d+\.\d) vs model \+(\d+\.\d) points, hip \+(\d+\.\d) vs \+(\d+\.\d)", note)

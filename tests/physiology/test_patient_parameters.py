@@ -106,11 +106,11 @@ def test_engine_only_parameters_leave_the_lifestyle_and_outcome_modules_unchange
     """Patients who differ only in engine-only parameters share one pass through the lifestyle and outcome
     modules (simulation.module_groups); so each of those parameters, moved within its prior range, must not
     change what those modules compute for a patient with every lifestyle block and an AI."""
-    from osteotwin import outcomes
-    from osteotwin.lifestyle_inputs import lifestyle_inputs
     from osteotwin.physiology.lifestyle import lifestyle_drives
     from osteotwin.physiology.options import EngineOptions
-    from osteotwin.simulation import as_scenario, engine_only_parameters
+    from osteotwin.twin import outcomes
+    from osteotwin.twin.lifestyle_inputs import lifestyle_inputs
+    from osteotwin.twin.simulation import as_scenario, engine_only_parameters
 
     scenario = as_scenario({**BASE, "diet": {"calcium_mg_per_day": 700, "vitamin_d_iu_per_day": 200},
                             "supplements": {"calcium_mg_per_day": 500, "vitamin_d_iu_per_day": 800},

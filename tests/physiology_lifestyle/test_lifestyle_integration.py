@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from osteotwin import simulate_batch
-from osteotwin.lifestyle_inputs import lifestyle_inputs
 from osteotwin.physiology.lifestyle import lifestyle_drives
 from osteotwin.physiology.options import EngineOptions
 from osteotwin.scenario import Scenario
+from osteotwin.twin.lifestyle_inputs import lifestyle_inputs
 
 PATIENT = {"age_years": 64, "years_since_menopause": 12, "weight_kg": 68, "height_cm": 162,
            "lumbar_spine_t_score": -1.2, "total_hip_t_score": -0.8}
@@ -234,7 +234,7 @@ def test_compare_command_prints_each_regimen(tmp_path, capsys, json_flag):
 
 
 def test_compare_builds_the_regimens_from_the_patient_and_respects_osteoporosis_precautions():
-    from osteotwin.compare import comparison_scenarios
+    from osteotwin.twin.compare import comparison_scenarios
 
     plain = comparison_scenarios(scenario(12))
     assert list(plain) == ["AI alone", "+ diet", "+ exercise", "+ diet + exercise", "+ drug", "+ diet + exercise + drug"]

@@ -75,7 +75,7 @@ def test_fracture_times_follow_the_hazard():
     """Sampled incidence by month 12 matches 1 - exp(-sum of monthly hazards) averaged over patients."""
     spec = TrialSpec.model_validate(SMALL | {"patients_per_arm": 400, "chunk_size": 400, "endpoints": []})
     from osteotwin.population.virtual import chunk_rng, sample_patients, scenario_dicts
-    from osteotwin.simulation import simulate_batch
+    from osteotwin.twin.simulation import simulate_batch
 
     columns = run_chunk(spec.model_dump(mode="json"), 0, 0, 0, 400)
     rng = chunk_rng(spec.seed, 0, 0)

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from osteotwin.cli import main
-from osteotwin.simulation import simulate_batch
 from osteotwin.twin.personal import (
     FITTED_PARAMETERS,
     default_prior,
@@ -23,6 +22,7 @@ from osteotwin.twin.personal import (
 from osteotwin.twin.personal.fit import emulate, emulator_nodes, history_months, history_scenario, relative_at
 from osteotwin.twin.personal.scan_checks import FASTER_LOSS
 from osteotwin.twin.personal.virtual import virtual_patient
+from osteotwin.twin.simulation import simulate_batch
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDS = sorted((ROOT / "examples" / "patients").glob("*.json"))

@@ -19,7 +19,7 @@ import math
 from datetime import date
 from typing import Any
 
-from osteotwin.catalog import default_years_since_menopause
+from osteotwin.catalog import SITES, default_years_since_menopause
 from osteotwin.clinic.assessment import Assessment, Projection, ProjectionPoint
 from osteotwin.clinic.evaluate import latest_per_site
 from osteotwin.clinic.fracture_risk import ai_months_remaining, scenario_risk_factors
@@ -55,20 +55,32 @@ def _agent_to_simulate(record: PatientRecord, assessment: Assessment, today: dat
     return "denosumab"
 
 
-def build_scenarios(record: PatientRecord, assessment: Assessment, today: date) -> tuple[dict, dict, str] | str:
-    """(without, with, agent) Scenario dicts for the engine, or the reason none can be built."""
-    latest = latest_per_site(record.dxa)
-    spine, hip = latest.get("lumbar_spine"), latest.get("total_hip")
-    if spine is None or spine.t_score is None or hip is None or hip.t_score is None:
-        return "the engine needs baseline lumbar-spine and total-hip T-scores"
+def scenario_patient(record: PatientRecord) -> dict[str, Any]:
+    """The Scenario ``patient`` block of a record: age, years since menopause, body size, the newest T-score
+    per engine site and the fracture risk factors (mapped as the assessment maps them, so that the engine's
+    fracture risk at month 0 equals the assessment's: one path, ``physiology/fracture.ten_year_fracture_risk``).
+
+    Years since menopause, when not recorded: the catalog's population default (menopause at 51), and never
+    more than the years since age 12.
+    """
     age = record.patient.age_years
     ysm = record.patient.years_since_menopause
     if ysm is None:
         ysm = default_years_since_menopause(age)
-    patient = {"age_years": age, "years_since_menopause": ysm, "weight_kg": record.patient.weight_kg,
-               "height_cm": record.patient.height_cm, "lumbar_spine_t_score": spine.t_score,
-               "total_hip_t_score": hip.t_score,
-               "risk_factors": scenario_risk_factors(record).model_dump(mode="json")}
+    block: dict[str, Any] = {"age_years": age, "years_since_menopause": min(ysm, max(0.0, age - 12)),
+                             "weight_kg": record.patient.weight_kg, "height_cm": record.patient.height_cm}
+    latest = latest_per_site(record.dxa)
+    block.update({f"{site}_t_score": latest[site].t_score for site in SITES
+                  if site in latest and latest[site].t_score is not None})
+    block["risk_factors"] = scenario_risk_factors(record).model_dump(mode="json")
+    return block
+
+
+def build_scenarios(record: PatientRecord, assessment: Assessment, today: date) -> tuple[dict, dict, str] | str:
+    """(without, with, agent) Scenario dicts for the engine, or the reason none can be built."""
+    patient = scenario_patient(record)
+    if any(f"{site}_t_score" not in patient for site in SITES):
+        return "the engine needs baseline lumbar-spine and total-hip T-scores"
     ai = [m.drug for m in record.medications if m.drug in AROMATASE_INHIBITORS]
     remaining_months = ai_months_remaining(record, today)
     endocrine = []
@@ -137,4 +149,4 @@ def add_projection(record: PatientRecord, assessment: Assessment, today: date) -
     return assessment.model_copy(update={"projection": projection, "projection_note": None})
 
 
-__all__ = ["BONE_AGENTS", "add_projection", "build_scenarios"]
+__all__ = ["BONE_AGENTS", "add_projection", "build_scenarios", "scenario_patient"]

@@ -16,7 +16,7 @@ import json
 from osteotwin.commands.assess import BUNDLE_EXAMPLE, RECORD_EXAMPLE, _load_record, _today
 from osteotwin.errors import InputError
 
-MAX_MONTHS = 120  # ours: ten years; the engine is calibrated up to 84 months (simulation.py) and warns beyond
+MAX_MONTHS = 120  # ours: ten years; the engine is calibrated up to 84 months (twin/simulation.py) and warns beyond
 
 
 def _months(text: str) -> int:

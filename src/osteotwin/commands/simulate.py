@@ -46,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--plot", args.plot, "not with --compare (the plot shows one scenario)")
     scenario = load_scenario(args.scenario)
     if getattr(args, "compare", False):
-        from osteotwin.compare import run_compare
+        from osteotwin.twin.compare import run_compare
 
         return run_compare(scenario, as_json=args.json)
-    from osteotwin.simulation import simulate
+    from osteotwin.twin.simulation import simulate
 
     trajectory = simulate(scenario)
     if args.plot:

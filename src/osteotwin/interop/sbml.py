@@ -105,7 +105,7 @@ def engine_data(scenario: Scenario, params=None) -> EngineData:
     from osteotwin.physiology import engine, spec
     from osteotwin.physiology import system as sy
     from osteotwin.physiology.options import EngineOptions
-    from osteotwin.simulation import build_arrays, default_parameters, patient_parameters
+    from osteotwin.twin.simulation import build_arrays, default_parameters, patient_parameters
 
     if spec.SITE_STATE_NAMES != _STATE_ORDER:
         raise RuntimeError("the engine's site states changed (physiology/spec.py): update Terms in osteotwin.interop.sbml")
@@ -482,7 +482,7 @@ def _refuse_bone_agents(scenario: Scenario, drop_bone_agents: bool) -> tuple[Sce
 
 def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agents: bool = False):
     """The libsbml.SBMLDocument of one scenario, and the warnings raised building it."""
-    from osteotwin.simulation import as_scenario, default_parameters
+    from osteotwin.twin.simulation import as_scenario, default_parameters
 
     scenario, warnings = _refuse_bone_agents(as_scenario(scenario), drop_bone_agents)
     data = engine_data(scenario, params)

@@ -62,7 +62,7 @@ def warm_up() -> dict[str, object]:
     """Run every engine path once; returns seconds taken, the cache folder and the entry kernel's cache use."""
     start = time.perf_counter()
     from osteotwin.physiology import engine, solve
-    from osteotwin.simulation import simulate_batch
+    from osteotwin.twin.simulation import simulate_batch
 
     simulate_batch(list(WARM_UP_SCENARIOS))  # one scenario at a time runs the serial kernel
     engine.run(engine.untreated_arrays(solve.PARALLEL_FROM_PATIENTS, 12))  # a batch runs the parallel one

@@ -1,6 +1,6 @@
 """The batched engine entry: plain arrays in, monthly arrays out (patients x months).
 
-This is the level that populations and benchmarks use; ``osteotwin.simulation`` translates
+This is the level that populations and benchmarks use; ``osteotwin.twin.simulation`` translates
 Scenarios into these arrays. Patients are processed in chunks (``EngineOptions.chunk_patients``)
 and only the requested outputs are kept, so 100,000 patients stay well under 2 GB.
 """
@@ -28,6 +28,8 @@ DRUG_CODES = {name: code for code, name in enumerate(drugs.DRUGS)}
 def dose_rows_and_amounts(schedule: DoseSchedule, params: ParameterTable | PatientParameters) -> tuple[np.ndarray, np.ndarray]:
     """Drug-state row receiving each item's dose and the absorbed amount (drugs.absorbed_amount),
     with each item's patient's own parameters (bioavailability, molecular weight)."""
+    if schedule.drug_code.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
     values = params.values_dict()
     rows = np.empty(len(drugs.DRUGS), dtype=np.int64)
     per_mg = np.empty((len(drugs.DRUGS), *np.shape(values["denosumab_bioavailability_fraction"])))
@@ -156,6 +158,17 @@ def patient_parameters(params: ParameterTable | PatientParameters | None, patien
     return PatientParameters.uniform(params if params is not None else registry(), patients)
 
 
+def drug_parameters(params: PatientParameters) -> np.ndarray:
+    """(patients, N_DRUG_VECTOR): each patient's drug rate constants (drug_kernels.pack_drug_parameters),
+    derived once per table when every patient has the table's values."""
+    table = params.shared_table()
+    if table is None:
+        return dk.pack_drug_parameters(params.values_dict())
+    if "packed_drug_vector" not in table.derived:
+        table.derived["packed_drug_vector"] = dk.pack_drug_parameters(table.values_dict())
+    return np.ascontiguousarray(np.broadcast_to(table.derived["packed_drug_vector"], (params.patients, dk.N_DRUG_VECTOR)))
+
+
 def t_score_references(params: PatientParameters) -> np.ndarray:
     """(patients, 4): spine mean, spine SD, hip mean, hip SD (g/cm2), read by rule-triggered starts."""
     return np.ascontiguousarray(np.stack([params.value(f"{site}_reference_{stat}_g_cm2")
@@ -184,7 +197,7 @@ def run(arrays: PatientArrays, *, params: ParameterTable | PatientParameters | N
         stop = min(start + options.chunk_patients, patients)
         chunk_params = PatientParameters.uniform(shared, stop - start) if shared is not None else params.select(start, stop)
         vector = sy.pack_parameters(chunk_params)
-        drug_vector = dk.pack_drug_parameters(chunk_params.values_dict())
+        drug_vector = drug_parameters(chunk_params)
         y0 = np.ascontiguousarray(np.concatenate([sy.reference_state(vector), np.zeros((stop - start, dk.N_DRUG_STATES))], axis=1))
         u, burn, serum, ratio = monthly_inputs(arrays, chunk_params, options, start, stop)
         chunk = schedule.select(start, stop)

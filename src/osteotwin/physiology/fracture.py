@@ -19,7 +19,7 @@ For a woman at month t (covariates held at their month-t values for the next 10 
   30-84 and BMI outside 18-42 are clamped to QFracture's own ranges; age is continuous (the 2009
   code truncates it to whole years).
 ONE PATH: :func:`ten_year_fracture_risk` is the only place a patient's 10-year risk is computed:
-the engine's trajectories (``outcomes.py``), the clinic's assessment
+the engine's trajectories (``twin/outcomes.py``), the clinic's assessment
 (``osteotwin.clinic.fracture_risk.assess_fracture_risk``, which maps a record to these inputs) and
 therefore the projection (``osteotwin assess --json``, the web projection page and API) all read it.
 
@@ -34,7 +34,7 @@ therefore the projection (``osteotwin assess --json``, the web projection page a
   bridge from a rate to QFracture's yes/no covariate]. The rate is the muscle model's
   (``muscle.falls_per_year``) for the population default; when the woman's falls in the last 12
   months are recorded, that count is her rate at month 0 and the muscle model's relative change
-  carries it forward (``outcomes.py``) [A].
+  carries it forward (``twin/outcomes.py``) [A].
 * AI exposure: a residual multiplier during AI treatment, returning to 1.0 after it stops
   (Tseng 2018 meta-analysis: AI vs no AI RR 1.17 [V]; after treatment 0.99 [V]). Because our BMD
   term already carries the AI bone loss, the residual is calibrated [C] so that BMD and residual

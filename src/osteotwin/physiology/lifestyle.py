@@ -12,7 +12,7 @@ The reference person (every drive exactly 1.0): an untrained postmenopausal woma
 daily activity (about 5000 steps/day, no structured exercise), total calcium 800 mg/d, vitamin D
 200 IU/d giving 25(OH)D 25 ng/mL, protein 1.0 g/kg/d, magnesium 280 mg/d, fibre 18 g/d, no
 probiotic, no vitamin K2 supplement. These are the Scenario defaults for a Diet block; the
-population defaults used for missing blocks (``osteotwin.lifestyle_inputs``) are the same.
+population defaults used for missing blocks (``osteotwin.twin.lifestyle_inputs``) are the same.
 
 Switches (``EngineOptions``; any object with these boolean attributes, missing ones are on):
 ``mechanics`` (exercise), ``minerals`` (calcium/vitamin D/PTH), ``gut_axis`` (probiotic, fibre,

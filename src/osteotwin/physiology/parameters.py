@@ -77,6 +77,11 @@ class ParameterTable(Mapping[str, Parameter]):
             if parameter.name in self._by_name:
                 raise ValueError(f"parameter {parameter.name} declared twice")
             self._by_name[parameter.name] = parameter
+        self._values = {name: parameter.value for name, parameter in self._by_name.items()}
+        self.column = np.array(list(self._values.values()), dtype=np.float64)  # the values in table order
+        self.column.flags.writeable = False
+        self.rows = {name: row for row, name in enumerate(self._by_name)}  # row of each parameter in ``column``
+        self.derived: dict[str, object] = {}  # per-table memo of values derived from it alone (system.pack_parameters)
 
     def __getitem__(self, name: str) -> Parameter:
         return self._by_name[name]
@@ -91,7 +96,7 @@ class ParameterTable(Mapping[str, Parameter]):
         return self._by_name[name].value
 
     def values_dict(self) -> dict[str, float]:
-        return {name: parameter.value for name, parameter in self._by_name.items()}
+        return dict(self._values)
 
     def with_values(self, **values: float) -> ParameterTable:
         """A copy with some values replaced (calibration, sensitivity); unknown names are refused."""
@@ -192,13 +197,13 @@ class PatientParameters:
             raise ValueError(f"values must be shaped ({len(table)}, patients), got {values.shape}")
         self.table = table
         self.values = values
-        self._row = {name: row for row, name in enumerate(table)}
+        self._row = table.rows
+        self._views: dict[str, np.ndarray] | None = None  # rows as views, made on first use: see values_dict
 
     @staticmethod
     def uniform(table: ParameterTable, patients: int) -> PatientParameters:
         """Every patient with the table's values."""
-        column = np.array([parameter.value for parameter in table.values()])
-        return PatientParameters(table, np.repeat(column[:, None], patients, axis=1))
+        return PatientParameters(table, np.repeat(table.column[:, None], patients, axis=1))
 
     @staticmethod
     def from_overrides(table: ParameterTable, overrides: Sequence[Mapping[str, float]]) -> PatientParameters:
@@ -219,7 +224,14 @@ class PatientParameters:
         return self.values[self._row[name]]
 
     def values_dict(self) -> dict[str, np.ndarray]:
-        return {name: self.values[row] for name, row in self._row.items()}
+        """Each parameter's per-patient row (views into ``values``: they follow later edits of it)."""
+        if self._views is None:
+            self._views = {name: self.values[row] for name, row in self._row.items()}
+        return dict(self._views)
+
+    def shared_table(self) -> ParameterTable | None:
+        """The table itself when every patient has exactly its values (no overrides), else None."""
+        return self.table if bool(np.all(self.values == self.table.column[:, None])) else None
 
     def select(self, start: int, stop: int) -> PatientParameters:
         return PatientParameters(self.table, self.values[:, start:stop])
@@ -239,6 +251,8 @@ class PatientParameters:
     def _table_of(self, patient: int) -> ParameterTable:
         """The table with one patient's values (the shared table itself when she has no overrides)."""
         column = self.values[:, patient]
+        if np.array_equal(column, self.table.column):
+            return self.table
         changed = {name: float(column[row]) for name, row in self._row.items() if column[row] != self.table.value(name)}
         return self.table.with_values(**changed) if changed else self.table
 

@@ -72,6 +72,10 @@ def pack_parameters(params: ParameterTable | PatientParameters) -> np.ndarray:
     S_OCp from the OCa and OCp balances at the reference RANKL; the slow mineral deficit d_0 and the
     mineral fraction v_0 from the mineral balances (bone.py).
     """
+    if isinstance(params, PatientParameters) and (table := params.shared_table()) is not None:
+        return np.ascontiguousarray(np.broadcast_to(pack_parameters(table), (params.patients, len(VECTOR_NAMES))))
+    if isinstance(params, ParameterTable) and "packed_vector" in params.derived:
+        return params.derived["packed_vector"].copy()
     p = params.values_dict()
     oca0 = p["osteoclast_baseline_pM"]
     ocp0 = p["osteoclast_precursor_baseline_pM"]
@@ -104,9 +108,13 @@ def pack_parameters(params: ParameterTable | PatientParameters) -> np.ndarray:
         derived[f"{site}_reference_mineral_volume_pct"] = v0 * bv0
     p.update(derived)
     if isinstance(params, ParameterTable):
-        return np.array([p[name] for name in VECTOR_NAMES], dtype=np.float64)
-    patients = params.patients
-    return np.ascontiguousarray(np.stack([np.broadcast_to(p[name], (patients,)) for name in VECTOR_NAMES], axis=1), dtype=np.float64)
+        vector = np.array([p[name] for name in VECTOR_NAMES], dtype=np.float64)
+        params.derived["packed_vector"] = vector  # a table is immutable: derive once
+        return vector.copy()
+    packed = np.empty((params.patients, len(VECTOR_NAMES)))
+    for column, name in enumerate(VECTOR_NAMES):
+        packed[:, column] = p[name]
+    return packed
 
 
 def reference_state(vector: np.ndarray) -> np.ndarray:

@@ -167,7 +167,7 @@ def run_chunk(spec_json: dict, arm_index: int, chunk_index: int, first: int, siz
     A pure function of its arguments: the same (seed, arm, chunk) gives the same rows on any worker.
     """
     from osteotwin.population.virtual import sample_patients, scenario_dicts
-    from osteotwin.simulation import simulate_batch
+    from osteotwin.twin.simulation import simulate_batch
 
     spec = TrialSpec.model_validate(spec_json)
     arm = spec.arms[arm_index]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from osteotwin.catalog import DAYS_PER_MONTH, default_years_since_menopause
+from osteotwin.catalog import DAYS_PER_MONTH
 from osteotwin.clinic.record import ASSESSED_DRUGS
 from osteotwin.records.audit import audit
 from osteotwin.records.models import (
@@ -214,6 +214,9 @@ def record_dict(patient: Patient, on: dt.date | None = None, *, with_identity: b
         "weight_kg": patient.weight_kg,
         "height_cm": patient.height_cm,
     }
+    ysm = years_since_menopause(patient, on)
+    if ysm is not None:
+        block["years_since_menopause"] = ysm
     if with_identity:
         block |= {"name": patient.name, "birth_date": patient.birth_date.isoformat()}
         if patient.identifier_value:
@@ -234,31 +237,6 @@ def record_dict(patient: Patient, on: dt.date | None = None, *, with_identity: b
         "conditions": {"rheumatoid_arthritis": patient.rheumatoid_arthritis},
         "cancer": {"bone_metastases": patient.bone_metastases},
     }
-
-
-def simulate_patient_block(patient: Patient, on: dt.date | None = None) -> dict[str, Any]:
-    """The ``simulate`` Patient block: age, menopause, body size, the newest T-scores and the fracture risk factors."""
-    on = on or dt.date.today()
-    age = age_years(patient.birth_date, on)
-    ysm = years_since_menopause(patient, on)
-    if ysm is None:
-        ysm = default_years_since_menopause(age)  # none recorded: the catalog's population default
-    block: dict[str, Any] = {
-        "age_years": age,
-        "years_since_menopause": min(ysm, max(0.0, age - 12)),
-        "weight_kg": patient.weight_kg,
-        "height_cm": patient.height_cm,
-    }
-    block.update({f"{site}_t_score": value for site, value in latest_t_scores(patient).items()
-                  if site in ("lumbar_spine", "total_hip")})
-    # The record's fracture risk factors, mapped as the assessment maps them, so that the projection's fracture
-    # risk at month 0 equals the assessment's (one path: osteotwin.physiology.fracture.ten_year_fracture_risk).
-    from osteotwin.clinic import PatientRecord
-    from osteotwin.clinic.fracture_risk import scenario_risk_factors
-
-    record = PatientRecord.model_validate(record_dict(patient, on))
-    block["risk_factors"] = scenario_risk_factors(record).model_dump(mode="json")
-    return block
 
 
 def endocrine_therapy(patient: Patient, on: dt.date | None = None) -> Medication | None:

@@ -20,6 +20,7 @@ from osteotwin.catalog import AROMATASE_INHIBITORS
 from osteotwin.clinic import PatientRecord, assess
 from osteotwin.clinic.fhir import record_to_bundle
 from osteotwin.clinic.monitoring import dxa_changes
+from osteotwin.clinic.projection import scenario_patient
 from osteotwin.errors import InputError
 from osteotwin.lifestyle import get_food, make_plan, nutrient_totals, search_foods, targets_for
 from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
@@ -31,7 +32,6 @@ from osteotwin.records.patients import (
     endocrine_therapy,
     latest_t_scores,
     record_dict,
-    simulate_patient_block,
 )
 from osteotwin.records.schemas import ENDOCRINE_DRUGS
 
@@ -115,6 +115,12 @@ def assessment(patient: Patient) -> dict[str, Any]:
                    lambda: as_json(assess(PatientRecord.model_validate(raw), today=today, project=False)))
 
 
+def scenario_patient_block(patient: Patient, today: dt.date | None = None) -> dict[str, Any]:
+    """The Scenario ``patient`` block of the stored record (the clinic maps a record to the engine:
+    ``clinic/projection.scenario_patient``)."""
+    return scenario_patient(PatientRecord.model_validate(record_dict(patient, today)))
+
+
 def dxa_monitoring(patient: Patient) -> list[dict[str, Any]]:
     """Per-site series with least significant change (``osteotwin.clinic.monitoring.dxa_changes``)."""
     return as_json(dxa_changes(record_dict(patient)["dxa"]))
@@ -158,7 +164,7 @@ def searchable(words: str) -> bool:
 def plan_profile(patient: Patient, today: dt.date | None = None) -> dict[str, Any]:
     """The `plan` input profile (``osteotwin plan --json``'s input, ``examples/profiles/``) built from the stored record and the last 7 days' food log."""
     today = today or dt.date.today()
-    block = simulate_patient_block(patient, today)
+    block = scenario_patient_block(patient, today)
     week_ago = today - dt.timedelta(days=7)
     profile: dict[str, Any] = {
         "patient": {k: block[k] for k in ("age_years", "weight_kg", "height_cm", "lumbar_spine_t_score",
@@ -254,7 +260,7 @@ def _endocrine_block(patient: Patient, months: float) -> list[dict[str, Any]]:
 def projection_scenarios(patient: Patient, regimen_blocks: dict[str, Any] | None,
                          months: float = PROJECTION_MONTHS) -> dict[str, dict[str, Any]]:
     """One Scenario per toggleable regimen, starting today from the newest T-scores."""
-    base = {"patient": simulate_patient_block(patient), "months": months,
+    base = {"patient": scenario_patient_block(patient), "months": months,
             "endocrine_therapy": _endocrine_block(patient, months)}
     lifestyle = {k: v for k, v in (regimen_blocks or {}).items() if k in ("diet", "supplements", "exercise", "gut")
                  and v is not None}

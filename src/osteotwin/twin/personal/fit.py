@@ -31,9 +31,9 @@ from datetime import date
 
 import numpy as np
 
-from osteotwin.simulation import simulate_batch
 from osteotwin.twin.personal.inputs import PersonalInputs
 from osteotwin.twin.personal.prior import TransformedGaussianPrior, default_prior
+from osteotwin.twin.simulation import simulate_batch
 
 FITTED_PARAMETERS: tuple[str, ...] = ("lumbar_spine_turnover_scale", "total_hip_turnover_scale")
 SITE_PARAMETER = {"lumbar_spine": "lumbar_spine_turnover_scale", "total_hip": "total_hip_turnover_scale"}

@@ -3,7 +3,7 @@ with its measurement error, and the Scenario blocks of her recorded treatment.
 
 Time runs in months from her first usable scan (the engine's month 0, the simulation start); the latest
 scan is "now", month 0 of every projection (issue 15). Months are calendar months of 365.25/12 days
-(simulation.py).
+(twin/simulation.py).
 
 Measurement error: the site's short-term precision as %CV from ``clinic.monitoring.dxa_changes``
 (facility precision when recorded, else the published defaults ``monitoring.DEFAULT_CV_PCT``: Hologic

@@ -11,7 +11,7 @@ Regimens (``continue`` is her current treatment as recorded):
 - ``continue``: the recorded AI (to its stop date, else start + planned_ai_years) and bone agents (dated
   injections continued at their label interval unless stopped; courses as recorded);
 - ``lifestyle_plan``: ``continue`` plus the exercise programme ``osteotwin simulate --compare`` uses
-  (compare.py: GUIDELINE_EXERCISE, or OSTEOPOROSIS_EXERCISE when a latest T-score is <= -2.5). A Scenario's
+  (twin/compare.py: GUIDELINE_EXERCISE, or OSTEOPOROSIS_EXERCISE when a latest T-score is <= -2.5). A Scenario's
   exercise block acts over the whole scenario, so the programme's effect is taken from a pair of scenarios that
   start at her latest scan (same parameter sets, with and without the programme) and added to ``continue``
   (BMD as a ratio, fracture risk as a difference): ours;
@@ -22,7 +22,7 @@ Regimens (``continue`` is her current treatment as recorded):
 
 T-score: her fitted BMD on the engine's reference (engine-frame baseline from her first scan's T-score,
 scaled by her fitted true baseline over the first scan's measured value). Fracture risk: the trajectory's
-``major_osteoporotic_fracture_10y_pct`` (outcomes.py / physiology/fracture.py).
+``major_osteoporotic_fracture_10y_pct`` (twin/outcomes.py / physiology/fracture.py).
 """
 
 from __future__ import annotations
@@ -31,10 +31,9 @@ import math
 
 import numpy as np
 
-from osteotwin.compare import GUIDELINE_EXERCISE, OSTEOPOROSIS_EXERCISE
 from osteotwin.physiology import bone
 from osteotwin.physiology.parameters import registry
-from osteotwin.simulation import simulate_batch
+from osteotwin.twin.compare import GUIDELINE_EXERCISE, OSTEOPOROSIS_EXERCISE
 from osteotwin.twin.personal.fit import (
     SITE_PARAMETER,
     Posterior,
@@ -46,6 +45,7 @@ from osteotwin.twin.personal.fit import (
     relative_at,
 )
 from osteotwin.twin.personal.inputs import SITES, PersonalInputs
+from osteotwin.twin.simulation import simulate_batch
 
 PERCENTILES = (10, 50, 90)
 OSTEOPOROSIS_T_SCORE = -2.5  # WHO 1994 densitometric definition of osteoporosis
@@ -105,7 +105,7 @@ def _fresh(inputs: PersonalInputs, months: int, exercise: dict | None) -> dict:
 
 
 def exercise_plan(latest_t_scores: dict[str, float]) -> dict:
-    """compare.py's programme: moderate resistance and no impact when a T-score is <= -2.5 (Too Fit To Fracture)."""
+    """twin/compare.py's programme: moderate resistance and no impact when a T-score is <= -2.5 (Too Fit To Fracture)."""
     return OSTEOPOROSIS_EXERCISE if min(latest_t_scores.values()) <= OSTEOPOROSIS_T_SCORE else GUIDELINE_EXERCISE
 
 

@@ -15,7 +15,6 @@ from datetime import date
 
 import numpy as np
 
-from osteotwin.simulation import simulate_batch
 from osteotwin.twin.personal.fit import (
     SITE_PARAMETER,
     baseline_log_bmd,
@@ -29,6 +28,7 @@ from osteotwin.twin.personal.fit import (
 )
 from osteotwin.twin.personal.inputs import PersonalInputs
 from osteotwin.twin.personal.prior import TransformedGaussianPrior
+from osteotwin.twin.simulation import simulate_batch
 
 LOWER_PERCENTILE, UPPER_PERCENTILE = 10, 90  # the 80% range
 FASTER_LOSS = "faster loss than expected: check adherence (AI and calcium/vitamin D, bone agent doses) and secondary causes (vitamin D deficiency, hyperparathyroidism, thyroid excess, glucocorticoids, malabsorption)"

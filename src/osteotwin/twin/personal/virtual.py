@@ -16,9 +16,9 @@ from osteotwin.clinic.record import PatientRecord
 from osteotwin.physiology import bone
 from osteotwin.physiology.parameters import registry
 from osteotwin.physiology.solve import DAYS_PER_MONTH
-from osteotwin.simulation import simulate_batch
 from osteotwin.twin.personal.fit import history_scenario, relative_at
 from osteotwin.twin.personal.inputs import SITES, personal_inputs
+from osteotwin.twin.simulation import simulate_batch
 
 FIRST_SCAN = date(2023, 1, 10)  # any date; ours
 

@@ -1,7 +1,7 @@
 """Outputs derived from a simulated trajectory beyond the bone-cell core: muscle, falls and
 fracture risk over time, 25(OH)D and PTH (physiology part 3).
 
-``extra_outputs`` is called by ``osteotwin.simulation`` once per batch, after the core solve. It
+``extra_outputs`` is called by ``osteotwin.twin.simulation`` once per batch, after the core solve. It
 reads the core's arrays (T-scores, estradiol, CTX) and the Scenario's lifestyle blocks and
 returns, per patient and month:
 
@@ -25,11 +25,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from osteotwin.lifestyle_inputs import lifestyle_inputs
 from osteotwin.physiology import fracture, gut, minerals, muscle
 from osteotwin.physiology.lifestyle import LifestyleInputs, serum_25ohd_ng_ml
 from osteotwin.physiology.parameters import ParameterTable, registry
 from osteotwin.scenario import Scenario
+from osteotwin.twin.lifestyle_inputs import lifestyle_inputs
 
 AROMATASE_INHIBITORS = ("anastrozole", "letrozole", "exemestane")
 CHUNK_PATIENTS = 5000  # ours: bounds intermediate memory to ~100 MB per chunk

@@ -27,8 +27,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from osteotwin.outcomes import EVIDENCE_NOTES, FRACTURE_RISK_MODEL
 from osteotwin.scenario import Scenario
+from osteotwin.twin.outcomes import EVIDENCE_NOTES, FRACTURE_RISK_MODEL
 
 GUIDELINE_DIET = {"calcium_mg_per_day": 800, "vitamin_d_iu_per_day": 200, "protein_g_per_kg_per_day": 1.2,
                   "fiber_g_per_day": 25}
@@ -84,7 +84,7 @@ def comparison_scenarios(scenario: Scenario) -> dict[str, Scenario]:
 
 def compare(scenario: Scenario) -> tuple[list[ComparisonRow], dict[str, Scenario]]:
     """Simulate every regimen together; rows in the order of :func:`comparison_scenarios`."""
-    from osteotwin.simulation import simulate_batch
+    from osteotwin.twin.simulation import simulate_batch
 
     scenarios = comparison_scenarios(scenario)
     trajectories = simulate_batch(list(scenarios.values()))

@@ -143,7 +143,7 @@ def build_arrays(scenarios: Sequence[Scenario], options: EngineOptions, params: 
                  groups: list[tuple[ParameterTable, np.ndarray]] | None = None) -> tuple[engine.PatientArrays, list[list[str]]]:
     """Engine arrays for a batch, and per-scenario notes (warnings) raised while building them.
     ``inputs``, ``groups``: the scenarios' lifestyle inputs and :func:`module_groups` when the caller has them."""
-    from osteotwin.lifestyle_inputs import lifestyle_inputs
+    from osteotwin.twin.lifestyle_inputs import lifestyle_inputs
 
     inputs = lifestyle_inputs(scenarios) if inputs is None else inputs
     groups = module_groups(params) if groups is None else groups
@@ -255,18 +255,20 @@ class TrajectoryBatch(Sequence[Trajectory]):
             return [self[i] for i in range(*index.indices(len(self)))]
         i = range(len(self))[index]
         n = int(self._horizons[i])
-        record: dict[str, object] = {"months": self._months[:n].tolist()}
+        rows: dict[str, np.ndarray] = {}
         for name, values in self._series.items():
-            record[name] = _clean(values[i, :n])
+            rows[name] = values[i, :n]
             if name.endswith("_bmd_pct_change"):
                 site = name.removesuffix("_bmd_pct_change")
                 s = SITE_INDEX[site]
                 bmd = self._baseline[s, i] * (1.0 + values[i, :n].astype(float) / 100.0)
-                record[f"{site}_bmd_g_cm2"] = _clean(bmd)
-                record[f"{site}_t_score"] = _clean((bmd - self._references[i, 2 * s]) / self._references[i, 2 * s + 1])
+                rows[f"{site}_bmd_g_cm2"] = bmd
+                rows[f"{site}_t_score"] = (bmd - self._references[i, 2 * s]) / self._references[i, 2 * s + 1]
         if self._with_agents[i]:
-            for name, values in self._drug_series.items():
-                record[name] = _clean(values[i, :n])
+            rows |= {name: values[i, :n] for name, values in self._drug_series.items()}
+        # One rounding pass for every series (6 decimals, plain floats): this runs for every patient.
+        record: dict[str, object] = dict(zip(rows, np.round(np.array(list(rows.values()), dtype=float), 6).tolist(), strict=True))
+        record["months"] = self._months[:n].tolist()
         record.update(self._notes)
         record["warnings"] = self._warnings[i]
         return Trajectory(**record)
@@ -319,7 +321,7 @@ def simulate_batch(scenarios: Sequence[Scenario | Mapping], *, options: EngineOp
 
 def _simulate_chunk(validated: Sequence[Scenario], months: int, options: EngineOptions, table: ParameterTable) -> dict:
     """Engine, trajectory fields and outcome modules for some scenarios, padded to ``months``; float32 series."""
-    from osteotwin.lifestyle_inputs import lifestyle_inputs
+    from osteotwin.twin.lifestyle_inputs import lifestyle_inputs
 
     per_patient = patient_parameters(validated, table)
     inputs = lifestyle_inputs(validated)  # built once: the engine's drives and the outcome modules read them
@@ -355,16 +357,11 @@ def simulate(scenario: Scenario | Mapping, *, options: EngineOptions | None = No
     return simulate_batch([scenario], options=options, params=params)[0]
 
 
-def _clean(values: np.ndarray) -> list[float]:
-    """Plain floats rounded to 6 decimals (vectorised: this runs for every output of every patient)."""
-    return np.round(np.asarray(values, dtype=float), 6).tolist()
-
-
 def _extra_outputs(scenarios, months, outputs, options, groups: list[tuple[ParameterTable, np.ndarray]],
                    inputs: LifestyleInputs, gut_barrier_relative: np.ndarray | None) -> dict[str, np.ndarray]:
     """Outcome modules (muscle, falls, fracture risk, 25(OH)D, PTH), once per group of patients that
     share the parameters they read (:func:`module_groups`); each group's rows are put back in order."""
-    from osteotwin import outcomes
+    from osteotwin.twin import outcomes
 
     if len(groups) == 1:
         return outcomes.extra_outputs(scenarios, months, outputs, options, groups[0][0], inputs, gut_barrier_relative)
@@ -383,7 +380,7 @@ def _extra_outputs(scenarios, months, outputs, options, groups: list[tuple[Param
 
 
 def _extra_notes(scenarios) -> dict[str, object]:
-    from osteotwin import outcomes
+    from osteotwin.twin import outcomes
 
     notes = getattr(outcomes, "extra_notes", None)
     return notes(scenarios) if notes is not None else {}
