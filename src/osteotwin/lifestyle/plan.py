@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from osteotwin.catalog import AROMATASE_INHIBITORS
+from osteotwin.catalog import (
+    AROMATASE_INHIBITORS,
+    VITAMIN_D_DEFICIENT_BELOW_NG_ML,
+    VITAMIN_D_INADEQUATE_BELOW_NG_ML,
+    VITAMIN_D_TARGET_FROM_AGE_YEARS,
+    VITAMIN_D_TARGET_NG_ML,
+    VITAMIN_D_UPPER_NG_ML,
+)
 from osteotwin.lifestyle.absorption import calcium_absorption
 from osteotwin.lifestyle.exercise import ExercisePrescription, ScreeningInput, prescribe
 from osteotwin.lifestyle.intake import IntakeReport, nutrient_totals
@@ -195,21 +202,23 @@ def make_plan(profile: Profile | dict) -> Plan:
     )
 
 
+_VITAMIN_D_MEANING: dict[str, str] = {
+    "deficient": f"deficient (below {VITAMIN_D_DEFICIENT_BELOW_NG_ML:g} ng/mL, IOM 2011); the daily dose here is "
+                 "maintenance, not repletion: the clinician should decide on a repletion course and recheck",
+    "inadequate": f"inadequate ({VITAMIN_D_DEFICIENT_BELOW_NG_ML:g}-{VITAMIN_D_INADEQUATE_BELOW_NG_ML:g} ng/mL, "
+                  "IOM 2011); vitamin D supplement advised; recheck after about 3 months on it (interval ours)",
+    "below_target": f"below the {VITAMIN_D_TARGET_NG_ML:g} ng/mL aimed at from age "
+                    f"{VITAMIN_D_TARGET_FROM_AGE_YEARS:g} (BHOF 2022); vitamin D supplement advised; recheck after "
+                    "about 3 months on it (interval ours)",
+    "high": f"above {VITAMIN_D_UPPER_NG_ML:g} ng/mL, where IOM 2011 sees possible harm; no vitamin D supplement is "
+            "advised; discuss with the clinician",
+}
+
+
 def _vitamin_d_status_warnings(level_ng_ml: float | None, status: VitaminDStatus | None) -> list[str]:
     """What the clinician should know about the serum 25(OH)D (cut-points: ``supplements.vitamin_d_status``)."""
-    if status == "deficient":
-        return [f"25(OH)D {level_ng_ml:g} ng/mL: deficient (below 12 ng/mL, IOM 2011); the daily dose here is "
-                "maintenance, not repletion: the clinician should decide on a repletion course and recheck"]
-    if status == "inadequate":
-        return [f"25(OH)D {level_ng_ml:g} ng/mL: inadequate (12-20 ng/mL, IOM 2011); vitamin D supplement advised; "
-                "recheck after about 3 months on it (interval ours)"]
-    if status == "below_target":
-        return [f"25(OH)D {level_ng_ml:g} ng/mL: below the 30 ng/mL aimed at from age 50 (BHOF 2022); vitamin D "
-                "supplement advised; recheck after about 3 months on it (interval ours)"]
-    if status == "high":
-        return [f"25(OH)D {level_ng_ml:g} ng/mL: above 50 ng/mL, where IOM 2011 sees possible harm; no vitamin D "
-                "supplement is advised; discuss with the clinician"]
-    return []
+    meaning = _VITAMIN_D_MEANING.get(status or "")
+    return [f"25(OH)D {level_ng_ml:g} ng/mL: {meaning}"] if meaning else []
 
 
 def _diet_block(per_day: dict[str, float], weight_kg: float) -> Diet:

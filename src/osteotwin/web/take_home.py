@@ -58,7 +58,7 @@ _NUTRIENT_KEY = re.compile(r"\b(" + "|".join(NUTRIENT_WORDS) + r")\b")
 
 def plain(text: str) -> str:
     """Planner text for the patient: nutrient keys as words ("vitamin_k_ug" -> "vitamin K") and evidence in words."""
-    return in_words(_NUTRIENT_KEY.sub(lambda m: NUTRIENT_WORDS[m.group(1)], text))
+    return in_words(re.sub(r"(?<=\d )ug\b", "µg", _NUTRIENT_KEY.sub(lambda m: NUTRIENT_WORDS[m.group(1)], text)))
 
 
 def quantity(nutrient: str, value: float) -> str:
