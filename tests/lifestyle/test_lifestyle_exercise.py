@@ -193,3 +193,21 @@ def test_one_rule_set_for_prescription_progression_and_the_compare_programme():
     assert guideline_programme(-1.0, -1.2, femoral_neck_t_score=-2.7).impact_sessions_per_week == 0
     for t in (-2.6, -1.8, 0.5):
         assert guideline_programme(t, 0.0) == prescribe(ScreeningInput(min_t_score=t)).weekly_dose
+
+
+def test_cli_next_week_applies_the_same_safety_rules(tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "log.csv"
+    log.write_text("date,exercise,sets,reps,load_kg\n2026-03-02,deadlift,5,5,40\n2026-03-02,goblet_squat,2,12,10\n",
+                   encoding="utf-8")
+    command = [sys.executable, "-m", "osteotwin.cli", "exercise", "next-week", str(log)]
+    plain = subprocess.run(command, capture_output=True, text=True)
+    assert plain.returncode == 0 and "stop" not in plain.stdout
+    safe = subprocess.run([*command, "--lowest-t-score", "-2.6"], capture_output=True, text=True)
+    assert safe.returncode == 0
+    deadlift = next(line for line in safe.stdout.splitlines() if line.strip().startswith("deadlift"))
+    assert "stop" in deadlift and "Hip hinge with dumbbells" in deadlift
+    refused = subprocess.run([*command, "--lowest-t-score", "-2.6", "--high-intensity"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "LIFTMOR option is not offered" in refused.stderr and not refused.stdout
