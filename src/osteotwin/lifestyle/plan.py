@@ -70,6 +70,9 @@ class Profile(BaseModel):
     vitamin_d_25_oh_ng_ml: float | None = Field(
         None, gt=0, le=300, description="Latest serum 25(OH)D in ng/mL (1 ng/mL = 2.5 nmol/L), if measured."
     )
+    femoral_neck_t_score: float | None = Field(
+        None, ge=-7, le=7, description="Latest femoral neck T-score, if measured: the exercise safety rules use the "
+                                       "lowest T-score of any site (the patient block holds spine and hip).")
 
 
 class PlanRegimen(BaseModel):
@@ -152,7 +155,8 @@ def make_plan(profile: Profile | dict) -> Plan:
                     "magnesium_mg": supplements.magnesium_mg_per_day}.get(gap.nutrient, 0.0)
         if not gap.met_by_food and supplied < gap.gap_after_foods and gap.reason:
             notes.append(f"{gap.nutrient}: {gap.reason}")
-    t_scores = [t for t in (patient.lumbar_spine_t_score, patient.total_hip_t_score) if t is not None]
+    t_scores = [t for t in (patient.lumbar_spine_t_score, patient.total_hip_t_score, profile.femoral_neck_t_score)
+                if t is not None]
     conditions = profile.conditions
     screening = ScreeningInput(
         min_t_score=min(t_scores) if t_scores else None,

@@ -184,6 +184,9 @@ def plan_profile(patient: Patient, today: dt.date | None = None) -> dict[str, An
     }
     if patient.energy_kcal_per_day:
         profile["energy_kcal_per_day"] = patient.energy_kcal_per_day
+    femoral_neck = latest_t_scores(patient).get("femoral_neck")
+    if femoral_neck is not None:  # the exercise safety rules use the lowest T-score of any site
+        profile["femoral_neck_t_score"] = femoral_neck
     vitamin_d = [lab for lab in patient.labs if lab.test == "vitamin_d_25_oh" and lab.date <= today]
     if vitamin_d:  # recorded in ng/mL (records.schemas.LAB_UNITS); the same value the assessment reads
         profile["vitamin_d_25_oh_ng_ml"] = max(vitamin_d, key=lambda lab: lab.date).value
