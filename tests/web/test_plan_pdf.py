@@ -137,11 +137,18 @@ def test_the_precautions_patient_gets_no_deadlift_no_jumps_and_vitamin_d_on_two_
     assert LIBRARY["deadlift"].lifts_from_floor
 
 
-def test_plan_page_links_the_pdf_and_a_patient_may_download_her_own(demo):
+def test_plan_page_links_the_pdf_and_the_download_is_audited(demo):
+    from osteotwin.records.audit import audit_trail
+
     client, ids, _ = demo
-    page = client.get(f"/patients/{ids['Margaret Demo']}/plan")
-    assert page.status_code == 200 and f'href="/patients/{ids["Margaret Demo"]}/plan.pdf"' in page.text
+    patient_id = ids["Margaret Demo"]
+    page = client.get(f"/patients/{patient_id}/plan")
+    assert page.status_code == 200 and f'href="/patients/{patient_id}/plan.pdf"' in page.text
     assert 'id="bone-drug"' in page.text and 'id="next-dxa"' in page.text
+    assert client.get(f"/patients/{patient_id}/plan.pdf").status_code == 200
+    with client.app.state.database.transaction() as session:
+        newest = audit_trail(session, patient_id, limit=1)[0]
+        assert (newest.action, newest.what) == ("export", "plan pdf")
     assert client.get("/patients/999999/plan.pdf").status_code == 404
 
 
