@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "osteotwin.commands.export",
     "osteotwin.commands.fit",
     "osteotwin.commands.trial",
+    "osteotwin.commands.sensitivity",
 )
 
 

@@ -1,6 +1,9 @@
-"""Where a trial's chunks run: in this process, a local process pool, or a Dask distributed cluster.
+"""Where a study's chunks run: in this process, a local process pool, or a Dask distributed cluster.
 
-Every task is ``trial.run_chunk(spec, arm, chunk, first, size)``, a pure function of its arguments
+``ordered_map(function, tasks, ...)`` runs ``function(*task)`` for every task on the chosen back-end
+and hands the results back in task order. A trial's task is ``trial.run_chunk(spec, arm, chunk,
+first, size)`` and a sensitivity analysis's ``sensitivity.evaluate_chunk(spec, sets)``, each a pure
+function of its arguments
 (its random numbers come from SeedSequence(seed, spawn_key=(arm, chunk))), so the rows do not
 depend on the back-end or the number of workers. Results are written to Parquet as they arrive,
 one row group per chunk, in task order (a finished chunk waits in a small buffer until the chunks
@@ -40,12 +43,12 @@ def _ordered(results: Iterator[tuple[int, dict]]) -> Iterator[tuple[int, dict]]:
             expected += 1
 
 
-def _serial(spec_json: dict, tasks: list) -> Iterator[tuple[int, dict]]:
+def _serial(function: Callable, tasks: list) -> Iterator[tuple[int, object]]:
     for index, task in enumerate(tasks):
-        yield index, run_chunk(spec_json, *task)
+        yield index, function(*task)
 
 
-def _pool(spec_json: dict, tasks: list, workers: int) -> Iterator[tuple[int, dict]]:
+def _pool(function: Callable, tasks: list, workers: int) -> Iterator[tuple[int, object]]:
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")  # numba and threads: no fork
@@ -53,7 +56,7 @@ def _pool(spec_json: dict, tasks: list, workers: int) -> Iterator[tuple[int, dic
         pending: dict = {}
         queue = iter(enumerate(tasks))
         for index, task in queue:
-            pending[pool.submit(run_chunk, spec_json, *task)] = index
+            pending[pool.submit(function, *task)] = index
             if len(pending) >= 2 * workers:
                 break
         while pending:
@@ -63,10 +66,10 @@ def _pool(spec_json: dict, tasks: list, workers: int) -> Iterator[tuple[int, dic
                 yield index, future.result()
                 nxt = next(queue, None)
                 if nxt is not None:
-                    pending[pool.submit(run_chunk, spec_json, *nxt[1])] = nxt[0]
+                    pending[pool.submit(function, *nxt[1])] = nxt[0]
 
 
-def _dask(spec_json: dict, tasks: list, scheduler) -> Iterator[tuple[int, dict]]:
+def _dask(function: Callable, tasks: list, scheduler) -> Iterator[tuple[int, object]]:
     from distributed import Client, as_completed
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
@@ -75,7 +78,7 @@ def _dask(spec_json: dict, tasks: list, scheduler) -> Iterator[tuple[int, dict]]
         queue = iter(enumerate(tasks))
         futures = {}
         for index, task in queue:
-            futures[client.submit(run_chunk, spec_json, *task, pure=False)] = index
+            futures[client.submit(function, *task, pure=False)] = index
             if len(futures) >= 2 * workers:
                 break
         stream = as_completed(list(futures))
@@ -86,7 +89,7 @@ def _dask(spec_json: dict, tasks: list, scheduler) -> Iterator[tuple[int, dict]]
             yield index, result
             nxt = next(queue, None)
             if nxt is not None:
-                new = client.submit(run_chunk, spec_json, *nxt[1], pure=False)
+                new = client.submit(function, *nxt[1], pure=False)
                 futures[new] = nxt[0]
                 stream.add(new)
     finally:
@@ -94,15 +97,39 @@ def _dask(spec_json: dict, tasks: list, scheduler) -> Iterator[tuple[int, dict]]
             client.close()
 
 
+def _results(function: Callable, tasks: list, workers: int, scheduler) -> tuple[Iterator[tuple[int, object]], str]:
+    """The results of ``function(*task)`` in task order, and the back-end's name."""
+    if scheduler is not None:
+        return _ordered(_dask(function, tasks, scheduler)), "dask"
+    if workers > 1:
+        return _ordered(_pool(function, tasks, workers)), f"process pool ({workers} workers)"
+    return _serial(function, tasks), "in process"
+
+
+def ordered_map(function: Callable, tasks: list, *, workers: int = 1, scheduler=None, label: str = "",
+                units: list[int] | None = None, on_result: Callable[[int, object], None]) -> dict:
+    """Run ``function(*task)`` for every task (in this process, a spawn pool of ``workers``, or the Dask
+    ``scheduler``) and call ``on_result(index, result)`` in task order; a progress bar counts ``units``
+    (one per task by default). Returns the back-end and the wall time."""
+    started = time.perf_counter()
+    results, backend = _results(function, tasks, workers, scheduler)
+    units = units or [1] * len(tasks)
+    with _progress(sum(units), label, "run") as advance:
+        for index, result in results:
+            on_result(index, result)
+            advance(units[index])
+    return {"backend": backend, "tasks": len(tasks), "seconds": time.perf_counter() - started}
+
+
 @contextmanager
-def _progress(total: int, label: str):
+def _progress(total: int, label: str, unit: str = "patient"):
     """A tqdm bar on stderr when stderr is a terminal (it appears after a second: tqdm's delay)."""
     if not sys.stderr.isatty():
         yield lambda n: None
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=label, unit="patient", file=sys.stderr, delay=1.0) as bar:
+    with tqdm(total=total, desc=label, unit=unit, file=sys.stderr, delay=1.0) as bar:
         yield bar.update
 
 
@@ -117,22 +144,14 @@ def run_trial(spec: TrialSpec, out: str | Path, *, workers: int = 1, scheduler=N
 
     spec_json = spec.model_dump(mode="json")
     tasks = spec.chunks()
-    if scheduler is not None:
-        results = _dask(spec_json, tasks, scheduler)
-        backend = "dask"
-    elif workers > 1:
-        results = _pool(spec_json, tasks, workers)
-        backend = f"process pool ({workers} workers)"
-    else:
-        results = _serial(spec_json, tasks)
-        backend = "in process"
+    results, backend = _results(run_chunk, [(spec_json, *task) for task in tasks], workers, scheduler)
     started = time.perf_counter()
     writer = None
     total = spec.patients_per_arm * len(spec.arms)
     tmp = Path(f"{out}.partial-{os.getpid()}")
     try:
         with _progress(total, spec.name) as advance:
-            for index, columns in _ordered(results):
+            for index, columns in results:
                 table = _table(columns)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, _unified_schema(spec, table.schema))

@@ -284,7 +284,15 @@ class TrajectoryBatch(Sequence[Trajectory]):
         return self._references
 
     def series(self, name: str) -> np.ndarray:
-        """One stored series for every patient, (patients, months + 1), NaN beyond each patient's horizon."""
+        """One series for every patient, (patients, months + 1), NaN beyond each patient's horizon; BMD in
+        g/cm2 and T-scores are derived from the percent change as for one Trajectory."""
+        site = name.removesuffix("_bmd_g_cm2").removesuffix("_t_score")
+        if site in SITE_INDEX and name != site:
+            s = SITE_INDEX[site]
+            bmd = self._baseline[s][:, None] * (1.0 + self.series(f"{site}_bmd_pct_change") / 100.0)
+            if name.endswith("_bmd_g_cm2"):
+                return bmd
+            return (bmd - self._references[:, 2 * s, None]) / self._references[:, 2 * s + 1, None]
         values = (self._series | self._drug_series)[name].astype(float)
         values[np.arange(values.shape[1])[None, :] >= self._horizons[:, None]] = np.nan
         return values
