@@ -189,3 +189,15 @@ def test_bone_drug_decision_reads_the_decision_card_or_the_rules_that_fired():
     assessment = {"assessed_on": "2026-01-31", "next_dxa_months": 13}
     assert next_dxa(assessment, has_scans=True) == {"date": dt.date(2027, 2, 28), "text": "28 February 2027 (in 13 months)"}
     assert next_dxa(assessment, has_scans=False)["text"].startswith("now")
+
+
+def test_a_record_stored_before_the_name_checks_still_has_a_readable_plan(demo):
+    client, ids, _ = demo
+    patient_id = ids["Helen Demo"]
+    with client.app.state.database.transaction() as session:
+        session.get(Patient, patient_id).dislikes = ["liver", "brocoli"]  # written before dislikes were checked
+    with client.app.state.database.transaction() as session:
+        assert session.get(Patient, patient_id).dislikes == ["liver", "brocoli"]
+    plan = client.get(f"/api/v1/patients/{patient_id}/plan")
+    assert plan.status_code == 200
+    assert client.get(f"/patients/{patient_id}/plan").status_code == 200

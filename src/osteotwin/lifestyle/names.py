@@ -87,6 +87,15 @@ def check_dislike(text: str, field: str = "dislikes") -> str:
     return text.strip()
 
 
+def known_dislike(text: str) -> bool:
+    """Whether ``check_dislike`` accepts the text."""
+    try:
+        check_dislike(text)
+    except InputError:
+        return False
+    return True
+
+
 def check_dislikes(texts: Iterable[str], field: str = "dislikes") -> list[str]:
     """All dislikes checked (``check_dislike``), in order."""
     return [check_dislike(text, f"{field}[{number}]") for number, text in enumerate(texts, start=1)]

@@ -25,6 +25,7 @@ from osteotwin.errors import InputError
 from osteotwin.lifestyle import get_food, make_plan, nutrient_totals, search_foods, targets_for
 from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
 from osteotwin.lifestyle.names import MEDICATIONS as PLANNER_MEDICATIONS
+from osteotwin.lifestyle.names import known_dislike
 from osteotwin.records.fhir_import import import_fhir_bundle
 from osteotwin.records.models import Patient
 from osteotwin.records.patients import (
@@ -170,7 +171,9 @@ def plan_profile(patient: Patient, today: dt.date | None = None) -> dict[str, An
         "patient": {k: block[k] for k in ("age_years", "weight_kg", "height_cm", "lumbar_spine_t_score",
                                            "total_hip_t_score") if k in block},
         "diet_pattern": patient.diet_pattern,
-        "dislikes": list(patient.dislikes or []),
+        # dislikes are checked when recorded (PatientIn); one stored before that check and unknown to the food
+        # data is left out here, so that the plan of an older record stays readable
+        "dislikes": [d for d in patient.dislikes or [] if known_dislike(d)],
         "food_log": [{"date": e.date.isoformat(), "food_id": e.food_id, "grams": e.grams}
                      for e in patient.food_log if week_ago < e.date <= today],
         "exercise_log": [
