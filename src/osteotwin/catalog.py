@@ -41,3 +41,16 @@ AGE_AT_MENOPAUSE_YEARS: Final[float] = 51.0
 def default_years_since_menopause(age_years: float) -> float:
     """Years since menopause assumed when none is recorded: age - 51, not below 0."""
     return max(0.0, age_years - AGE_AT_MENOPAUSE_YEARS)
+
+# Serum 25-hydroxyvitamin D cut-points in ng/mL (1 ng/mL = 2.496 nmol/L), shared by the clinic rules
+# and the planner so that the assessment and the plan give the same advice for the same lab value.
+VITAMIN_D_DEFICIENT_BELOW_NG_ML: Final[float] = 12.0
+"""IOM 2011 (Ross et al., J Clin Endocrinol Metab 2011;96:53-8): below 12 ng/mL deficient [S]."""
+VITAMIN_D_INADEQUATE_BELOW_NG_ML: Final[float] = 20.0
+"""IOM 2011: 12-20 ng/mL inadequate; 20 ng/mL covers the needs of 97.5% of people [S]."""
+VITAMIN_D_TARGET_NG_ML: Final[float] = 30.0
+"""BHOF 2022 clinician's guide: aim at 30 ng/mL or more from age 50 [V]."""
+VITAMIN_D_TARGET_FROM_AGE_YEARS: Final[float] = 50.0
+"""BHOF 2022: the 30 ng/mL aim applies to people aged 50 and over [V]."""
+VITAMIN_D_UPPER_NG_ML: Final[float] = 50.0
+"""IOM 2011: possible harm above 50 ng/mL; BHOF 2022's upper end of the range [S]."""

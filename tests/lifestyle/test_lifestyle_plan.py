@@ -167,9 +167,12 @@ def test_random_profiles_give_a_safe_plan_that_simulate_accepts(age, weight, lum
         assert not prescription.qualifies_for_high_intensity
         assert plan.regimen.exercise.impact_sessions_per_week == 0
     if flags["vertebral_fracture"] or min(lumbar, hip) <= -2.5:
-        assert any("flexion" in r.action for r in prescription.restrictions)
+        assert any("lifting from the floor" in r.action for r in prescription.restrictions)
+        assert prescription.option is None and plan.regimen.exercise.impact_sessions_per_week == 0
+    ids = {e.exercise_id for session in prescription.sessions for e in session.exercises}
+    assert all(prescription.limits.allows(i)[0] for i in ids)
     if flags["lymphedema"]:
-        assert any("X7" in r.source for r in prescription.restrictions)
+        assert any("PAL trial" in r.source for r in prescription.restrictions)
     if flags["falls_last_12_months"]:
         assert plan.regimen.exercise.balance_sessions_per_week >= 3
     assert all(r.source for r in prescription.restrictions)
@@ -193,18 +196,38 @@ def test_log_already_over_the_energy_budget_adds_no_food_and_says_why():
     assert plan.regimen.supplements.calcium_mg_per_day >= calcium.gap_after_foods
 
 
-@pytest.mark.parametrize(("level", "needle"), [(8, "deficient"), (15, "inadequate"), (30, None), (70, "above 50")])
-def test_serum_vitamin_d_is_read_against_iom_cut_offs(level, needle):
+@pytest.mark.parametrize(("level", "needle", "source"), [
+    (8, "deficient", "IOM 2011"), (15, "inadequate", "IOM 2011"), (25, "below the 30", "BHOF 2022"),
+    (30, None, None), (70, "above 50", "IOM 2011")])
+def test_serum_vitamin_d_is_read_against_the_shared_cut_offs(level, needle, source):
     profile = {"patient": {"age_years": 66, "weight_kg": 70, "height_cm": 165}, "diet_pattern": "vegan",
                "energy_kcal_per_day": 1000, "food_log": [{"date": "2026-03-01", "food_id": "20038", "grams": 250}],
                "vitamin_d_25_oh_ng_ml": level}
     plan = make_plan(profile)
-    assert plan.regimen.supplements.vitamin_d_iu_per_day > 0
     matching = [w for w in plan.warnings if "25(OH)D" in w]
+    if level > 50:
+        assert plan.regimen.supplements.vitamin_d_iu_per_day == 0  # above 50 ng/mL: no supplement
+    else:
+        assert plan.regimen.supplements.vitamin_d_iu_per_day >= 800
     if needle is None:
         assert matching == []
     else:
-        assert len(matching) == 1 and needle in matching[0] and "IOM 2011" in matching[0]
+        assert len(matching) == 1 and needle in matching[0] and source in matching[0]
+
+
+def test_low_serum_vitamin_d_gets_a_supplement_even_when_food_meets_the_target():
+    """25(OH)D 18 ng/mL: the assessment says supplement (IOM 2011 / BHOF 2022); so does the plan."""
+    salmon = [{"date": "2026-03-01", "food_id": "15086", "grams": 200}]  # sockeye salmon, cooked: > 800 IU
+    base = {"patient": {"age_years": 64, "weight_kg": 65, "height_cm": 163}, "food_log": salmon,
+            "medications": ["anastrozole"]}
+    without_lab = make_plan(base)
+    assert without_lab.regimen.diet.vitamin_d_iu_per_day >= 800
+    assert without_lab.regimen.supplements.vitamin_d_iu_per_day == 0
+    low = make_plan({**base, "vitamin_d_25_oh_ng_ml": 18})
+    assert low.vitamin_d_status == "inadequate"
+    assert low.regimen.supplements.vitamin_d_iu_per_day == 800
+    item = next(s for s in low.supplements if s.nutrient == "vitamin_d_iu")
+    assert "18 ng/mL" in item.reason and item.unit == "IU/day"
 
 
 def test_plan_reports_absorbable_calcium_from_log_and_suggestions():

@@ -92,7 +92,8 @@ def test_printable_plan(client, database, clinician):
     plan = client.get(f"/api/v1/patients/{patient_id}/plan").json()
     for target in plan["targets"]:
         assert target["source"].split(" ")[0] in page.text
-    assert "Weekly exercise" in page.text and "next DXA" in page.text
+    assert "Weekly exercise" in page.text and "Next bone density scan (DXA)" in page.text
+    assert f'href="/patients/{patient_id}/plan.pdf"' in page.text  # the PDF: tests/web/test_plan_pdf.py
 
 
 def test_fhir_export_then_import_round_trip(client, database, clinician):

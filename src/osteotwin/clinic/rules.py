@@ -21,6 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from osteotwin.catalog import (
+    VITAMIN_D_INADEQUATE_BELOW_NG_ML,
+    VITAMIN_D_TARGET_FROM_AGE_YEARS,
+    VITAMIN_D_TARGET_NG_ML,
+)
 from osteotwin.clinic.conditions import Always, Condition, F
 from osteotwin.clinic.sources import SOURCES, EvidenceTag
 
@@ -312,7 +317,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "correct_vitamin_d_before_antiresorptive", "alert",
-        F("antiresorptive_considered").true & (F("vitamin_d_ng_ml") < 20),
+        F("antiresorptive_considered").true & (F("vitamin_d_ng_ml") < VITAMIN_D_INADEQUATE_BELOW_NG_ML),
         "25(OH)D {vitamin_d_ng_ml:g} ng/mL is below 20 ng/mL (IOM 2011: inadequate; below 12 deficient): "
         "replete vitamin D before starting an antiresorptive or giving its next dose (risk of hypocalcaemia).",
         "iom2011", "25(OH)D cut-points", "dietary reference report", "S",
@@ -320,7 +325,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "bhof2022_vitamin_d_target_30", "recommendation",
-        (F("vitamin_d_ng_ml") < 30) & (F("age_years") >= 50),
+        (F("vitamin_d_ng_ml") < VITAMIN_D_TARGET_NG_ML) & (F("age_years") >= VITAMIN_D_TARGET_FROM_AGE_YEARS),
         "25(OH)D {vitamin_d_ng_ml:g} ng/mL: BHOF 2022 aims at >= 30 ng/mL (and <= 50) in people aged 50 and "
         "over; supplement vitamin D 800-1000 IU/day as needed.",
         "bhof2022", "universal recommendations", NOT_GRADED, "V",

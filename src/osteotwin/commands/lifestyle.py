@@ -7,9 +7,9 @@ import json
 import sys
 import time
 
-from osteotwin.errors import describe_document, load_json_file, wrong_document
+from osteotwin.errors import InputError, describe_document, load_json_file, wrong_document
 from osteotwin.lifestyle import make_plan, nutrient_totals, search_foods
-from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
+from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY, ScreeningInput, exercise_limits
 from osteotwin.lifestyle.foods import DATA_RELEASE, NUTRIENT_KEYS, NUTRIENT_UNITS
 from osteotwin.lifestyle.intake import read_food_log
 from osteotwin.lifestyle.progression import NextWeek, next_week, read_exercise_log
@@ -46,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     progress.add_argument("log", help="exercise log: CSV date,exercise,sets,reps,load_kg[,minutes,arm_symptoms] or JSON")
     progress.add_argument("--high-intensity", action="store_true", help="LIFTMOR 5 x 5 plan")
     progress.add_argument("--arm-caution", action="store_true", help="lymphoedema or axillary surgery (PAL rule)")
+    progress.add_argument("--lowest-t-score", type=float, metavar="T",
+                          help="lowest T-score of any site: applies the exercise safety rules (e.g. -2.6 stops deadlifts)")
+    progress.add_argument("--vertebral-fracture", action="store_true", help="applies the safety rules for it")
+    progress.add_argument("--bone-metastases", action="store_true", help="applies the safety rules for them")
     progress.add_argument("--json", action="store_true", help="print JSON")
     progress.set_defaults(handler=run_next_week)
 
@@ -124,6 +128,11 @@ def run_plan(args: argparse.Namespace) -> int:
             f"{e.name}" + (f" {e.sets}x{e.reps}" if e.sets else "") + f" ({e.intensity})" for e in session.exercises
         )
         print(f"  {session.per_week} x {session.minutes:g} min {session.name}{sup}: {names}  [{session.source}]")
+    option = plan.exercise.option
+    if option is not None:
+        names = "; ".join(f"{e.name} {e.sets}x{e.reps} ({e.intensity})" for e in option.exercises)
+        print(f"  {option.per_week} x {option.minutes:g} min {option.name}, supervised, instead of the resistance "
+              f"and impact sessions if she chooses it: {names}  [{option.source}]")
     print(f"  progression: {plan.exercise.progression_rule}")
     for note in plan.exercise.safety_notes:
         print(f"  safety: {note}")
@@ -145,7 +154,14 @@ def run_library(args: argparse.Namespace) -> int:
 
 
 def run_next_week(args: argparse.Namespace) -> int:
-    result = next_week(read_exercise_log(args.log), high_intensity=args.high_intensity, arm_caution=args.arm_caution)
+    screened = args.lowest_t_score is not None or args.vertebral_fracture or args.bone_metastases
+    if args.lowest_t_score is not None and not -7 <= args.lowest_t_score <= 7:
+        raise InputError("--lowest-t-score", args.lowest_t_score, "a T-score from -7 to 7")
+    limits = exercise_limits(ScreeningInput(
+        min_t_score=args.lowest_t_score, vertebral_fracture=args.vertebral_fracture,
+        bone_metastases=args.bone_metastases, axillary_surgery=args.arm_caution)) if screened else None
+    result = next_week(read_exercise_log(args.log), high_intensity=args.high_intensity, arm_caution=args.arm_caution,
+                       limits=limits)
     if args.json:
         print(json.dumps(result.model_dump(mode="json"), indent=2))
         return 0
@@ -160,7 +176,8 @@ def next_week_text(result: NextWeek) -> str:
         width = max(len("exercise"), *(len(load.exercise) for load in result.loads))
         lines.append(f"  {'exercise':<{width}}  {'last kg':>8}  {'next kg':>8}  {'sets x reps':<11}  rule")
         for load in result.loads:
-            lines.append(f"  {load.exercise:<{width}}  {load.last_load_kg:>8g}  {load.next_load_kg:>8g}  "
+            following = "stop" if load.next_load_kg is None else f"{load.next_load_kg:g}"
+            lines.append(f"  {load.exercise:<{width}}  {load.last_load_kg:>8g}  {following:>8}  "
                          f"{f'{load.sets} x {load.reps}':<11}  {load.rule}")
         sources = sorted({load.source for load in result.loads})
         lines.append("  sources: " + "; ".join(sources))

@@ -384,3 +384,8 @@ def search_foods(words: str, limit: int = 20) -> list[Food]:
         ranked.append((-rank, food.food_id, i))
     ranked.sort()
     return [index.foods[i] for _, _, i in ranked[:limit]]
+
+
+def vocabulary() -> list[str]:
+    """Every word of the USDA descriptions and common names, normalised as the search normalises them, sorted."""
+    return _load().vocabulary

@@ -215,7 +215,7 @@ def _pool(pattern: str, dislikes: tuple[str, ...], warfarin: bool) -> _Pool:
         if any(d and d <= words for d in dislike_words):
             continue
         if warfarin and (food.per_100g["vitamin_k_ug"] is None or "natto" in words):
-            continue  # unknown vitamin K, or natto's menaquinone-7 (guidelines 6.1 caveat)
+            continue  # unknown vitamin K, or natto's menaquinone-7 (a vitamin K antagonist needs a steady vitamin K intake)
         foods.append(food)
     servings = [_serving(food) for food in foods]
     grams = np.array([s[0] for s in servings])
@@ -401,7 +401,7 @@ def suggest_foods(
             after_foods=round(total, 1), gap_after_foods=round(max(target.amount - total, 0.0), 1), met_by_food=met,
         )
         if warfarin and key == "vitamin_k_ug":
-            gap.reason = "not optimised: on warfarin, vitamin K intake should stay steady, not rise (ours, after guidelines 6.1)"
+            gap.reason = "not optimised: on warfarin, vitamin K intake should stay steady, not rise (ours, after the warfarin labelling advice)"
         elif not met:
             most = _most_reachable(full_pool, key, baseline, room_kcal, calcium_ul, warfarin)
             gap.most_reachable_from_food = round(most, 1)

@@ -10,17 +10,30 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from osteotwin.catalog import (
+    AROMATASE_INHIBITORS,
+    VITAMIN_D_DEFICIENT_BELOW_NG_ML,
+    VITAMIN_D_INADEQUATE_BELOW_NG_ML,
+    VITAMIN_D_TARGET_FROM_AGE_YEARS,
+    VITAMIN_D_TARGET_NG_ML,
+    VITAMIN_D_UPPER_NG_ML,
+)
 from osteotwin.lifestyle.absorption import calcium_absorption
 from osteotwin.lifestyle.exercise import ExercisePrescription, ScreeningInput, prescribe
 from osteotwin.lifestyle.intake import IntakeReport, nutrient_totals
+from osteotwin.lifestyle.names import check_dislikes, check_medications
 from osteotwin.lifestyle.optimise import NutrientGap, SuggestedFood, suggest_foods
 from osteotwin.lifestyle.patterns import DietPattern
 from osteotwin.lifestyle.progression import NextWeek, next_week
-from osteotwin.lifestyle.supplements import SupplementAdvice, plan_supplements
+from osteotwin.lifestyle.supplements import (
+    ANTICOAGULANTS_VITAMIN_K,
+    SupplementAdvice,
+    VitaminDStatus,
+    plan_supplements,
+    vitamin_d_status,
+)
 from osteotwin.lifestyle.targets import Target, targets_for, upper_limit_warnings
 from osteotwin.scenario import Diet, Exercise, Gut, Patient, Supplements
-
-AROMATASE_INHIBITORS = {"anastrozole", "letrozole", "exemestane"}
 
 
 class Conditions(BaseModel):
@@ -57,6 +70,9 @@ class Profile(BaseModel):
     vitamin_d_25_oh_ng_ml: float | None = Field(
         None, gt=0, le=300, description="Latest serum 25(OH)D in ng/mL (1 ng/mL = 2.5 nmol/L), if measured."
     )
+    femoral_neck_t_score: float | None = Field(
+        None, ge=-7, le=7, description="Latest femoral neck T-score, if measured: the exercise safety rules use the "
+                                       "lowest T-score of any site (the patient block holds spine and hip).")
 
 
 class PlanRegimen(BaseModel):
@@ -82,6 +98,8 @@ class Plan(BaseModel):
     )
     optimiser: dict
     supplements: list[SupplementAdvice]
+    vitamin_d_status: VitaminDStatus | None = Field(
+        None, description="Latest serum 25(OH)D against the catalog's cut-points (supplements.vitamin_d_status).")
     exercise: ExercisePrescription
     exercise_progression: NextWeek | None
     warnings: list[str]
@@ -97,9 +115,10 @@ def make_plan(profile: Profile | dict) -> Plan:
     if not isinstance(profile, Profile):
         profile = Profile.model_validate(profile)
     patient = profile.patient
-    medications = [m.strip().lower() for m in profile.medications]
-    on_ai = bool(AROMATASE_INHIBITORS & set(medications))
-    warfarin = "warfarin" in medications
+    medications = check_medications(profile.medications)
+    dislikes = check_dislikes(profile.dislikes)
+    on_ai = bool(set(AROMATASE_INHIBITORS) & set(medications))
+    warfarin = bool(set(ANTICOAGULANTS_VITAMIN_K) & set(medications))
     targets = targets_for(patient.age_years, patient.weight_kg, on_aromatase_inhibitor=on_ai)
     warnings: list[str] = []
     notes: list[str] = []
@@ -111,22 +130,24 @@ def make_plan(profile: Profile | dict) -> Plan:
                         "check with a dietitian (ours)")
     baseline = intake.average if intake else None
     meals = suggest_foods(
-        targets, baseline, profile.energy_kcal_per_day, profile.diet_pattern, profile.dislikes, warfarin=warfarin,
+        targets, baseline, profile.energy_kcal_per_day, profile.diet_pattern, dislikes, warfarin=warfarin,
     )
     food_after = {gap.nutrient: gap.after_foods for gap in meals.gaps}
     food_after["energy_kcal"] = meals.energy_kcal_total
     supplements = plan_supplements(
         targets, food_after, medications, kidney_stones=profile.conditions.kidney_stones,
+        vitamin_d_25_oh_ng_ml=profile.vitamin_d_25_oh_ng_ml, age_years=patient.age_years,
     )
+    status = vitamin_d_status(profile.vitamin_d_25_oh_ng_ml, patient.age_years)
     warnings += supplements.warnings + meals.notes
-    warnings += _vitamin_d_status_warnings(profile.vitamin_d_25_oh_ng_ml, supplements.vitamin_d_iu_per_day)
+    warnings += _vitamin_d_status_warnings(profile.vitamin_d_25_oh_ng_ml, status)
     warnings += upper_limit_warnings(
         targets, food_after,
         {"calcium_mg": supplements.calcium_mg_per_day, "vitamin_d_iu": supplements.vitamin_d_iu_per_day,
          "magnesium_mg": supplements.magnesium_mg_per_day},
     )
     if any("natto" in f.name.lower() for f in meals.foods):
-        notes.append("natto: rich in menaquinone-7 (vitamin K2), not counted in USDA's vitamin K (K1 only) [R]")
+        notes.append("natto: rich in menaquinone-7 (vitamin K2), not counted in USDA's vitamin K (K1 only; recalled, not verified)")
     if intake:
         notes += intake.notes
     for gap in meals.gaps:
@@ -134,7 +155,8 @@ def make_plan(profile: Profile | dict) -> Plan:
                     "magnesium_mg": supplements.magnesium_mg_per_day}.get(gap.nutrient, 0.0)
         if not gap.met_by_food and supplied < gap.gap_after_foods and gap.reason:
             notes.append(f"{gap.nutrient}: {gap.reason}")
-    t_scores = [t for t in (patient.lumbar_spine_t_score, patient.total_hip_t_score) if t is not None]
+    t_scores = [t for t in (patient.lumbar_spine_t_score, patient.total_hip_t_score, profile.femoral_neck_t_score)
+                if t is not None]
     conditions = profile.conditions
     screening = ScreeningInput(
         min_t_score=min(t_scores) if t_scores else None,
@@ -145,8 +167,7 @@ def make_plan(profile: Profile | dict) -> Plan:
     )
     exercise = prescribe(screening)
     progression = (
-        next_week(profile.exercise_log, high_intensity=exercise.qualifies_for_high_intensity,
-                  arm_caution=conditions.lymphedema or conditions.axillary_surgery)
+        next_week(profile.exercise_log, limits=exercise.limits)
         if profile.exercise_log else None
     )
     fiber_after = food_after.get("fiber_g", 0.0)
@@ -180,25 +201,28 @@ def make_plan(profile: Profile | dict) -> Plan:
             + sum(food.adds["calcium_mg"] * calcium_absorption(food.name)[0] for food in meals.foods), 1),
         optimiser={"solver": meals.solver, "status": meals.status, "runtime_s": meals.runtime_s,
                    "pool_size": meals.pool_size, "pattern": profile.diet_pattern},
-        supplements=supplements.items, exercise=exercise, exercise_progression=progression,
+        supplements=supplements.items, vitamin_d_status=status, exercise=exercise, exercise_progression=progression,
         warnings=warnings, notes=notes, regimen=regimen, regimen_current=current,
     )
 
 
-def _vitamin_d_status_warnings(level_ng_ml: float | None, supplement_iu: float) -> list[str]:
-    """Serum 25(OH)D against the IOM 2011 cut-offs (Ross et al., JCEM 2011; tag [S])."""
-    if level_ng_ml is None:
-        return []
-    if level_ng_ml < 12:
-        return [f"25(OH)D {level_ng_ml:g} ng/mL: deficient (< 12 ng/mL, IOM 2011 [S]); the daily dose here is "
-                "maintenance, not repletion: the clinician should decide on a repletion course and recheck"]
-    if level_ng_ml < 20:
-        return [f"25(OH)D {level_ng_ml:g} ng/mL: inadequate (12-20 ng/mL, IOM 2011 [S]); recheck after about "
-                "3 months on the plan (interval ours)"]
-    if level_ng_ml > 50 and supplement_iu > 0:
-        return [f"25(OH)D {level_ng_ml:g} ng/mL: above 50 ng/mL, where IOM 2011 sees possible harm [S]; "
-                "discuss the vitamin D supplement with the clinician before taking it"]
-    return []
+_VITAMIN_D_MEANING: dict[str, str] = {
+    "deficient": f"deficient (below {VITAMIN_D_DEFICIENT_BELOW_NG_ML:g} ng/mL, IOM 2011); the daily dose here is "
+                 "maintenance, not repletion: the clinician should decide on a repletion course and recheck",
+    "inadequate": f"inadequate ({VITAMIN_D_DEFICIENT_BELOW_NG_ML:g}-{VITAMIN_D_INADEQUATE_BELOW_NG_ML:g} ng/mL, "
+                  "IOM 2011); vitamin D supplement advised; recheck after about 3 months on it (interval ours)",
+    "below_target": f"below the {VITAMIN_D_TARGET_NG_ML:g} ng/mL aimed at from age "
+                    f"{VITAMIN_D_TARGET_FROM_AGE_YEARS:g} (BHOF 2022); vitamin D supplement advised; recheck after "
+                    "about 3 months on it (interval ours)",
+    "high": f"above {VITAMIN_D_UPPER_NG_ML:g} ng/mL, where IOM 2011 sees possible harm; no vitamin D supplement is "
+            "advised; discuss with the clinician",
+}
+
+
+def _vitamin_d_status_warnings(level_ng_ml: float | None, status: VitaminDStatus | None) -> list[str]:
+    """What the clinician should know about the serum 25(OH)D (cut-points: ``supplements.vitamin_d_status``)."""
+    meaning = _VITAMIN_D_MEANING.get(status or "")
+    return [f"25(OH)D {level_ng_ml:g} ng/mL: {meaning}"] if meaning else []
 
 
 def _diet_block(per_day: dict[str, float], weight_kg: float) -> Diet:

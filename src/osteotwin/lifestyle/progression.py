@@ -1,10 +1,15 @@
 """Exercise log -> next week's loads (progressive overload) and the weekly doses for the engine.
 
+Safety first: with the person's ``ExerciseLimits`` (``exercise.exercise_limits``, the one set of
+contraindication rules), a logged exercise the rules exclude gets no next load ("stop"), with the
+reason and the library exercise to do instead; a LIFTMOR lift is progressed only where the rules
+offer the supervised option.
+
 Rules (progressive overload; sources as in ``exercise.py``):
-- Too Fit To Fracture 8-12RM window (X3): when every set of the last session reached 12 reps,
+- Too Fit To Fracture 2014 8-12RM window: when every set of the last session reached 12 reps,
   raise the load; when a set fell below 8 reps, lower it; otherwise keep it.
-- LIFTMOR (X2): prescribed 5 x 5; when all 5 sets of 5 were done, raise the load.
-- PAL (X7): for a person with lymphoedema or axillary surgery, upper-body loads rise by the smallest
+- LIFTMOR: prescribed 5 x 5; when all 5 sets of 5 were done, raise the load.
+- PAL trial: for a person with lymphoedema or axillary surgery, upper-body loads rise by the smallest
   increment only when the sets were done without arm symptoms; with symptoms the load is reduced.
 Increments: PAL upper body 0.5 kg, i.e. the PAL protocol's 1 lb steps "after a week or two with no
 change in arm symptoms", starting from 1 lb or no weight (Schmitz, PAL Q&A on OncoLink [S]); lower
@@ -22,7 +27,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from osteotwin.errors import InputError
-from osteotwin.lifestyle.exercise import LIBRARY
+from osteotwin.lifestyle.exercise import LIBRARY, SAFE_ALTERNATIVE, ExerciseLimits
 from osteotwin.lifestyle.intake import read_log_rows
 from osteotwin.scenario import Exercise
 
@@ -53,7 +58,7 @@ class NextLoad(BaseModel):
 
     exercise: str
     last_load_kg: float
-    next_load_kg: float
+    next_load_kg: float | None = Field(description="None: stop this exercise (the safety rules exclude it).")
     sets: int
     reps: str
     rule: str
@@ -131,14 +136,22 @@ def next_week(
     log_entries: list[dict] | list[ExerciseLogEntry],
     high_intensity: bool = False,
     arm_caution: bool = False,
+    limits: ExerciseLimits | None = None,
 ) -> NextWeek:
     """Apply the progression rule to the last session of each resistance exercise in the log.
 
-    ``high_intensity``: the person follows the LIFTMOR 5 x 5 plan; ``arm_caution``: lymphoedema or
-    axillary surgery (PAL rule for upper-body exercises).
+    ``high_intensity``: the person follows the LIFTMOR 5 x 5 plan for every lift; ``arm_caution``:
+    lymphoedema or axillary surgery (PAL rule for upper-body exercises). ``limits``: the safety rules'
+    verdict; excluded exercises are stopped, LIFTMOR lifts (high loading class) follow the 5 x 5 rule
+    where the supervised option is offered, and ``arm_caution`` is taken from the limits.
     """
     if not log_entries:
         raise InputError("exercise_log", "[]", "at least one entry {date, exercise, sets, reps, load_kg}")
+    if limits is not None:
+        if high_intensity and not limits.high_intensity_option:
+            reasons = "; ".join(r.condition for r in limits.restrictions) or "lowest T-score not below -1.0"
+            raise InputError("high_intensity", True, f"false: the supervised LIFTMOR option is not offered ({reasons})")
+        arm_caution = arm_caution or limits.arm_caution
     entries = _parse(log_entries)
     last_date = max(e.date for e in entries)
     week_start = last_date - dt.timedelta(days=last_date.weekday())
@@ -158,11 +171,21 @@ def next_week(
         library = LIBRARY[exercise_id]
         upper = library.upper_body and not library.lower_body
         increment = LOWER_BODY_INCREMENT_KG if library.lower_body else UPPER_BODY_INCREMENT_KG
+        allowed, why = limits.allows(exercise_id, supervised_option=True) if limits else (True, "")
+        liftmor = high_intensity or (limits is not None and library.loading_class == "high")
+        if not allowed:
+            instead = LIBRARY[SAFE_ALTERNATIVE[exercise_id]].name if exercise_id in SAFE_ALTERNATIVE else None
+            loads.append(NextLoad(
+                exercise=exercise_id, last_load_kg=load, next_load_kg=None, sets=2, reps="8-12",
+                rule=f"stop: {why}" + (f"; instead: {instead}, at a load you can lift 8-12 times" if instead else ""),
+                source="the safety rules of the exercise plan (osteotwin.lifestyle.exercise)",
+            ))
+            continue
         if upper and arm_caution:
             if symptoms:
                 next_load = round(load * (1 - REDUCTION_FRACTION), 1)
                 rule = "arm symptoms: load reduced by 10%; pause and see the team if symptoms persist"
-            elif min_reps < (5 if high_intensity else 12):
+            elif min_reps < (5 if liftmor else 12):
                 next_load = load
                 rule = "keep the load until all sets are completed without symptoms"
             elif (last_day - _first_day_at_load(logged, load)).days < PAL_DAYS_AT_LOAD:
@@ -172,9 +195,9 @@ def next_week(
                 next_load = load + PAL_INCREMENT_KG
                 rule = (f"{PAL_DAYS_AT_LOAD}+ days at this load without arm symptoms: smallest increment "
                         f"(+{PAL_INCREMENT_KG:g} kg)")
-            source = "X7 PAL (Schmitz et al., NEJM 2009); 1 lb (0.5 kg) steps per the PAL protocol [S]"
-            reps = "5" if high_intensity else "8-12"
-        elif high_intensity:
+            source = "PAL trial (Schmitz et al., NEJM 2009); 1 lb (0.5 kg) steps per the PAL protocol (secondary source)"
+            reps = "5" if liftmor else "8-12"
+        elif liftmor:
             reps = "5"
             if sets >= 5 and min_reps >= 5:
                 next_load, rule = load + increment, f"all 5 x 5 completed: +{increment:g} kg"
@@ -182,7 +205,7 @@ def next_week(
                 next_load, rule = round(load * (1 - REDUCTION_FRACTION), 1), "fewer than 3 reps in a set: load reduced by 10%"
             else:
                 next_load, rule = load, "5 x 5 not yet completed: keep the load"
-            source = "X2 LIFTMOR (Watson et al., JBMR 2018); increments ours"
+            source = "LIFTMOR (Watson et al., JBMR 2018); increments ours"
         else:
             reps = "8-12"
             if min_reps >= 12:
@@ -191,12 +214,12 @@ def next_week(
                 next_load, rule = round(load * (1 - REDUCTION_FRACTION), 1), "fewer than 8 reps: load reduced by 10%"
             else:
                 next_load, rule = load, "within 8-12 reps: keep the load, add reps"
-            source = "X3 Too Fit To Fracture 8-12RM (Giangregorio et al. 2014); increments ours"
+            source = "Too Fit To Fracture 2014 8-12RM (Giangregorio et al. 2014); increments ours"
         if library.needs_supervision:
-            notes.append(f"{exercise_id}: supervised sessions only (X2)")
+            notes.append(f"{exercise_id}: supervised sessions only (LIFTMOR)")
         loads.append(NextLoad(
             exercise=exercise_id, last_load_kg=load, next_load_kg=round(next_load, 2),
-            sets=5 if high_intensity else 2, reps=reps, rule=rule, source=source,
+            sets=5 if liftmor else 2, reps=reps, rule=rule, source=source,
         ))
     return NextWeek(loads=loads, weekly_dose=weekly_doses(entries, week_start), week_start=week_start, notes=notes)
 

@@ -7,15 +7,27 @@ Facts (checked only against secondary pages [S]; docs/lifestyle.md, "Supplements
 - supplemental (not dietary) calcium raises kidney-stone risk [S];
 - upper limits: calcium 2,000 mg/day total from 51, vitamin D 4,000 IU/day, supplemental magnesium
   350 mg/day (IOM) [S].
+- serum 25(OH)D decides as well as food: below the target of ``vitamin_d_status`` (the catalog's
+  cut-points, the same the clinic rules use) a vitamin D supplement of at least the daily target
+  (800 IU from 50 or on an AI: BHOF 2022 "800-1,000 IU/day as needed" [V]) is advised even when food
+  meets the target; above 50 ng/mL none is advised.
 Rounding doses to 250 mg calcium and 400 IU vitamin D steps (common tablet sizes) is ours.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from pydantic import BaseModel
 
+from osteotwin.catalog import (
+    VITAMIN_D_DEFICIENT_BELOW_NG_ML,
+    VITAMIN_D_INADEQUATE_BELOW_NG_ML,
+    VITAMIN_D_TARGET_FROM_AGE_YEARS,
+    VITAMIN_D_TARGET_NG_ML,
+    VITAMIN_D_UPPER_NG_ML,
+)
 from osteotwin.lifestyle.targets import Target
 
 CALCIUM_MAX_PER_DOSE_MG = 500.0
@@ -27,6 +39,28 @@ ACID_SUPPRESSANTS = {
     "omeprazole", "esomeprazole", "lansoprazole", "pantoprazole", "rabeprazole", "dexlansoprazole",
     "ppi", "proton_pump_inhibitor", "famotidine", "ranitidine", "cimetidine", "nizatidine",
 }
+ANTICOAGULANTS_VITAMIN_K = ("warfarin", "acenocoumarol", "phenprocoumon")
+"""Vitamin K antagonists: dietary vitamin K should stay steady (their labels; recalled [R])."""
+THIAZIDES = ("thiazide", "hydrochlorothiazide", "chlorthalidone", "indapamide")
+"""Thiazide and thiazide-like diuretics: less urinary calcium, so calcium supplements add to hypercalcaemia risk [R]."""
+
+
+VitaminDStatus = Literal["deficient", "inadequate", "below_target", "adequate", "high"]
+
+
+def vitamin_d_status(level_ng_ml: float | None, age_years: float) -> VitaminDStatus | None:
+    """Serum 25(OH)D against the catalog's cut-points: IOM 2011 (12, 20, 50 ng/mL) and BHOF 2022 (30 from age 50)."""
+    if level_ng_ml is None:
+        return None
+    if level_ng_ml < VITAMIN_D_DEFICIENT_BELOW_NG_ML:
+        return "deficient"
+    if level_ng_ml < VITAMIN_D_INADEQUATE_BELOW_NG_ML:
+        return "inadequate"
+    if level_ng_ml < VITAMIN_D_TARGET_NG_ML and age_years >= VITAMIN_D_TARGET_FROM_AGE_YEARS:
+        return "below_target"
+    if level_ng_ml > VITAMIN_D_UPPER_NG_ML:
+        return "high"
+    return "adequate"
 
 
 class SupplementAdvice(BaseModel):
@@ -58,8 +92,13 @@ def plan_supplements(
     food_per_day: dict[str, float],
     medications: list[str] = (),
     kidney_stones: bool = False,
+    vitamin_d_25_oh_ng_ml: float | None = None,
+    age_years: float = 60.0,
 ) -> SupplementPlan:
-    """Close the gaps left after food with calcium, vitamin D and magnesium; never vitamin K."""
+    """Close the gaps left after food with calcium, vitamin D and magnesium; never vitamin K.
+
+    Vitamin D also follows the latest serum 25(OH)D (``vitamin_d_status``): below target, at least the
+    daily target as a supplement; above 50 ng/mL, none."""
     by_key = {t.nutrient: t for t in targets}
     meds = {m.strip().lower() for m in medications}
     items: list[SupplementAdvice] = []
@@ -95,17 +134,28 @@ def plan_supplements(
             )
 
     vitamin_d = 0.0
-    if "vitamin_d_iu" in by_key:
-        gap = by_key["vitamin_d_iu"].amount - food_per_day.get("vitamin_d_iu", 0.0)
-        if gap > 0:
-            vitamin_d = VITAMIN_D_STEP_IU * math.ceil(gap / VITAMIN_D_STEP_IU)
-            vitamin_d = min(vitamin_d, 4000.0 - food_per_day.get("vitamin_d_iu", 0.0))
-            items.append(SupplementAdvice(
-                nutrient="vitamin_d_iu", product="vitamin D3 (cholecalciferol)", amount_per_day=vitamin_d,
-                unit="IU/day", doses_per_day=1, how_to_take="once a day, with a meal",
-                reason=f"food gives {food_per_day.get('vitamin_d_iu', 0.0):.0f} of the {by_key['vitamin_d_iu'].amount:g} IU/day target",
-                source=by_key["vitamin_d_iu"].source + " [rounded up to 400 IU steps: ours]",
-            ))
+    status = vitamin_d_status(vitamin_d_25_oh_ng_ml, age_years)
+    low_status = status in ("deficient", "inadequate", "below_target")
+    if "vitamin_d_iu" in by_key and status != "high":
+        target = by_key["vitamin_d_iu"]
+        food_d = food_per_day.get("vitamin_d_iu", 0.0)
+        gap = target.amount - food_d
+        if gap > 0 or low_status:
+            vitamin_d = VITAMIN_D_STEP_IU * math.ceil(max(gap, 0.0) / VITAMIN_D_STEP_IU)
+            if low_status:
+                vitamin_d = max(vitamin_d, target.amount)
+            vitamin_d = max(min(vitamin_d, target.upper_limit - food_d), 0.0) if target.upper_limit else vitamin_d
+            reason = f"food gives {food_d:.0f} of the {target.amount:g} IU/day target"
+            if low_status:
+                reason = (f"blood 25(OH)D {vitamin_d_25_oh_ng_ml:g} ng/mL is {status.replace('_', ' ')} (below "
+                          f"{VITAMIN_D_TARGET_NG_ML:g} ng/mL, BHOF 2022; below {VITAMIN_D_INADEQUATE_BELOW_NG_ML:g} "
+                          f"inadequate, IOM 2011): a supplement whatever the food; {reason}")
+        if vitamin_d > 0:
+                items.append(SupplementAdvice(
+                    nutrient="vitamin_d_iu", product="vitamin D3 (cholecalciferol)", amount_per_day=vitamin_d,
+                    unit="IU/day", doses_per_day=1, how_to_take="once a day, with a meal",
+                    reason=reason, source=target.source + "; rounded up to 400 IU steps (ours)",
+                ))
 
     magnesium = 0.0
     if "magnesium_mg" in by_key:
@@ -119,12 +169,12 @@ def plan_supplements(
                 source="IOM 1997: RDA; supplemental UL 350 mg/day [S]",
             ))
 
-    if "warfarin" in meds:
+    for drug in sorted(meds & set(ANTICOAGULANTS_VITAMIN_K)):
         warnings.append(
-            "warfarin: keep dietary vitamin K steady from day to day (sudden increases, e.g. kale, spinach or natto, "
-            "weaken warfarin); take no vitamin K supplement without the anticoagulation clinic (guidelines 6.1 caveat)"
+            f"{drug}: keep dietary vitamin K steady from day to day (sudden increases, e.g. kale, spinach or natto, "
+            f"weaken {drug}); take no vitamin K supplement without the anticoagulation clinic"
         )
-    if any(m in meds for m in ("thiazide", "hydrochlorothiazide", "chlorthalidone", "indapamide")):
+    if meds & set(THIAZIDES):
         warnings.append("thiazide diuretic: calcium supplements add to the risk of high blood calcium; check with the clinician (recalled, unverified)")
     return SupplementPlan(
         items=items,

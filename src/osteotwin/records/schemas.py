@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from osteotwin import catalog
+from osteotwin.lifestyle.names import validate_dislikes, validate_medication
 
 DxaSite = Literal[catalog.DXA_SITES]  # type: ignore[valid-type]
 DxaDevice = Literal["hologic", "ge_lunar", "norland", "other", "unknown"]
@@ -89,6 +90,8 @@ class PatientIn(_In):
     bone_metastases: bool = False
     lymphedema: bool = False
 
+    _dislikes = field_validator("dislikes")(classmethod(lambda cls, v: validate_dislikes(v)))  # USDA words
+
     @field_validator("birth_date")
     @classmethod
     def _birth(cls, value: dt.date) -> dt.date:
@@ -151,6 +154,7 @@ class MedicationIn(_In):
     every_months: float | None = Field(None, gt=0, le=120)
     every_days: float | None = Field(None, gt=0, le=3650)
 
+    _drug = field_validator("drug", mode="before")(classmethod(lambda cls, v: validate_medication(v)))  # catalog names
     _start = field_validator("start_date")(classmethod(lambda cls, v: _not_future(v, "start_date")))
 
     @model_validator(mode="after")

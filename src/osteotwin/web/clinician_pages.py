@@ -44,6 +44,7 @@ from osteotwin.web.deps import (
 )
 from osteotwin.web.forms import parse_form
 from osteotwin.web.rendering import render
+from osteotwin.web.take_home import plan_pdf, take_home_context
 
 router = APIRouter(include_in_schema=False)
 MAX_FHIR_UPLOAD_BYTES = 5_000_000
@@ -206,21 +207,42 @@ def projection_summary(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def plan_context(patient: Patient) -> dict[str, Any]:
+def plan_context(patient: Patient, clinician_name: str) -> dict[str, Any]:
     plan = services.lifestyle_plan(patient)
     assessment = services.assessment(patient)
+    take_home = take_home_context(plan, assessment, has_scans=bool(patient.dxa_results), clinician_name=clinician_name)
     return {"patient": patient, "plan": plan, "assessment": assessment, "age": age_years(patient.birth_date),
-            "plan_json": json.dumps(plan, indent=2)}
+            "th": take_home, "plan_json": json.dumps(plan, indent=2)}
+
+
+def _clinician_name(request: Request, patient: Patient) -> str:
+    with request.app.state.database.transaction() as session:
+        return session.get(User, patient.clinician_id).display_name
 
 
 @router.get("/patients/{patient_id}/plan")
 async def plan_page(request: Request, patient_id: PatientId, viewer: ViewerDep) -> Response:
     patient = await in_thread(read_patient, request, viewer, patient_id, "plan")
-    return await run_compute(request, viewer.user_id, _plan_page, request, patient)
+    name = await in_thread(_clinician_name, request, patient)
+    return await run_compute(request, viewer.user_id, _plan_page, request, patient, name)
 
 
-def _plan_page(request: Request, patient: Patient) -> Response:
-    return render(request, "plan.html", plan_context(patient))
+def _plan_page(request: Request, patient: Patient, clinician_name: str) -> Response:
+    return render(request, "plan.html", plan_context(patient, clinician_name))
+
+
+@router.get("/patients/{patient_id}/plan.pdf")
+async def plan_pdf_download(request: Request, patient_id: PatientId, viewer: ViewerDep) -> Response:
+    """The printable plan as an A4 PDF (audited as an export of the plan)."""
+    patient = await in_thread(read_patient, request, viewer, patient_id, "plan pdf", "export")
+    name = await in_thread(_clinician_name, request, patient)
+    return await run_compute(request, viewer.user_id, _plan_pdf, request, patient, name)
+
+
+def _plan_pdf(request: Request, patient: Patient, clinician_name: str) -> Response:
+    page = render(request, "plan.html", plan_context(patient, clinician_name))
+    return Response(plan_pdf(page.body.decode()), media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="bone-health-plan-{patient.id}.pdf"'})
 
 
 @router.get("/patients/{patient_id}/fhir")

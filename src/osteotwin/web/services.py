@@ -24,6 +24,8 @@ from osteotwin.clinic.projection import scenario_patient
 from osteotwin.errors import InputError
 from osteotwin.lifestyle import get_food, make_plan, nutrient_totals, search_foods, targets_for
 from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
+from osteotwin.lifestyle.names import MEDICATIONS as PLANNER_MEDICATIONS
+from osteotwin.lifestyle.names import known_dislike
 from osteotwin.records.fhir_import import import_fhir_bundle
 from osteotwin.records.models import Patient
 from osteotwin.records.patients import (
@@ -169,7 +171,9 @@ def plan_profile(patient: Patient, today: dt.date | None = None) -> dict[str, An
         "patient": {k: block[k] for k in ("age_years", "weight_kg", "height_cm", "lumbar_spine_t_score",
                                            "total_hip_t_score") if k in block},
         "diet_pattern": patient.diet_pattern,
-        "dislikes": list(patient.dislikes or []),
+        # dislikes are checked when recorded (PatientIn); one stored before that check and unknown to the food
+        # data is left out here, so that the plan of an older record stays readable
+        "dislikes": [d for d in patient.dislikes or [] if known_dislike(d)],
         "food_log": [{"date": e.date.isoformat(), "food_id": e.food_id, "grams": e.grams}
                      for e in patient.food_log if week_ago < e.date <= today],
         "exercise_log": [
@@ -178,10 +182,17 @@ def plan_profile(patient: Patient, today: dt.date | None = None) -> dict[str, An
             for e in patient.exercise_log if today - dt.timedelta(days=28) < e.date <= today],
         "conditions": {"vertebral_fracture": patient.vertebral_fracture, "bone_metastases": patient.bone_metastases,
                        "lymphedema": patient.lymphedema, "falls_last_12_months": patient.falls_last_12_months},
-        "medications": sorted({m.drug for m in current_medications(patient, today)}),
+        # Only the names the planner acts on; every medication is validated when it is recorded (lifestyle.names)
+        "medications": sorted({m.drug for m in current_medications(patient, today)} & set(PLANNER_MEDICATIONS)),
     }
     if patient.energy_kcal_per_day:
         profile["energy_kcal_per_day"] = patient.energy_kcal_per_day
+    femoral_neck = latest_t_scores(patient).get("femoral_neck")
+    if femoral_neck is not None:  # the exercise safety rules use the lowest T-score of any site
+        profile["femoral_neck_t_score"] = femoral_neck
+    vitamin_d = [lab for lab in patient.labs if lab.test == "vitamin_d_25_oh" and lab.date <= today]
+    if vitamin_d:  # recorded in ng/mL (records.schemas.LAB_UNITS); the same value the assessment reads
+        profile["vitamin_d_25_oh_ng_ml"] = max(vitamin_d, key=lambda lab: lab.date).value
     return profile
 
 
