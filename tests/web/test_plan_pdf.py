@@ -174,18 +174,13 @@ def test_evidence_tags_are_written_out():
     assert in_words("LIFTMOR [V abstract]") == "LIFTMOR (checked against the abstract)"
 
 
-def test_bone_drug_decision_reads_the_decision_card_or_the_rules_that_fired():
+def test_bone_drug_decision_reads_the_decision_card_and_the_next_dxa_is_dated():
     from osteotwin.web.take_home import bone_drug_decision, next_dxa
 
     card = {"action": "continue", "text": "Continue denosumab; next dose due 2027-01-10.", "reason": "On treatment.",
             "guideline": "AIBL 2025", "rules": []}
     assert bone_drug_decision({"decision": card, "recommendations": []}) == {
         "text": card["text"], "reason": "On treatment.", "guideline": "AIBL 2025"}
-    deferred = {"id": "asco2019_defer_below_threshold", "text": "T-score above -2.0: defer.", "source": "ASCO 2019, 3.4"}
-    decision = bone_drug_decision({"bone_agent_indicated": False, "because": [], "considered_because": [],
-                                   "deferred_by": [deferred["id"]], "recommendations": [deferred]})
-    assert decision["text"].startswith("No bone-protecting drug is needed now")
-    assert decision["reason"] == deferred["text"] and decision["guideline"] == "ASCO 2019, 3.4"
     assessment = {"assessed_on": "2026-01-31", "next_dxa_months": 13}
     assert next_dxa(assessment, has_scans=True) == {"date": dt.date(2027, 2, 28), "text": "28 February 2027 (in 13 months)"}
     assert next_dxa(assessment, has_scans=False)["text"].startswith("now")

@@ -13,13 +13,13 @@ it needs the Pango library, which Debian ships as libpango-1.0-0 and libpangoft2
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import logging
 import re
 from pathlib import Path
 from typing import Any
 
+from osteotwin.clinic.decision import add_months
 from osteotwin.lifestyle.foods import NUTRIENT_UNITS
 
 NUTRIENT_WORDS: dict[str, str] = {
@@ -74,37 +74,12 @@ def amount(nutrient: str, value: float) -> str:
     return f"{quantity(nutrient, value)} {NUTRIENT_WORDS.get(nutrient, nutrient)}"
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` calendar months later (the month's last day when it is shorter)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def bone_drug_decision(assessment: dict[str, Any]) -> dict[str, str]:
     """What to do about a bone-protecting drug, from the assessment: ``{"text", "reason", "guideline"}``.
 
-    The assessment's ``decision`` card is used when it has one (clinic decision card); otherwise the
-    indication, consider and defer rules that fired are read in that order, as the assessment lists them."""
-    if assessment.get("decision"):
-        card = assessment["decision"]
-        return {"text": card["text"], "reason": card["reason"], "guideline": card["guideline"]}
-    recommendations = {r["id"]: r for r in assessment.get("recommendations", [])}
-
-    def first(ids: list[str]) -> dict[str, Any] | None:
-        return next((recommendations[i] for i in ids if i in recommendations), None)
-
-    indicated, considered, deferred = (first(assessment.get(k, [])) for k in ("because", "considered_because", "deferred_by"))
-    if assessment.get("bone_agent_indicated") and indicated:
-        text, rule = "A bone-protecting drug is recommended: your doctor will discuss which one and when.", indicated
-    elif considered:
-        text, rule = "A bone-protecting drug may help: decide with your doctor.", considered
-    elif deferred:
-        text, rule = "No bone-protecting drug is needed now; your bone density will be checked again.", deferred
-    else:
-        return {"text": "No bone-protecting drug is recommended now.", "reason": "No guideline rule calls for one.",
-                "guideline": "the assessment's guideline rules"}
-    return {"text": text, "reason": rule["text"], "guideline": rule["source"]}
+    The assessment's decision card (clinic/decision.py) in the plan's words."""
+    card = assessment["decision"]
+    return {"text": card["text"], "reason": card["reason"], "guideline": card["guideline"]}
 
 
 def next_dxa(assessment: dict[str, Any], has_scans: bool) -> dict[str, Any]:
