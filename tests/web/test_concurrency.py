@@ -134,14 +134,19 @@ def test_concurrent_heavy_simulations_do_not_delay_another_users_reads(live_serv
                 statuses.append(client.post(f"{live_server.url}/api/v1/simulate", json=scenario).status_code)
         return statuses
 
+    read_url = f"{live_server.url}/api/v1/patients/{reader_patient}"
+    baseline_stop = threading.Event()
+    threading.Timer(1.0, baseline_stop.set).start()
+    baseline = _timed_reads(read_url, {SESSION_COOKIE: reader.session_token}, baseline_stop)  # nothing else runs
     with ThreadPoolExecutor(max_workers=HEAVY_USERS + 1) as pool:
-        reads = pool.submit(_timed_reads, f"{live_server.url}/api/v1/patients/{reader_patient}",
-                            {SESSION_COOKIE: reader.session_token}, stop)
+        reads = pool.submit(_timed_reads, read_url, {SESSION_COOKIE: reader.session_token}, stop)
         statuses = [s for future in [pool.submit(heavy_user, i) for i in range(HEAVY_USERS)] for s in future.result()]
         stop.set()
         read_times = reads.result()
     assert set(statuses) <= {200, 429} and statuses.count(200) >= HEAVY_USERS, statuses
-    assert max(read_times) < MAX_READ_DELAY_S, f"slowest read {max(read_times):.2f} s"
+    # as above: the delay beyond the same read on the idle server (the build machine may be shared)
+    delay = max(read_times) - max(baseline)
+    assert delay < MAX_READ_DELAY_S, f"slowest read {max(read_times):.2f} s, idle {max(baseline):.2f} s"
 
 
 def test_compute_endpoints_are_rate_limited_per_account(app, client, database, clinician):
