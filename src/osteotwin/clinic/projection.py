@@ -182,8 +182,8 @@ def comparison(record: PatientRecord, today: date, lifestyle: dict[str, Any] | N
                                           "supplements, exercise)", {**base, "bone_agents": continue_agents, **blocks}))
     for agent in ("denosumab", "zoledronic_acid"):
         if agent != current:
-            verb = "switch to" if current else "add"
-            regimens.append(ComparisonRegimen(agent, f"{ai_label} + {verb} {_schedule_words(agent)}",
+            verb = "switch to " if current else ""
+            regimens.append(ComparisonRegimen(agent, f"{ai_label} + {verb}{_schedule_words(agent)}",
                                               {**base, "bone_agents": [agent_block(agent)]}))
     stopped_words = "continue denosumab for 2 years" if current == "denosumab" else "denosumab for 2 years"
     regimens.append(ComparisonRegimen("denosumab_2y_then_stop",
@@ -205,6 +205,20 @@ def build_scenarios(record: PatientRecord, assessment: Assessment, today: date) 
     agent = _agent_to_simulate(record, assessment, today)
     with_agent = scenarios["continue"] if _current_agent(record, today) == agent else scenarios[agent]
     return scenarios[built.reference], with_agent, agent
+
+
+# The fracture outcomes a projection reports: short name -> the engine's trajectory field (10-year risk, %).
+FRACTURE_FIELDS = {"major_osteoporotic": "major_osteoporotic_fracture_10y_pct", "hip": "hip_fracture_10y_pct"}
+
+
+def cumulative_fracture_risk_pct(ten_year_pct: list[float], months: int) -> float:
+    """The risk (%) of a fracture within the first ``months`` of a trajectory, from the engine's 10-year risk at
+    each month (one path: ``physiology/fracture.ten_year_fracture_risk``). Each month's 10-year probability p is
+    read as a constant yearly hazard -ln(1 - p)/10 over that month, and the hazards add up [A: ours; the
+    constant-hazard reading of a 10-year probability ignores competing mortality]."""
+    p = [min(max(float(v), 0.0), 99.999) / 100.0 for v in ten_year_pct[:months]]
+    hazard = sum(-math.log(1.0 - v) / 10.0 for v in p) / 12.0
+    return 100.0 * (1.0 - math.exp(-hazard))
 
 
 def _points(trajectory: Any) -> list[ProjectionPoint]:
@@ -262,5 +276,5 @@ def add_projection(record: PatientRecord, assessment: Assessment, today: date) -
     return assessment.model_copy(update={"projection": projection, "projection_note": None})
 
 
-__all__ = ["BONE_AGENTS", "Comparison", "ComparisonRegimen", "add_projection", "build_scenarios", "comparison",
-           "scenario_patient"]
+__all__ = ["BONE_AGENTS", "FRACTURE_FIELDS", "Comparison", "ComparisonRegimen", "add_projection", "build_scenarios", "comparison",
+           "cumulative_fracture_risk_pct", "scenario_patient"]

@@ -98,3 +98,46 @@ async def run_compute(request: Any, user_id: int, work: Callable[..., Result], *
 async def in_thread(work: Callable[..., Result], *args: Any) -> Result:
     """Run blocking database work in the default thread pool (never on the event loop)."""
     return await anyio.to_thread.run_sync(functools.partial(work, *args))
+
+
+class Background:
+    """Work computed off every page's path, once per key: a single worker thread (ours: one core of work at a
+    time, so page requests keep the other), deduplicated by key (a record version), results kept by the caller's
+    cache. Pages ask :meth:`pending` and show what is ready; the work never touches the database (callers pass
+    plain data read in their own short transaction)."""
+
+    def __init__(self, workers: int = 1) -> None:
+        import concurrent.futures
+        import threading
+
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="osteotwin-bg")
+        self.lock = threading.Lock()
+        self.futures: dict[str, concurrent.futures.Future] = {}
+
+    def submit(self, key: str, work: Callable[..., Any], *args: Any) -> None:
+        """Start ``work(*args)`` unless the same key is already queued or running."""
+        with self.lock:
+            future = self.futures.get(key)
+            if future is not None and not future.done():
+                return
+            self.futures[key] = self.executor.submit(work, *args)
+            for done in [k for k, f in self.futures.items() if f.done()]:
+                del self.futures[done]
+
+    def pending(self, key: str) -> bool:
+        with self.lock:
+            future = self.futures.get(key)
+            return future is not None and not future.done()
+
+    def wait(self, timeout_s: float = 60.0) -> None:
+        """Block until everything submitted so far has finished (tests and the warm-up use it); a failed job
+        raises here."""
+        import concurrent.futures
+
+        with self.lock:
+            futures = list(self.futures.values())
+        for future in concurrent.futures.as_completed(futures, timeout=timeout_s):
+            future.result()
+
+
+BACKGROUND = Background()

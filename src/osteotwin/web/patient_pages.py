@@ -130,16 +130,45 @@ def plain_words(patient: Patient, projection: dict[str, Any] | None) -> list[str
         sentences.append(f"Your {SITE_LABELS[site].lower()} bone density (T-score {t:+.1f}) is {words}.{change}")
     if projection:
         regimens = projection["regimens"]
-        alone = regimens.get("ai_alone")
-        plan = regimens.get("ai_lifestyle")
+        current = regimens.get("continue")
+        plan = regimens.get("lifestyle_plan")
         for site in ("lumbar_spine", "total_hip"):
-            if alone and plan:
-                a = alone["trajectory"][f"{site}_bmd_pct_change"][-1]
-                p = plan["trajectory"][f"{site}_bmd_pct_change"][-1]
+            if current:
+                a = current["trajectory"][f"{site}_bmd_pct_change"][-1]
+                with_plan = (f", and by {plan['trajectory'][f'{site}_bmd_pct_change'][-1]:+.1f}% if you also follow "
+                             "your diet and exercise plan" if plan else "")
                 sentences.append(
                     f"The model expects your {SITE_LABELS[site].lower()} density to change by {a:+.1f}% over the "
-                    f"next 5 years on your hormone tablet alone, and by {p:+.1f}% if you follow your diet and exercise "
-                    "plan. These are estimates from a computer model, not promises.")
+                    f"next 5 years on your current treatment{with_plan}. These are estimates from a computer model, "
+                    "not promises.")
+    return sentences
+
+
+def range_words(personal: dict[str, Any]) -> list[str]:
+    """Her personal range in plain sentences: where her T-score is likely to be in 5 years on her current
+    treatment (the personal twin's 80% range), and how that range narrowed with each scan."""
+    if personal.get("status") == "pending":
+        return ["Your own range is being worked out from your scans; this page updates itself in a moment."]
+    if personal.get("status") != "fitted":
+        return ["Your range is not personal yet: with one scan of each site, the estimate is for an average woman "
+                "like you. After your next scan it will use your own rate of change."]
+    sentences = []
+    narrowing = personal.get("narrowing") or []
+    for site in ("lumbar_spine", "total_hip"):
+        steps = [step[site] for step in narrowing]
+        if not steps:
+            continue
+        now = steps[-1]
+        sentence = (f"Your own range: 5 years after your latest scan, your {SITE_LABELS[site].lower()} T-score is "
+                    f"likely to be between {now['p10']:+.1f} and {now['p90']:+.1f} (8 times in 10), most likely about "
+                    f"{now['p50']:+.1f}.")
+        widths = [step["p90"] - step["p10"] for step in steps]
+        if len(widths) > 1:
+            history = ", ".join(f"{w:.1f} after scan {i}" for i, w in enumerate(widths, start=1))
+            trend = "narrowed" if widths[-1] < widths[0] else "did not narrow"
+            sentence += (f" With each scan the range {trend} (its width in T-score points: {history}): "
+                         "your own scans tell the model more about you.")
+        sentences.append(sentence)
     return sentences
 
 
@@ -150,10 +179,15 @@ async def bone_page(request: Request, viewer: ViewerDep) -> Response:
 
 
 def _bone_page(request: Request, patient: Patient) -> Response:
-    projection = services.projection(patient, ["ai_alone", "ai_lifestyle"])
+    scanned = all(site in latest_t_scores(patient) for site in services.ENGINE_SITES)
+    projection = services.projection(patient, ["continue", "lifestyle_plan"]) if scanned else None
     monitoring = services.dxa_monitoring(patient)
     return render(request, "me_bone.html", {
         "patient": patient, "sentences": plain_words(patient, projection), "projection": projection,
+        "range_sentences": (range_words(projection["personal"]) if projection else
+                            ["To look 5 years ahead, the model needs a scan of both your lower spine and your hip."]
+                            if patient.dxa_results else []),
+        "pending": bool(projection and projection["pending"]),
         "dxa_figure": dxa_history_figure(patient, lsc_by_site(monitoring)),
     })
 
