@@ -210,7 +210,8 @@ async def patient_projection(
         unknown = next(r for r in regimens if r not in services.REGIMENS)
         raise InputError("regimens", unknown[:40], f"any of {', '.join(services.REGIMENS)}")
     patient = await in_thread(read_patient, request, viewer, patient_id, "projection")
-    return await run_compute(request, viewer.user_id, functools.partial(services.projection, wait=True), patient, chosen)
+    return await run_compute(request, viewer.user_id, functools.partial(services.projection, wait=True, narrowing=True),
+                             patient, chosen)
 
 
 @router.get("/patients/{patient_id}/plan")

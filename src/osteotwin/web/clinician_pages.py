@@ -80,7 +80,7 @@ def _overview_page(request: Request, patient: Patient) -> Response:
     assessment = services.assessment(patient)
     monitoring = services.dxa_monitoring(patient)
     lsc = lsc_by_site(monitoring)
-    services.warm(patient)  # the plan and the fit of this record version, in the background
+    services.warm(patient)  # the plan, the fit and its narrowing of this record version, in the background
     personal = services.personal_twin(patient)
     invite = request.query_params.get("invite")
     return render(request, "patient_overview.html", {

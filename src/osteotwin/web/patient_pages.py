@@ -180,7 +180,7 @@ async def bone_page(request: Request, viewer: ViewerDep) -> Response:
 
 def _bone_page(request: Request, patient: Patient) -> Response:
     scanned = all(site in latest_t_scores(patient) for site in services.ENGINE_SITES)
-    projection = services.projection(patient, ["continue", "lifestyle_plan"]) if scanned else None
+    projection = services.projection(patient, ["continue", "lifestyle_plan"], narrowing=True) if scanned else None
     monitoring = services.dxa_monitoring(patient)
     return render(request, "me_bone.html", {
         "patient": patient, "sentences": plain_words(patient, projection), "projection": projection,

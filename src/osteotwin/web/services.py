@@ -105,6 +105,12 @@ def _cached(kind: str, inputs: Any, compute) -> Any:  # noqa: ANN001
     return copy.deepcopy(_CACHE.get_or_compute(_key(kind, inputs), compute))
 
 
+def _shared(kind: str, inputs: Any, compute) -> Any:  # noqa: ANN001
+    """As :func:`_cached` without the copy: the caller only reads the value (the projection's trajectories and
+    the fit, whose deep copy took two thirds of a cached projection page)."""
+    return _CACHE.get_or_compute(_key(kind, inputs), compute)
+
+
 # --- clinic -------------------------------------------------------------------------------------
 
 def assessment(patient: Patient) -> dict[str, Any]:
@@ -285,7 +291,7 @@ def _ready_plan(patient: Patient, today: dt.date) -> tuple[dict[str, Any] | None
     if plan is None:
         BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _plan_json(profile))
         return None, True
-    return copy.deepcopy(plan), False
+    return plan, False  # read only: the cached plan is shared
 
 
 # --- the personal twin (twin/personal: fit_record) ---------------------------------------------------
@@ -305,61 +311,85 @@ def _prefix(raw: dict[str, Any], until: str) -> dict[str, Any]:
     return {**raw, "dxa": [d for d in raw["dxa"] if d["date"] <= until]}
 
 
+NARROWING_SCANS = 5  # her range after each of the last 5 scan dates at most (ours: bounds the background work)
+
+
 def _twin_json(raw: dict[str, Any]) -> dict[str, Any]:
-    """The fit (``fit_record``) of the record, and of the record as it stood after each earlier scan date (how
-    her 5-year range narrowed with each scan), as JSON. A record the fit refuses yields its reason."""
+    """The fit (``fit_record``) of the record as JSON, or the reason the fit refuses it."""
     from osteotwin.twin.personal import fit_record
 
-    dates = sorted({d["date"] for d in raw["dxa"] if d["site"] in ENGINE_SITES})
-    narrowing = []
-    result: dict[str, Any] = {}
     try:
-        for when in dates:
-            twin = fit_record(_prefix(raw, when), months=PROJECTION_MONTHS).as_json()
-            last = len(twin["projections"]["continue"]["months"]) - 1
-            narrowing.append({"after_scan": when, "scans": sum(d["date"] <= when for d in raw["dxa"]
-                                                               if d["site"] in ENGINE_SITES),
-                              **{site: {k: twin["projections"]["continue"][f"{site}_t_score"][k][last]
-                                        for k in ("p10", "p50", "p90")} for site in ENGINE_SITES}})
-            result = twin
+        return fit_record(raw, months=PROJECTION_MONTHS).as_json()
     except (InputError, ValidationError, ValueError, FloatingPointError) as error:
         return {"error": str(error)[:300]}
-    return {**result, "narrowing": narrowing}
 
 
-def personal_twin(patient: Patient, today: dt.date | None = None, *, wait: bool = False) -> dict[str, Any]:
+def _five_year_range(twin: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The fit's 5-year T-score band (p10, p50, p90) per site on current treatment."""
+    band = twin["projections"]["continue"]
+    last = len(band["months"]) - 1
+    return {site: {k: band[f"{site}_t_score"][k][last] for k in ("p10", "p50", "p90")} for site in ENGINE_SITES}
+
+
+def _narrowing_json(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Her 5-year range as it stood after each earlier scan date (the record cut at that date, fitted again): how
+    the range narrowed with each scan. The latest date is the full fit's, added by :func:`personal_twin`."""
+    dates = sorted({d["date"] for d in raw["dxa"] if d["site"] in ENGINE_SITES})[-NARROWING_SCANS:-1]
+    steps = []
+    for when in dates:
+        twin = _twin_json(_prefix(raw, when))
+        if "error" in twin:
+            continue
+        steps.append({"after_scan": when, "scans": _scans_until(raw, when), **_five_year_range(twin)})
+    return steps
+
+
+def _scans_until(raw: dict[str, Any], when: str) -> int:
+    return sum(d["date"] <= when for d in raw["dxa"] if d["site"] in ENGINE_SITES)
+
+
+def personal_twin(patient: Patient, today: dt.date | None = None, *, wait: bool = False,
+                  narrowing: bool = False) -> dict[str, Any]:
     """Her personal twin for the pages: ``{"status": "fitted" | "pending" | "population", ...}``.
 
-    ``fitted``: the fit's JSON (``osteotwin fit --json`` shape) plus ``narrowing``; ``pending``: being computed
-    in the background for this record version (the page reloads); ``population``: one scan per site (or a fit
-    that could not run), so the pages use the population model and say why. Cached per record version; the fit
-    (0.3-0.8 s) runs on the background worker, never inside a database transaction or a page request
-    (``wait=True``, for the API and tests, waits for it).
+    ``fitted``: the fit's JSON (``osteotwin fit --json`` shape), with ``narrowing`` (her 5-year range after each
+    scan date) when asked for and ready; ``pending``: being computed in the background for this record version
+    (the page reloads); ``population``: one scan per site (or a fit that could not run), so the pages use the
+    population model and say why. Cached per record version; the fit (0.3-0.8 s) and the narrowing (one fit per
+    earlier scan date) run on the background worker, never inside a database transaction or a page request
+    (``wait=True``, for the API, the CSV and tests, waits for them).
     """
     raw = record_dict(patient, today)
     if not fit_eligible(raw):
         return {"status": "population", "reason": "one scan per site: the population model is used until a "
                                                    "follow-up scan lets the twin learn her own rate"}
-    key = _key("twin", raw)
-    twin = _CACHE.peek(key)
+    key, steps_key = _key("twin", raw), _key("twin-narrowing", raw)
+    twin, steps = _CACHE.peek(key), _CACHE.peek(steps_key)
     if twin is None:
         BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _twin_json(raw))
-        if not wait:
-            return {"status": "pending"}
+    if narrowing and steps is None:
+        BACKGROUND.submit(steps_key, _CACHE.get_or_compute, steps_key, lambda: _narrowing_json(raw))
+    if wait and (twin is None or (narrowing and steps is None)):
         BACKGROUND.wait()
-        twin = _CACHE.peek(key)
-    if twin is None or "error" in twin:
-        reason = (twin or {}).get("error", "the fit did not finish")
-        return {"status": "population", "reason": f"the personal fit could not run ({reason})"}
-    return {"status": "fitted", **copy.deepcopy(twin)}
+        twin, steps = _CACHE.peek(key), _CACHE.peek(steps_key)
+    if twin is None or (narrowing and steps is None):
+        return {"status": "pending"}
+    if "error" in twin:
+        return {"status": "population", "reason": f"the personal fit could not run ({twin['error']})"}
+    result: dict[str, Any] = {"status": "fitted", **twin}  # read only: the cached fit is shared
+    if narrowing:
+        latest = max(d["date"] for d in raw["dxa"] if d["site"] in ENGINE_SITES)
+        result["narrowing"] = [*steps, {"after_scan": latest, "scans": _scans_until(raw, latest),
+                                                       **_five_year_range(twin)}]
+    return result
 
 
 def warm(patient: Patient, today: dt.date | None = None) -> None:
-    """Start the lifestyle plan and the personal fit of this record version in the background (the overview
-    calls it, so that the projection page finds them ready)."""
+    """Start the lifestyle plan, the personal fit and its narrowing for this record version in the background
+    (the overview calls it, so that the projection and bone pages find them ready)."""
     today = today or dt.date.today()
     _ready_plan(patient, today)
-    personal_twin(patient, today)
+    personal_twin(patient, today, narrowing=True)
 
 
 def projection_scenarios(patient: Patient, regimen_blocks: dict[str, Any] | None, today: dt.date | None = None,
@@ -413,16 +443,17 @@ def projection_table(result: dict[str, Any], month: int = TABLE_MONTHS) -> list[
 
 
 def projection(patient: Patient, regimens: list[str] | None = None, today: dt.date | None = None,
-               *, wait: bool = False) -> dict[str, Any]:
+               *, wait: bool = False, narrowing: bool = False) -> dict[str, Any]:
     """BMD, T-score and fracture risk over 5 years under each comparison regimen, from one ``simulate_batch``
     call (cached per input), the table of :func:`projection_table`, and her personal twin's bands when fitted.
 
     The lifestyle plan (HiGHS, about 0.5 s) and the fit run in the background (``compute.BACKGROUND``): until they
     are ready the lifestyle row is left out and ``pending`` lists what is being computed (the page reloads);
-    ``wait=True`` waits for them (the API, the CSV and tests)."""
+    ``wait=True`` waits for them (the API, the CSV and tests); ``narrowing`` adds her range after each scan
+    (:func:`personal_twin`)."""
     today = today or dt.date.today()
     plan, plan_pending = _ready_plan(patient, today)
-    personal = personal_twin(patient, today, wait=wait)
+    personal = personal_twin(patient, today, wait=wait, narrowing=narrowing)
     if wait and plan_pending:
         BACKGROUND.wait()
         plan, plan_pending = _ready_plan(patient, today)
@@ -440,7 +471,7 @@ def projection(patient: Patient, regimens: list[str] | None = None, today: dt.da
         trajectories = as_json(list(simulate_batch(batch)))
         return trajectories, (time.perf_counter() - started) * 1000
 
-    trajectories, engine_ms = _cached("projection", batch, compute)
+    trajectories, engine_ms = _shared("projection", batch, compute)
     if personal["status"] == "fitted":
         personal["bands"] = {n: p for n, p in personal.pop("projections").items() if n in names}
         personal["months_since_month_0"] = round((today - dt.date.fromisoformat(personal["month_0_date"])).days
