@@ -114,13 +114,14 @@ class Background:
         self.lock = threading.Lock()
         self.futures: dict[str, concurrent.futures.Future] = {}
 
-    def submit(self, key: str, work: Callable[..., Any], *args: Any) -> None:
-        """Start ``work(*args)`` unless the same key is already queued or running."""
+    def submit(self, key: str, work: Callable[..., Any], *args: Any, delay_s: float = 0.0) -> None:
+        """Start ``work(*args)`` unless the same key is already queued or running; ``delay_s`` lets the page that
+        asked for it be answered first (a job started at once took the CPU from that page on a 2-core machine)."""
         with self.lock:
             future = self.futures.get(key)
             if future is not None and not future.done():
                 return
-            self.futures[key] = self.executor.submit(work, *args)
+            self.futures[key] = self.executor.submit(_after, delay_s, work, *args)
             for done in [k for k, f in self.futures.items() if f.done()]:
                 del self.futures[done]
 
@@ -140,4 +141,13 @@ class Background:
             future.result()
 
 
+def _after(delay_s: float, work: Callable[..., Any], *args: Any) -> Any:
+    if delay_s > 0:
+        time.sleep(delay_s)
+    return work(*args)
+
+
 BACKGROUND = Background()
+# Background work asked for by a page starts this long after (ours: a page answers in well under 0.2 s; the
+# page that waits for it reloads after 1.5 s).
+PAGE_FIRST_DELAY_S = 0.2

@@ -39,7 +39,7 @@ from osteotwin.records.patients import (
     latest_t_scores,
     record_dict,
 )
-from osteotwin.web.compute import BACKGROUND
+from osteotwin.web.compute import BACKGROUND, PAGE_FIRST_DELAY_S
 
 PROJECTION_MONTHS = HORIZON_MONTHS  # 5 years, as the assessment's projection
 
@@ -289,7 +289,7 @@ def _ready_plan(patient: Patient, today: dt.date) -> tuple[dict[str, Any] | None
     key = _key("plan", profile)
     plan = _CACHE.peek(key)
     if plan is None:
-        BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _plan_json(profile))
+        BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _plan_json(profile), delay_s=PAGE_FIRST_DELAY_S)
         return None, True
     return plan, False  # read only: the cached plan is shared
 
@@ -365,10 +365,11 @@ def personal_twin(patient: Patient, today: dt.date | None = None, *, wait: bool 
                                                    "follow-up scan lets the twin learn her own rate"}
     key, steps_key = _key("twin", raw), _key("twin-narrowing", raw)
     twin, steps = _CACHE.peek(key), _CACHE.peek(steps_key)
+    delay_s = 0.0 if wait else PAGE_FIRST_DELAY_S
     if twin is None:
-        BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _twin_json(raw))
+        BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _twin_json(raw), delay_s=delay_s)
     if narrowing and steps is None:
-        BACKGROUND.submit(steps_key, _CACHE.get_or_compute, steps_key, lambda: _narrowing_json(raw))
+        BACKGROUND.submit(steps_key, _CACHE.get_or_compute, steps_key, lambda: _narrowing_json(raw), delay_s=delay_s)
     if wait and (twin is None or (narrowing and steps is None)):
         BACKGROUND.wait()
         twin, steps = _CACHE.peek(key), _CACHE.peek(steps_key)
