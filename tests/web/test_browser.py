@@ -78,12 +78,17 @@ def _charts_ready(page) -> None:  # noqa: ANN001
 def _settled(page) -> None:  # noqa: ANN001
     """Wait until a page that computes its slow parts in the background (data-pending) has reloaded itself with
     them, then for its charts."""
+    from playwright.sync_api import Error
+
     for _ in range(240):
-        page.wait_for_load_state()
-        if page.locator("[data-pending]").count() == 0:
-            break
-        page.wait_for_timeout(1000)
-    _charts_ready(page)
+        try:  # charts ready: the document is complete, so a pending mark would be in it
+            _charts_ready(page)
+            if page.locator("[data-pending]").count() == 0:
+                return
+        except Error:  # the page reloaded itself while we looked
+            pass
+        page.wait_for_timeout(500)
+    raise AssertionError("the page stayed pending")
 
 
 def test_clinician_flow_sign_in_add_patient_assess_project_print(browser, live_server, database, database_url):

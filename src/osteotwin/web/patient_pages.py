@@ -115,6 +115,10 @@ def log_exercise(session: Tx, viewer: ViewerDep, form: FormDep) -> Response:
     return RedirectResponse("/me/exercise", status_code=303)
 
 
+# Site names for the patient (her pages avoid vertebra codes such as "L1-L4").
+PLAIN_SITE = {"lumbar_spine": "lower spine", "total_hip": "hip"}
+
+
 def plain_words(patient: Patient, projection: dict[str, Any] | None) -> list[str]:
     """Her bone density and the projection in plain sentences."""
     sentences: list[str] = []
@@ -138,7 +142,8 @@ def plain_words(patient: Patient, projection: dict[str, Any] | None) -> list[str
                 with_plan = (f", and by {plan['trajectory'][f'{site}_bmd_pct_change'][-1]:+.1f}% if you also follow "
                              "your diet and exercise plan" if plan else "")
                 sentences.append(
-                    f"The model expects your {SITE_LABELS[site].lower()} density to change by {a:+.1f}% over the "
+                    f"For an average woman like you, the model expects your {PLAIN_SITE[site]} density to change by "
+                    f"{a:+.1f}% over the "
                     f"next 5 years on your current treatment{with_plan}. These are estimates from a computer model, "
                     "not promises.")
     return sentences
@@ -159,8 +164,8 @@ def range_words(personal: dict[str, Any]) -> list[str]:
         if not steps:
             continue
         now = steps[-1]
-        sentence = (f"Your own range: 5 years after your latest scan, your {SITE_LABELS[site].lower()} T-score is "
-                    f"likely to be between {now['p10']:+.1f} and {now['p90']:+.1f} (8 times in 10), most likely about "
+        sentence = (f"Your own range, going by how your own scans have changed: 5 years after your latest scan, "
+                    f"your {PLAIN_SITE[site]} T-score is likely to be between {now['p10']:+.1f} and {now['p90']:+.1f} (8 times in 10), most likely about "
                     f"{now['p50']:+.1f}.")
         widths = [step["p90"] - step["p10"] for step in steps]
         if len(widths) > 1:
