@@ -231,3 +231,32 @@ def test_patient_sees_her_range_narrow_in_plain_words(client, database, clinicia
     words = page[page.index('id="my-range"'):]
     assert "Your own range" in words and "8 times in 10" in words
     assert "after scan 1" in words and "after scan 3" in words and "narrowed" in words
+
+
+def test_without_scans_of_both_sites_the_page_says_what_is_needed(client, database, clinician):
+    patient_id = add_patient(database, clinician, name="Nora Noscan", with_dxa=False)
+    client.cookies.update(clinician.cookies())
+    page = client.get(f"/patients/{patient_id}/projection")
+    assert page.status_code == 200 and "No projection yet" in page.text and "total-hip T-score" in page.text
+    refused = client.get(f"/api/v1/patients/{patient_id}/projection")
+    assert refused.status_code == 422 and "dxa" in refused.text
+    overview = client.get(f"/patients/{patient_id}")
+    assert overview.status_code == 200 and "Personal twin: not used" in overview.text
+
+
+def test_a_refused_plan_leaves_the_lifestyle_row_out_and_says_why(client, database, clinician, monkeypatch):
+    from osteotwin.errors import InputError
+
+    patient_id = add_patient(database, clinician, name="Paula Planless")
+    client.cookies.update(clinician.cookies())
+    BACKGROUND.wait()
+    services._CACHE.items.clear()
+
+    def refuse(profile):  # noqa: ANN001, ANN202
+        raise InputError("energy_kcal_per_day", 100, "800 to 5000")
+
+    monkeypatch.setattr(services, "_plan_json", refuse)
+    data = client.get(f"/api/v1/patients/{patient_id}/projection").json()
+    assert "lifestyle_plan" not in data["regimens"] and data["pending"] == []
+    assert any("lifestyle plan could not be made" in a and "energy_kcal_per_day" in a for a in data["assumptions"])
+    services._CACHE.items.clear()

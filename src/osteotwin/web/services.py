@@ -289,9 +289,19 @@ def _ready_plan(patient: Patient, today: dt.date) -> tuple[dict[str, Any] | None
     key = _key("plan", profile)
     plan = _CACHE.peek(key)
     if plan is None:
-        BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _plan_json(profile), delay_s=PAGE_FIRST_DELAY_S)
+        BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _plan_or_refusal(profile),
+                          delay_s=PAGE_FIRST_DELAY_S)
         return None, True
     return plan, False  # read only: the cached plan is shared
+
+
+def _plan_or_refusal(profile: dict[str, Any]) -> dict[str, Any]:
+    """The plan, or ``{"error": ...}`` when the planner refuses the stored profile (the projection then leaves out
+    the lifestyle row and says why; the plan page shows the planner's own message)."""
+    try:
+        return _plan_json(profile)
+    except (InputError, ValidationError, ValueError) as error:
+        return {"error": str(error)[:300]}
 
 
 # --- the personal twin (twin/personal: fit_record) ---------------------------------------------------
@@ -320,8 +330,8 @@ def _twin_json(raw: dict[str, Any]) -> dict[str, Any]:
 
     try:
         return fit_record(raw, months=PROJECTION_MONTHS).as_json()
-    except (InputError, ValidationError, ValueError, FloatingPointError) as error:
-        return {"error": str(error)[:300]}
+    except (InputError, ValidationError, ValueError, FloatingPointError, ArithmeticError) as error:
+        return {"error": f"{type(error).__name__}: {str(error)[:300]}"}
 
 
 def _five_year_range(twin: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -460,6 +470,8 @@ def projection(patient: Patient, regimens: list[str] | None = None, today: dt.da
         plan, plan_pending = _ready_plan(patient, today)
     regimen_blocks = plan.get("regimen") if plan else None
     built = projection_scenarios(patient, regimen_blocks, today)
+    if plan and "error" in plan and not isinstance(built, str):
+        built.assumptions.append(f"The lifestyle plan could not be made ({plan['error']}), so its row is left out.")
     if isinstance(built, str):
         raise InputError("dxa", "(no lumbar-spine and total-hip T-scores)", f"a DXA scan of both sites ({built})")
     scenarios = built.scenarios()
