@@ -169,12 +169,18 @@ def comparison(record: PatientRecord, today: date, lifestyle: dict[str, Any] | N
         return {"drug": agent, **SCHEDULES[agent], "start_month": 0, "stop_month": stop_month or months}
 
     ai_label = ai_words.split(" (")[0].capitalize()
+    prefix = f"{ai_label} + " if endocrine else ""  # no AI simulated: the rows name the bone agent only
+
+    def sentence(words: str) -> str:
+        return words[:1].upper() + words[1:]
+
     continue_agents = [agent_block(current)] if current else []
     continue_words = ai_words + (f" + {_schedule_words(current)}" if current else "")
     regimens = [ComparisonRegimen("continue", f"Continue current treatment: {continue_words}",
                                   {**base, "bone_agents": continue_agents})]
     if current:
-        regimens.append(ComparisonRegimen("ai_alone", f"{ai_label} alone (stop {current.replace('_', ' ')})",
+        alone = f"{ai_label} alone" if endocrine else "No bone drug"
+        regimens.append(ComparisonRegimen("ai_alone", f"{alone} (stop {current.replace('_', ' ')})",
                                           {**base, "bone_agents": []}))
     if lifestyle:
         blocks = {k: v for k, v in lifestyle.items() if k in ("diet", "supplements", "exercise", "gut") and v is not None}
@@ -183,11 +189,11 @@ def comparison(record: PatientRecord, today: date, lifestyle: dict[str, Any] | N
     for agent in ("denosumab", "zoledronic_acid"):
         if agent != current:
             verb = "switch to " if current else ""
-            regimens.append(ComparisonRegimen(agent, f"{ai_label} + {verb}{_schedule_words(agent)}",
+            regimens.append(ComparisonRegimen(agent, sentence(f"{prefix}{verb}{_schedule_words(agent)}"),
                                               {**base, "bone_agents": [agent_block(agent)]}))
     stopped_words = "continue denosumab for 2 years" if current == "denosumab" else "denosumab for 2 years"
     regimens.append(ComparisonRegimen("denosumab_2y_then_stop",
-                                      f"{ai_label} + {stopped_words}, then stop without a follow-on",
+                                      sentence(f"{prefix}{stopped_words}, then stop without a follow-on"),
                                       {**base, "bone_agents": [agent_block("denosumab", DENOSUMAB_STOP_MONTH)]}))
     if current:
         assumptions.append(f"{current.replace('_', ' ')}: doses before today are not simulated; every regimen starts "
