@@ -130,15 +130,19 @@ class Background:
             future = self.futures.get(key)
             return future is not None and not future.done()
 
-    def wait(self, timeout_s: float = 60.0) -> None:
-        """Block until everything submitted so far has finished (tests and the warm-up use it); a failed job
-        raises here."""
+    def wait(self, timeout_s: float = 60.0, keys: list[str] | None = None) -> bool:
+        """Block until the jobs of ``keys`` (default: everything submitted so far) have finished, at most
+        ``timeout_s``; False when some are still running then. A failed job raises here."""
         import concurrent.futures
 
         with self.lock:
-            futures = list(self.futures.values())
-        for future in concurrent.futures.as_completed(futures, timeout=timeout_s):
-            future.result()
+            futures = [f for k, f in self.futures.items() if keys is None or k in keys]
+        try:
+            for future in concurrent.futures.as_completed(futures, timeout=timeout_s):
+                future.result()
+        except concurrent.futures.TimeoutError:
+            return False
+        return True
 
 
 def _after(delay_s: float, work: Callable[..., Any], *args: Any) -> Any:

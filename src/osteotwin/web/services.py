@@ -321,6 +321,7 @@ def _prefix(raw: dict[str, Any], until: str) -> dict[str, Any]:
     return {**raw, "dxa": [d for d in raw["dxa"] if d["date"] <= until]}
 
 
+WAIT_S = 30.0  # the API and the CSV wait this long at most for the plan and the fit, then answer with "pending" (ours)
 NARROWING_SCANS = 5  # her range after each of the last 5 scan dates at most (ours: bounds the background work)
 
 
@@ -381,7 +382,7 @@ def personal_twin(patient: Patient, today: dt.date | None = None, *, wait: bool 
     if narrowing and steps is None:
         BACKGROUND.submit(steps_key, _CACHE.get_or_compute, steps_key, lambda: _narrowing_json(raw), delay_s=delay_s)
     if wait and (twin is None or (narrowing and steps is None)):
-        BACKGROUND.wait()
+        BACKGROUND.wait(WAIT_S, [key, steps_key])
         twin, steps = _CACHE.peek(key), _CACHE.peek(steps_key)
     if twin is None or (narrowing and steps is None):
         return {"status": "pending"}
@@ -466,7 +467,7 @@ def projection(patient: Patient, regimens: list[str] | None = None, today: dt.da
     plan, plan_pending = _ready_plan(patient, today)
     personal = personal_twin(patient, today, wait=wait, narrowing=narrowing)
     if wait and plan_pending:
-        BACKGROUND.wait()
+        BACKGROUND.wait(WAIT_S, [_key("plan", plan_profile(patient, today))])
         plan, plan_pending = _ready_plan(patient, today)
     regimen_blocks = plan.get("regimen") if plan else None
     built = projection_scenarios(patient, regimen_blocks, today)
