@@ -97,6 +97,22 @@ def _charts_ready(page) -> None:  # noqa: ANN001
     page.wait_for_selector("body[data-charts-ready='1']")
 
 
+def _settled(page) -> None:  # noqa: ANN001
+    """Wait until a page that computes its slow parts in the background (data-pending) has reloaded itself with
+    them, then for its charts."""
+    from playwright.sync_api import Error
+
+    for _ in range(240):
+        try:  # charts ready: the document is complete, so a pending mark would be in it
+            _charts_ready(page)
+            if page.locator("[data-pending]").count() == 0:
+                return
+        except Error:  # the page reloaded itself while we looked
+            pass
+        page.wait_for_timeout(500)
+    raise AssertionError("the page stayed pending")
+
+
 def test_clinician_flow_sign_in_add_patient_assess_project_print(browser, live_server, database, database_url):
     clinician = make_account(database, "clinician", email="dr.browser@example.invalid")
     save = database_url.startswith("sqlite")
@@ -131,6 +147,13 @@ def test_clinician_flow_sign_in_add_patient_assess_project_print(browser, live_s
     page.click("#dxa-form button[type=submit]")
     page.wait_for_selector("#dxa-table >> text=0.745")
     p.check_axe()
+    page.click("text=Add a DXA result")
+    page.fill("#dxa-form input[name=date]", "2026-01-15")
+    page.select_option("#dxa-form select[name=site]", "total_hip")
+    page.fill("#dxa-form input[name=bmd_g_cm2]", "0.770")
+    page.fill("#dxa-form input[name=t_score]", "-1.4")
+    page.click("#dxa-form button[type=submit]")
+    page.wait_for_selector("#dxa-table >> text=0.770")
     page.click("text=Add a medication")
     page.fill("input[name=start_date]", "2026-01-20")
     page.click("text=Save medication")
@@ -143,16 +166,17 @@ def test_clinician_flow_sign_in_add_patient_assess_project_print(browser, live_s
     assert page.locator("#recommendations .source").count() >= 1
     # toggle a projection
     page.click(".subnav >> text=Projection")
-    _charts_ready(page)
+    _settled(page)
     p.check_axe()
     chart = "document.getElementById('chart-lumbar_spine')"
-    visible = f"{chart}.data.filter(t => t.meta === 'ai_zoledronic_acid').map(t => t.visible)"
-    assert page.evaluate(visible) == [False]
-    page.check("input.regimen-toggle[value=ai_zoledronic_acid]")
+    visible = f"{chart}.data.filter(t => t.meta === 'zoledronic_acid').map(t => t.visible)"
+    assert page.evaluate(visible) == [False]  # one scan per site: the population line only, no band
+    assert "one scan per site" in page.inner_text("#projection-decision")
+    page.check("input.regimen-toggle[value=zoledronic_acid]")
     page.wait_for_function(f"{visible}[0] === true")
-    page.uncheck("input.regimen-toggle[value=ai_alone]")
-    page.wait_for_function(f"{chart}.data.filter(t => t.meta === 'ai_alone')[0].visible === false")
-    assert "ai_alone" not in page.evaluate("document.body.dataset.visibleRegimens")
+    page.uncheck("input.regimen-toggle[value=continue]")
+    page.wait_for_function(f"{chart}.data.filter(t => t.meta === 'continue')[0].visible === false")
+    assert "continue" not in page.evaluate("document.body.dataset.visibleRegimens").split(",")
     # print the plan
     page.click(".subnav >> text=Plan")
     page.wait_for_selector("#targets")
@@ -182,7 +206,7 @@ def test_demo_clinic_pages_and_patient_meal_log(browser, live_server, database, 
     assert page.locator("#patient-list tbody tr").count() == 3
     p.shot("patient-list")
     page.click("text=Ruth Demo")
-    _charts_ready(page)
+    _settled(page)
     overview = page.url
     p.check_axe()
     assert page.locator("#dxa-table tbody tr").count() == 8
@@ -192,10 +216,10 @@ def test_demo_clinic_pages_and_patient_meal_log(browser, live_server, database, 
     p.check_axe()
     p.shot("assessment")
     page.click(".subnav >> text=Projection")
-    _charts_ready(page)
+    _settled(page)
     p.check_axe()
-    page.check("input.regimen-toggle[value=ai_denosumab_stopped]")
-    page.wait_for_function("document.body.dataset.visibleRegimens.includes('ai_denosumab_stopped')")
+    page.check("input.regimen-toggle[value=denosumab_2y_then_stop]")
+    page.wait_for_function("document.body.dataset.visibleRegimens.includes('denosumab_2y_then_stop')")
     p.shot("projection")
     page.click(".subnav >> text=Plan")
     page.wait_for_selector("#targets")
@@ -235,7 +259,7 @@ def test_demo_clinic_pages_and_patient_meal_log(browser, live_server, database, 
     phone.check_axe()
     phone.shot("patient-exercise-phone")
     phone.go("/me/bone")
-    _charts_ready(page)
+    _settled(page)
     phone.check_axe()
     assert "T-score" in page.inner_text("#plain-words")
     phone.shot("patient-bone-phone")
@@ -337,4 +361,33 @@ def test_patient_day_food_by_measure_with_a_typo_and_a_session_edited_on_another
     assert any("image-alt" in line for line in p.axe())
     assert p.errors == [], p.errors
     assert p.accessibility == [], p.accessibility
+def test_projection_of_a_demo_patient_with_scans_shows_the_table_and_her_bands(browser, live_server, database):
+    with database.transaction() as session:
+        links = ensure_demo_clinic(session)
+    p = Page(browser, live_server.url, save=False)
+    page = p.page
+    p.go(f"/signin/{links['clinician']}")
+    page.wait_for_selector("#patient-list")
+    page.click("text=Margaret Demo")  # three scans at each site, on anastrozole
+    _settled(page)
+    assert "faster loss than expected" in page.inner_text("#expected-vs-observed")
+    page.click(".subnav >> text=Projection")
+    _settled(page)
+    rows = page.locator("#projection-table tbody tr")
+    assert rows.count() == 5
+    assert rows.first.get_attribute("data-regimen") == "continue"
+    assert "Continue current treatment: anastrozole" in rows.first.inner_text()
+    table = page.inner_text("#projection-table")
+    assert table.count("her range") >= 4 * 4  # T-score and BMD change per site for the 4 regimens the twin projects
+    assert "Hip fracture within 5 years" in table
+    bands = ("document.getElementById('chart-lumbar_spine').data"
+             ".filter(t => t.fill === 'tonexty' && t.visible !== false).map(t => t.meta)")
+    assert sorted(page.evaluate(bands)) == ["continue", "denosumab", "lifestyle_plan"]  # the ticked regimens' bands
+    page.check("input.regimen-toggle[value=zoledronic_acid]")
+    page.wait_for_function(f"{bands}.includes('zoledronic_acid')")
+    assert page.locator("#scan-checks tbody tr").count() == 4
+    with page.expect_download() as download:
+        page.click("#projection-csv")
+    assert download.value.suggested_filename.endswith(".csv")
+    assert p.errors == [], p.errors
     p.close()

@@ -75,9 +75,9 @@ def test_slow_engine_work_does_not_hold_the_database(live_server, database, monk
 
     real_projection = services.projection
 
-    def slow_projection(patient, regimens=None):  # noqa: ANN001
+    def slow_projection(patient, regimens=None, **options):  # noqa: ANN001, ANN003
         time.sleep(SLOW_ENGINE_S)
-        return real_projection(patient, regimens)
+        return real_projection(patient, regimens, **options)
 
     heavy = [make_account(database, "clinician") for _ in range(HEAVY_USERS)]
     heavy_patients = [add_patient(database, account) for account in heavy]

@@ -61,25 +61,29 @@ def test_overview_assessment_and_sources(client, database, clinician):
     assert page.text.count("Source:") == len(data["recommendations"])
 
 
-def test_projection_page_overlays_five_regimens_from_one_batch(client, database, clinician):
+def test_projection_page_overlays_the_comparison_regimens_from_one_batch(client, database, clinician):
     patient_id = add_patient(database, clinician)
     client.cookies.update(clinician.cookies())
+    data = client.get(f"/api/v1/patients/{patient_id}/projection").json()  # waits for the plan and the fit
+    regimens = data["regimens"]
+    # on anastrozole, no bone agent: "continue" is the AI alone and the reference of the differences
+    assert list(regimens) == ["continue", "lifestyle_plan", "denosumab", "zoledronic_acid", "denosumab_2y_then_stop"]
+    assert data["reference"] == "continue"
     page = client.get(f"/patients/{patient_id}/projection")
     assert page.status_code == 200
     assert page.text.count('class="regimen-toggle"') == 5
-    data = client.get(f"/api/v1/patients/{patient_id}/projection").json()
-    regimens = data["regimens"]
-    assert set(regimens) == {"ai_alone", "ai_lifestyle", "ai_denosumab", "ai_zoledronic_acid", "ai_denosumab_stopped"}
     end = {name: r["trajectory"]["lumbar_spine_t_score"][-1] for name, r in regimens.items()}
-    assert end["ai_denosumab"] > end["ai_alone"], end  # denosumab protects against AI bone loss
-    assert regimens["ai_alone"]["trajectory"]["months"][-1] == 60
-    assert regimens["ai_alone"]["scenario"]["patient"]["lumbar_spine_t_score"] == -2.0
-    assert "major_osteoporotic_fracture_10y_pct" in regimens["ai_alone"]["trajectory"]
-    assert 'id="chart-fracture_risk"' in page.text
-    notes = page.text[page.text.index('id="model-notes"'):]
-    assert "animal evidence" in notes and "denosumab stopped: turnover overshoots" in notes  # limits shown
-    only = client.get(f"/api/v1/patients/{patient_id}/projection?regimens=ai_alone").json()
-    assert list(only["regimens"]) == ["ai_alone"]
+    assert end["denosumab"] > end["continue"], end  # denosumab protects against AI bone loss
+    assert regimens["continue"]["trajectory"]["months"][-1] == 60
+    assert regimens["continue"]["scenario"]["patient"]["lumbar_spine_t_score"] == -2.0
+    assert regimens["continue"]["scenario"]["endocrine_therapy"][0]["drug"] == "anastrozole"
+    assert "major_osteoporotic_fracture_10y_pct" in regimens["continue"]["trajectory"]
+    assert 'id="chart-fracture_risk"' in page.text and 'id="projection-table"' in page.text
+    notes = page.text[page.text.index('id="model-limits"'):]
+    assert "not a promise" in notes and "osteomorph" not in notes.split('id="technical-notes"')[0]  # plain words first
+    assert "animal evidence" in notes.split('id="technical-notes"')[1]  # the technical note behind it
+    only = client.get(f"/api/v1/patients/{patient_id}/projection?regimens=continue").json()
+    assert list(only["regimens"]) == ["continue"]
     assert client.get(f"/api/v1/patients/{patient_id}/projection?regimens=bogus").status_code == 422
 
 
@@ -156,6 +160,8 @@ def test_patient_exercise_week_next_loads_and_bone_words(client, database, clini
     with database.transaction() as session:
         session.add(DxaResult(patient_id=patient.patient_id, date=__import__("datetime").date(2025, 6, 1),
                               site="total_hip", bmd_g_cm2=0.78, t_score=-1.3))
+        session.add(DxaResult(patient_id=patient.patient_id, date=__import__("datetime").date(2025, 6, 1),
+                              site="lumbar_spine", bmd_g_cm2=0.93, t_score=-1.1))  # the projection needs both sites
     client.cookies.update(patient.cookies())
     response = client.post("/me/exercise", data={"csrf_token": patient.csrf_token, "exercise": "goblet_squat",
                                                  "sets": "3", "reps": "10", "load_kg": "8", "minutes": "20"})

@@ -9,6 +9,7 @@ trajectories, a plan is the ``plan --json`` output, nutrients the ``nutrients --
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Annotated, Any
 
@@ -202,13 +203,15 @@ async def patient_projection(
     regimens: Annotated[list[str] | None, Query(max_length=len(services.REGIMENS),
                                                 description=f"any of {', '.join(services.REGIMENS)}")] = None,
 ) -> dict[str, Any]:
-    """Five-year trajectories (``simulate`` output) under the chosen regimens, from one batch."""
+    """Five-year trajectories (``simulate`` output) under the comparison regimens that apply to her (or the chosen
+    ones), from one batch; the table per regimen; her personal twin's bands once two scans at a site exist."""
     chosen = [r for r in (regimens or list(services.REGIMENS)) if r in services.REGIMENS]
     if regimens and len(chosen) != len(regimens):
         unknown = next(r for r in regimens if r not in services.REGIMENS)
         raise InputError("regimens", unknown[:40], f"any of {', '.join(services.REGIMENS)}")
     patient = await in_thread(read_patient, request, viewer, patient_id, "projection")
-    return await run_compute(request, viewer.user_id, services.projection, patient, chosen)
+    return await run_compute(request, viewer.user_id, functools.partial(services.projection, wait=True, narrowing=True),
+                             patient, chosen)
 
 
 @router.get("/patients/{patient_id}/plan")

@@ -4,6 +4,7 @@ and the audit trail of a record."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Annotated, Any
 
@@ -81,13 +82,15 @@ def _overview_page(request: Request, patient: Patient) -> Response:
     assessment = services.assessment(patient)
     monitoring = services.dxa_monitoring(patient)
     lsc = lsc_by_site(monitoring)
+    services.warm(patient)  # the plan, the fit and its narrowing of this record version, in the background
+    personal = services.personal_twin(patient)
     invite = request.query_params.get("invite")
     return render(request, "patient_overview.html", {
         "patient": patient, "age": age_years(patient.birth_date), "t_scores": latest_t_scores(patient),
         "current": current_medications(patient), "assessment": assessment,
         "card_alerts": card_alerts(assessment, patient),
         "monitoring": monitoring, "lsc": lsc, "fallback_lsc_source": FALLBACK_LSC_SOURCE,
-        "dxa_figure": dxa_history_figure(patient, lsc), "lab_units": LAB_UNITS,
+        "dxa_figure": dxa_history_figure(patient, lsc, personal), "lab_units": LAB_UNITS, "personal": personal,
         "invite_link": f"{request.app.state.public_url}/set-password/{invite}" if invite else None,
     })
 
@@ -188,23 +191,21 @@ async def projection_page(request: Request, patient_id: PatientId, viewer: Clini
 
 
 def _projection_page(request: Request, patient: Patient) -> Response:
+    if not all(site in latest_t_scores(patient) for site in services.ENGINE_SITES):
+        return render(request, "projection.html", {"patient": patient, "result": None})
     result = services.projection(patient)
     return render(request, "projection.html", {
         "patient": patient, "result": result, "figures": projection_figures(result),
-        "regimens": services.REGIMENS, "summary": projection_summary(result)})
+        "columns": services.TABLE_COLUMNS})
 
 
-def projection_summary(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """T-score at 5 years per regimen and site, and the change from today."""
-    rows = []
-    for name, item in result["regimens"].items():
-        t = item["trajectory"]
-        row = {"name": name, "label": item["label"]}
-        for site in ("lumbar_spine", "total_hip"):
-            row[f"{site}_t_end"] = t[f"{site}_t_score"][-1]
-            row[f"{site}_pct_end"] = t[f"{site}_bmd_pct_change"][-1]
-        rows.append(row)
-    return rows
+@router.get("/patients/{patient_id}/projection.csv")
+async def projection_csv(request: Request, patient_id: PatientId, viewer: ClinicianDep) -> Response:
+    """The projection table as CSV (services.projection_csv), with the personal ranges once fitted."""
+    patient = await in_thread(read_patient, request, viewer, patient_id, "projection csv")
+    result = await run_compute(request, viewer.user_id, functools.partial(services.projection, wait=True), patient)
+    return Response(services.projection_csv(result), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="osteotwin-projection-{patient_id}.csv"'})
 
 
 def plan_context(patient: Patient, clinician_name: str) -> dict[str, Any]:

@@ -98,3 +98,60 @@ async def run_compute(request: Any, user_id: int, work: Callable[..., Result], *
 async def in_thread(work: Callable[..., Result], *args: Any) -> Result:
     """Run blocking database work in the default thread pool (never on the event loop)."""
     return await anyio.to_thread.run_sync(functools.partial(work, *args))
+
+
+class Background:
+    """Work computed off every page's path, once per key: a single worker thread (ours: one core of work at a
+    time, so page requests keep the other), deduplicated by key (a record version), results kept by the caller's
+    cache. Pages ask :meth:`pending` and show what is ready; the work never touches the database (callers pass
+    plain data read in their own short transaction)."""
+
+    def __init__(self, workers: int = 1) -> None:
+        import concurrent.futures
+        import threading
+
+        self.executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="osteotwin-bg")
+        self.lock = threading.Lock()
+        self.futures: dict[str, concurrent.futures.Future] = {}
+
+    def submit(self, key: str, work: Callable[..., Any], *args: Any, delay_s: float = 0.0) -> None:
+        """Start ``work(*args)`` unless the same key is already queued or running; ``delay_s`` lets the page that
+        asked for it be answered first (a job started at once took the CPU from that page on a 2-core machine)."""
+        with self.lock:
+            future = self.futures.get(key)
+            if future is not None and not future.done():
+                return
+            self.futures[key] = self.executor.submit(_after, delay_s, work, *args)
+            for done in [k for k, f in self.futures.items() if f.done()]:
+                del self.futures[done]
+
+    def pending(self, key: str) -> bool:
+        with self.lock:
+            future = self.futures.get(key)
+            return future is not None and not future.done()
+
+    def wait(self, timeout_s: float = 60.0, keys: list[str] | None = None) -> bool:
+        """Block until the jobs of ``keys`` (default: everything submitted so far) have finished, at most
+        ``timeout_s``; False when some are still running then. A failed job raises here."""
+        import concurrent.futures
+
+        with self.lock:
+            futures = [f for k, f in self.futures.items() if keys is None or k in keys]
+        try:
+            for future in concurrent.futures.as_completed(futures, timeout=timeout_s):
+                future.result()
+        except concurrent.futures.TimeoutError:
+            return False
+        return True
+
+
+def _after(delay_s: float, work: Callable[..., Any], *args: Any) -> Any:
+    if delay_s > 0:
+        time.sleep(delay_s)
+    return work(*args)
+
+
+BACKGROUND = Background()
+# Background work asked for by a page starts this long after (ours: a page answers in well under 0.2 s; the
+# page that waits for it reloads after 1.5 s).
+PAGE_FIRST_DELAY_S = 0.2

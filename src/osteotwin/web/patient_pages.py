@@ -448,6 +448,55 @@ def range_words(twin: dict[str, Any], regimen: str) -> str:
     return f"{TWIN_REGIMEN_WORDS[regimen]}: over the next 5 years {'; '.join(parts)}."
 
 
+def population_words(projection: dict[str, Any] | None) -> list[str]:
+    """Before her own scans can be fitted (one scan per site): what the model expects for an average woman like
+    her over 5 years, on current treatment and with her plan (the projection page's regimens)."""
+    sentences: list[str] = []
+    if projection:
+        regimens = projection["regimens"]
+        current = regimens.get("continue")
+        plan = regimens.get("lifestyle_plan")
+        for site in ("lumbar_spine", "total_hip"):
+            if current:
+                a = current["trajectory"][f"{site}_bmd_pct_change"][-1]
+                with_plan = (f", and by {plan['trajectory'][f'{site}_bmd_pct_change'][-1]:+.1f}% if you also follow "
+                             "your diet and exercise plan" if plan else "")
+                sentences.append(
+                    f"For an average woman like you, the model expects your {SITE_WORDS[site]} density to change by "
+                    f"{a:+.1f}% over the "
+                    f"next 5 years on your current treatment{with_plan}. These are estimates from a computer model, "
+                    "not promises.")
+    return sentences
+
+
+def narrowing_words(personal: dict[str, Any]) -> list[str]:
+    """Her personal range in plain sentences: where her T-score is likely to be in 5 years on her current
+    treatment (the personal twin's 80% range), and how that range narrowed with each scan."""
+    if personal.get("status") == "pending":
+        return ["Your own range is being worked out from your scans; this page updates itself in a moment."]
+    if personal.get("status") != "fitted":
+        return ["Your range is not personal yet: with one scan of each site, the estimate is for an average woman "
+                "like you. After your next scan it will use your own rate of change."]
+    sentences = []
+    narrowing = personal.get("narrowing") or []
+    for site in ("lumbar_spine", "total_hip"):
+        steps = [step[site] for step in narrowing]
+        if not steps:
+            continue
+        now = steps[-1]
+        sentence = (f"Your own range, going by how your own scans have changed: 5 years after your latest scan, "
+                    f"your {SITE_WORDS[site]} T-score is likely to be between {now['p10']:+.1f} and {now['p90']:+.1f} (8 times in 10), most likely about "
+                    f"{now['p50']:+.1f}.")
+        widths = [step["p90"] - step["p10"] for step in steps]
+        if len(widths) > 1:
+            history = ", ".join(f"{w:.1f} after scan {i}" for i, w in enumerate(widths, start=1))
+            trend = "narrowed" if widths[-1] < widths[0] else "did not narrow"
+            sentence += (f" With each scan the range {trend} (its width in T-score points: {history}): "
+                         "your own scans tell the model more about you.")
+        sentences.append(sentence)
+    return sentences
+
+
 def hormone_tablet_words(patient: Patient) -> str:
     """When her aromatase inhibitor ends in the personal twin's projections: its recorded stop date, else its
     start plus the record's planned AI years (``clinic.record.PatientRecord.planned_ai_years``)."""
@@ -501,11 +550,16 @@ async def bone_page(request: Request, viewer: ViewerDep) -> Response:
 
 
 def _bone_page(request: Request, patient: Patient) -> Response:
-    twin = services.personal_twin(patient)
+    scanned = all(site in latest_t_scores(patient) for site in services.ENGINE_SITES)
+    projection = services.projection(patient, ["continue", "lifestyle_plan"], narrowing=True) if scanned else None
+    personal = projection["personal"] if projection else services.personal_twin(patient, narrowing=True)
+    twin = personal if personal.get("status") == "fitted" else None
     monitoring = services.dxa_monitoring(patient)
     ranges = [range_words(twin, r) for r in ("continue", "lifestyle_plan") if r in twin["projections"]] if twin else []
     return render(request, "me_bone.html", {
-        "patient": patient, "sentences": plain_words(patient), "ranges": ranges,
+        "patient": patient, "sentences": plain_words(patient) + (population_words(projection) if twin is None else []),
+        "ranges": ranges, "range_sentences": narrowing_words(personal) if patient.dxa_results else [],
+        "pending": personal.get("status") == "pending" or bool(projection and projection["pending"]),
         "fracture": fracture_words(twin) if twin else "", "twin": twin, "tablet": hormone_tablet_words(patient),
         "medicines": medicine_options(patient, twin), "scans": dxa_table(patient),
         "dxa_figure": dxa_history_figure(patient, lsc_by_site(monitoring)),

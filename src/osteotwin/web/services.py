@@ -7,6 +7,7 @@ The engine, the clinic and the planner are hard dependencies of the package, imp
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import time
@@ -16,11 +17,18 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from osteotwin import simulate_batch
-from osteotwin.catalog import AROMATASE_INHIBITORS
+from osteotwin.catalog import AROMATASE_INHIBITORS, DAYS_PER_MONTH
 from osteotwin.clinic import PatientRecord, assess
 from osteotwin.clinic.fhir import record_to_bundle
 from osteotwin.clinic.monitoring import dxa_changes
-from osteotwin.clinic.projection import scenario_patient
+from osteotwin.clinic.projection import (
+    FRACTURE_FIELDS,
+    HORIZON_MONTHS,
+    Comparison,
+    comparison,
+    cumulative_fracture_risk_pct,
+    scenario_patient,
+)
 from osteotwin.errors import InputError
 from osteotwin.lifestyle import get_food, make_plan, nutrient_totals, search_foods, targets_for
 from osteotwin.lifestyle.exercise import EXERCISE_LIBRARY
@@ -30,26 +38,12 @@ from osteotwin.records.fhir_import import import_fhir_bundle
 from osteotwin.records.models import Patient
 from osteotwin.records.patients import (
     current_medications,
-    endocrine_therapy,
     latest_t_scores,
     record_dict,
 )
-from osteotwin.records.schemas import ENDOCRINE_DRUGS
+from osteotwin.web.compute import BACKGROUND, PAGE_FIRST_DELAY_S
 
-PROJECTION_MONTHS = 60
-
-# The regimens the projection page can toggle (label, what it adds to the patient's AI).
-# Doses: denosumab 60 mg every 6 months (ABCSG-18, Gnant et al., Lancet 2015);
-# zoledronic acid 4 mg every 6 months (ABCSG-12 / Z-FAST, Gnant 2009, Brufsky 2007);
-# "stopping denosumab": the same denosumab course stopped after 24 months (ours: to show the rebound).
-REGIMENS: dict[str, str] = {
-    "ai_alone": "Aromatase inhibitor alone",
-    "ai_lifestyle": "AI + lifestyle plan (diet, supplements, exercise)",
-    "ai_denosumab": "AI + denosumab 60 mg every 6 months",
-    "ai_zoledronic_acid": "AI + zoledronic acid 4 mg every 6 months",
-    "ai_denosumab_stopped": "AI + denosumab, stopped after 2 years",
-}
-
+PROJECTION_MONTHS = HORIZON_MONTHS  # 5 years, as the assessment's projection
 
 def as_json(value: Any) -> Any:
     """A pydantic model (or list of them) as JSON-shaped data; dicts pass through."""
@@ -90,17 +84,33 @@ class _ResultCache:
                 self.items.popitem(last=False)
         return value
 
+    def peek(self, key: str) -> Any:
+        """The cached value, or None when it was never computed (or fell out of the LRU)."""
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
 
 _CACHE = _ResultCache()
 
 
-def _cached(kind: str, inputs: Any, compute) -> Any:  # noqa: ANN001
-    import copy
+def _key(kind: str, inputs: Any) -> str:
     import hashlib
     import json
 
-    key = kind + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
-    return copy.deepcopy(_CACHE.get_or_compute(key, compute))
+    return kind + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _cached(kind: str, inputs: Any, compute) -> Any:  # noqa: ANN001
+    return copy.deepcopy(_CACHE.get_or_compute(_key(kind, inputs), compute))
+
+
+def _shared(kind: str, inputs: Any, compute) -> Any:  # noqa: ANN001
+    """As :func:`_cached` without the copy: the caller only reads the value (the projection's trajectories and
+    the fit, whose deep copy took two thirds of a cached projection page)."""
+    return _CACHE.get_or_compute(_key(kind, inputs), compute)
 
 
 # --- clinic -------------------------------------------------------------------------------------
@@ -199,7 +209,7 @@ def plan_profile(patient: Patient, today: dt.date | None = None) -> dict[str, An
 def lifestyle_plan(patient: Patient, today: dt.date | None = None) -> dict[str, Any]:
     """``make_plan`` on the stored record (the `osteotwin plan --json` output)."""
     profile = plan_profile(patient, today)
-    return _cached("plan", profile, lambda: as_json(make_plan(profile)))
+    return _cached("plan", profile, lambda: _plan_json(profile))
 
 
 def on_aromatase_inhibitor(patient: Patient, today: dt.date | None = None) -> bool:
@@ -255,67 +265,295 @@ def food_name(food_id: str) -> str:
     return get_food(food_id).name
 
 
-def personal_twin(patient: Patient) -> dict[str, Any] | None:
-    """Her personal twin (``osteotwin fit``, ``osteotwin.twin.personal``): turnover fitted to her own
-    scans, projections per regimen from her latest scan with 10th-90th percentile ranges; None when she
-    has no lumbar-spine or total-hip scan. Deterministic (seed 0), so cached on the record."""
-    from osteotwin.twin.personal.twin import fit_record
+# --- engine: the projection page -----------------------------------------------------------------
+# The regimen keys a projection may hold (clinic/projection.comparison decides which apply to a record) and their
+# short names for chart legends; the full label, built from what is recorded, comes with each regimen.
+REGIMENS: dict[str, str] = {
+    "continue": "Continue current treatment",
+    "ai_alone": "AI alone",
+    "lifestyle_plan": "+ lifestyle plan",
+    "denosumab": "+ denosumab",
+    "zoledronic_acid": "+ zoledronic acid",
+    "denosumab_2y_then_stop": "denosumab 2 y, then stop",
+}
+TABLE_MONTHS = PROJECTION_MONTHS  # the table reads every regimen 5 years from today
+ENGINE_SITES = ("lumbar_spine", "total_hip")
 
-    raw = record_dict(patient)
-    if not any(scan["site"] in ("lumbar_spine", "total_hip") for scan in raw["dxa"]):
+
+def record_version(raw: dict[str, Any]) -> str:
+    """A key for one version of a stored record: any change to what the engine, the fit or the planner read
+    (the ``assess`` input and the plan profile) gives a new key."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _plan_json(profile: dict[str, Any]) -> dict[str, Any]:
+    return as_json(make_plan(profile))
+
+
+def _ready_plan(patient: Patient, today: dt.date) -> tuple[dict[str, Any] | None, bool]:
+    """(the lifestyle plan if computed for this record version, pending?). Never runs the optimiser here: when
+    missing, it is started in the background (``compute.BACKGROUND``) and the page says so."""
+    profile = plan_profile(patient, today)
+    key = _key("plan", profile)
+    plan = _CACHE.peek(key)
+    if plan is None:
+        BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _plan_or_refusal(profile),
+                          delay_s=PAGE_FIRST_DELAY_S)
+        return None, True
+    return plan, False  # read only: the cached plan is shared
+
+
+def _plan_or_refusal(profile: dict[str, Any]) -> dict[str, Any]:
+    """The plan, or ``{"error": ...}`` when the planner refuses the stored profile (the projection then leaves out
+    the lifestyle row and says why; the plan page shows the planner's own message)."""
+    try:
+        return _plan_json(profile)
+    except (InputError, ValidationError, ValueError) as error:
+        return {"error": str(error)[:300]}
+
+
+# --- the personal twin (twin/personal: fit_record) ---------------------------------------------------
+
+def scans_per_site(raw: dict[str, Any]) -> dict[str, int]:
+    """Scan dates per engine site in an ``assess`` record."""
+    return {site: len({d["date"] for d in raw["dxa"] if d["site"] == site}) for site in ENGINE_SITES}
+
+
+def fit_eligible(raw: dict[str, Any]) -> bool:
+    """The fit is used when the record has two or more scans at a site (issue 15); with one scan per site the
+    pages fall back to the population model and say so."""
+    return max(scans_per_site(raw).values(), default=0) >= 2
+
+
+def _prefix(raw: dict[str, Any], until: str) -> dict[str, Any]:
+    return {**raw, "dxa": [d for d in raw["dxa"] if d["date"] <= until]}
+
+
+WAIT_S = 30.0  # the API and the CSV wait this long at most for the plan and the fit, then answer with "pending" (ours)
+NARROWING_SCANS = 5  # her range after each of the last 5 scan dates at most (ours: bounds the background work)
+
+
+def _twin_json(raw: dict[str, Any]) -> dict[str, Any]:
+    """The fit (``fit_record``) of the record as JSON, or the reason the fit refuses it."""
+    from osteotwin.twin.personal import fit_record
+
+    try:
+        return fit_record(raw, months=PROJECTION_MONTHS).as_json()
+    except (InputError, ValidationError, ValueError, FloatingPointError, ArithmeticError) as error:
+        return {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+
+
+def _five_year_range(twin: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The fit's 5-year T-score band (p10, p50, p90) per site on current treatment."""
+    band = twin["projections"]["continue"]
+    last = len(band["months"]) - 1
+    return {site: {k: band[f"{site}_t_score"][k][last] for k in ("p10", "p50", "p90")} for site in ENGINE_SITES}
+
+
+def _narrowing_json(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Her 5-year range as it stood after each earlier scan date (the record cut at that date, fitted again): how
+    the range narrowed with each scan. The latest date is the full fit's, added by :func:`personal_twin`."""
+    dates = sorted({d["date"] for d in raw["dxa"] if d["site"] in ENGINE_SITES})[-NARROWING_SCANS:-1]
+    steps = []
+    for when in dates:
+        twin = _twin_json(_prefix(raw, when))
+        if "error" in twin:
+            continue
+        steps.append({"after_scan": when, "scans": _scans_until(raw, when), **_five_year_range(twin)})
+    return steps
+
+
+def _scans_until(raw: dict[str, Any], when: str) -> int:
+    return sum(d["date"] <= when for d in raw["dxa"] if d["site"] in ENGINE_SITES)
+
+
+def personal_twin(patient: Patient, today: dt.date | None = None, *, wait: bool = False,
+                  narrowing: bool = False) -> dict[str, Any]:
+    """Her personal twin for the pages: ``{"status": "fitted" | "pending" | "population", ...}``.
+
+    ``fitted``: the fit's JSON (``osteotwin fit --json`` shape), with ``narrowing`` (her 5-year range after each
+    scan date) when asked for and ready; ``pending``: being computed in the background for this record version
+    (the page reloads); ``population``: one scan per site (or a fit that could not run), so the pages use the
+    population model and say why. Cached per record version; the fit (0.3-0.8 s) and the narrowing (one fit per
+    earlier scan date) run on the background worker, never inside a database transaction or a page request
+    (``wait=True``, for the API, the CSV and tests, waits for them).
+    """
+    raw = record_dict(patient, today)
+    if not fit_eligible(raw):
+        return {"status": "population", "reason": "one scan per site: the population model is used until a "
+                                                   "follow-up scan lets the twin learn her own rate"}
+    key, steps_key = _key("twin", raw), _key("twin-narrowing", raw)
+    twin, steps = _CACHE.peek(key), _CACHE.peek(steps_key)
+    delay_s = 0.0 if wait else PAGE_FIRST_DELAY_S
+    if twin is None:
+        BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _twin_json(raw), delay_s=delay_s)
+    if narrowing and steps is None:
+        BACKGROUND.submit(steps_key, _CACHE.get_or_compute, steps_key, lambda: _narrowing_json(raw), delay_s=delay_s)
+    if wait and (twin is None or (narrowing and steps is None)):
+        BACKGROUND.wait(WAIT_S, [key, steps_key])
+        twin, steps = _CACHE.peek(key), _CACHE.peek(steps_key)
+    if twin is None or (narrowing and steps is None):
+        return {"status": "pending"}
+    if "error" in twin:
+        return {"status": "population", "reason": f"the personal fit could not run ({twin['error']})"}
+    result: dict[str, Any] = {"status": "fitted", **twin}  # read only: the cached fit is shared
+    if narrowing:
+        latest = max(d["date"] for d in raw["dxa"] if d["site"] in ENGINE_SITES)
+        result["narrowing"] = [*steps, {"after_scan": latest, "scans": _scans_until(raw, latest),
+                                                       **_five_year_range(twin)}]
+    return result
+
+
+def warm(patient: Patient, today: dt.date | None = None) -> None:
+    """Start the lifestyle plan, the personal fit and its narrowing for this record version in the background
+    (the overview calls it, so that the projection and bone pages find them ready)."""
+    today = today or dt.date.today()
+    _ready_plan(patient, today)
+    personal_twin(patient, today, narrowing=True)
+
+
+def projection_scenarios(patient: Patient, regimen_blocks: dict[str, Any] | None, today: dt.date | None = None,
+                         months: int = PROJECTION_MONTHS) -> Comparison | str:
+    """The comparison regimens of the stored record (``clinic/projection.comparison``: the one set the
+    assessment uses too), or the reason none can be built."""
+    today = today or dt.date.today()
+    return comparison(PatientRecord.model_validate(record_dict(patient, today)), today, regimen_blocks, months)
+
+
+def _at(series: list[float], month: int) -> float:
+    return float(series[min(month, len(series) - 1)])
+
+
+def _band_at(band: dict[str, list[float]] | None, month: int) -> dict[str, float] | None:
+    if not band:
         return None
-    return _cached("personal_twin", [raw, dt.date.today().isoformat()],
-                   lambda: fit_record(PatientRecord.model_validate(raw)).as_json())
+    return {k: _at(v, month) for k, v in band.items()}
 
 
-# --- engine -------------------------------------------------------------------------------------
+def projection_table(result: dict[str, Any], month: int = TABLE_MONTHS) -> list[dict[str, Any]]:
+    """One row per regimen at ``month``: T-score and BMD % change per site, the 10-year major osteoporotic and
+    hip fracture risk then, the risk of a fracture within those months (``cumulative_fracture_risk_pct``), each
+    with its difference from the reference regimen, and her personal 80% range where the twin is fitted."""
+    bands = (result.get("personal") or {}).get("bands") or {}
+    rows: list[dict[str, Any]] = []
+    values: dict[str, dict[str, float]] = {}
+    for name, item in result["regimens"].items():
+        t = item["trajectory"]
+        v: dict[str, float] = {}
+        for site in ENGINE_SITES:
+            v[f"{site}_t_score"] = _at(t[f"{site}_t_score"], month)
+            v[f"{site}_bmd_pct_change"] = _at(t[f"{site}_bmd_pct_change"], month)
+        for short, field in FRACTURE_FIELDS.items():
+            v[f"{short}_at_{month}_months"] = _at(t[field], month)
+            v[f"{short}_within_{month}_months"] = cumulative_fracture_risk_pct(t[field], month)
+        values[name] = v
+    reference = values.get(result["reference"])
+    for name, item in result["regimens"].items():
+        v = values[name]
+        band = bands.get(name) or {}
+        ranges = {f"{site}_t_score": _band_at(band.get(f"{site}_t_score"), month) for site in ENGINE_SITES}
+        ranges |= {f"{site}_bmd_pct_change": _band_at(band.get(f"{site}_bmd_pct_change"), month) for site in ENGINE_SITES}
+        ranges["major_osteoporotic_at"] = _band_at(band.get("osteoporotic_fracture_10y_pct"), month)
+        ranges["hip_at"] = _band_at(band.get("hip_fracture_10y_pct"), month)
+        rows.append({"name": name, "label": item["label"], "short": REGIMENS[name], "values": v,
+                     "difference": ({k: x - reference[k] for k, x in v.items()} if reference and name != result["reference"]
+                                    else None),
+                     "ranges": {k: r for k, r in ranges.items() if r is not None}})
+    return rows
 
-def _endocrine_block(patient: Patient, months: float) -> list[dict[str, Any]]:
-    course = endocrine_therapy(patient)
-    drug = course.drug if course is not None and course.drug in ENDOCRINE_DRUGS else "anastrozole"
-    return [{"drug": drug, "start_month": 0, "stop_month": months, "adherence": 1.0}]
 
+def projection(patient: Patient, regimens: list[str] | None = None, today: dt.date | None = None,
+               *, wait: bool = False, narrowing: bool = False) -> dict[str, Any]:
+    """BMD, T-score and fracture risk over 5 years under each comparison regimen, from one ``simulate_batch``
+    call (cached per input), the table of :func:`projection_table`, and her personal twin's bands when fitted.
 
-def projection_scenarios(patient: Patient, regimen_blocks: dict[str, Any] | None,
-                         months: float = PROJECTION_MONTHS) -> dict[str, dict[str, Any]]:
-    """One Scenario per toggleable regimen, starting today from the newest T-scores."""
-    base = {"patient": scenario_patient_block(patient), "months": months,
-            "endocrine_therapy": _endocrine_block(patient, months)}
-    lifestyle = {k: v for k, v in (regimen_blocks or {}).items() if k in ("diet", "supplements", "exercise", "gut")
-                 and v is not None}
-    denosumab = {"drug": "denosumab", "dose_mg": 60, "every_months": 6, "start_month": 0, "stop_month": months}
-    return {
-        "ai_alone": dict(base),
-        "ai_lifestyle": {**base, **lifestyle},
-        "ai_denosumab": {**base, "bone_agents": [denosumab]},
-        "ai_zoledronic_acid": {**base, "bone_agents": [
-            {"drug": "zoledronic_acid", "dose_mg": 4, "every_months": 6, "start_month": 0, "stop_month": months}]},
-        "ai_denosumab_stopped": {**base, "bone_agents": [{**denosumab, "stop_month": 24}]},
-    }
-
-
-def projection(patient: Patient, regimens: list[str] | None = None) -> dict[str, Any]:
-    """BMD (and fracture risk where the engine models it) over 5 years under each regimen,
-    from one ``simulate_batch`` call; reports the engine's wall time in ms."""
-    regimen_blocks = lifestyle_plan(patient).get("regimen")
-    scenarios = projection_scenarios(patient, regimen_blocks)
-    names = [n for n in (regimens or list(REGIMENS)) if n in scenarios]
+    The lifestyle plan (HiGHS, about 0.5 s) and the fit run in the background (``compute.BACKGROUND``): until they
+    are ready the lifestyle row is left out and ``pending`` lists what is being computed (the page reloads);
+    ``wait=True`` waits for them (the API, the CSV and tests); ``narrowing`` adds her range after each scan
+    (:func:`personal_twin`)."""
+    today = today or dt.date.today()
+    plan, plan_pending = _ready_plan(patient, today)
+    personal = personal_twin(patient, today, wait=wait, narrowing=narrowing)
+    if wait and plan_pending:
+        BACKGROUND.wait(WAIT_S, [_key("plan", plan_profile(patient, today))])
+        plan, plan_pending = _ready_plan(patient, today)
+    regimen_blocks = plan.get("regimen") if plan else None
+    built = projection_scenarios(patient, regimen_blocks, today)
+    if plan and "error" in plan and not isinstance(built, str):
+        built.assumptions.append(f"The lifestyle plan could not be made ({plan['error']}), so its row is left out.")
+    if isinstance(built, str):
+        raise InputError("dxa", "(no lumbar-spine and total-hip T-scores)", f"a DXA scan of both sites ({built})")
+    scenarios = built.scenarios()
+    labels = {r.key: r.label for r in built.regimens}
+    names = [n for n in (regimens or list(scenarios)) if n in scenarios]
     batch = [scenarios[n] for n in names]
 
     def compute() -> tuple[list[Any], float]:
         started = time.perf_counter()
-        result = as_json(list(simulate_batch(batch)))
-        return result, (time.perf_counter() - started) * 1000
+        trajectories = as_json(list(simulate_batch(batch)))
+        return trajectories, (time.perf_counter() - started) * 1000
 
-    trajectories, engine_ms = _cached("projection", batch, compute)
-    return {
+    trajectories, engine_ms = _shared("projection", batch, compute)
+    if personal["status"] == "fitted":
+        personal["bands"] = {n: p for n, p in personal.pop("projections").items() if n in names}
+        personal["months_since_month_0"] = round((today - dt.date.fromisoformat(personal["month_0_date"])).days
+                                                 / DAYS_PER_MONTH, 2)
+    result = {
         "months": PROJECTION_MONTHS,
         "engine_ms": round(engine_ms, 1),
         "start_t_scores": latest_t_scores(patient),
-        "lifestyle_plan_used": regimen_blocks is not None,
-        "regimens": {n: {"label": REGIMENS[n], "scenario": scenarios[n], "trajectory": t}
+        "reference": built.reference if built.reference in names else (names[0] if names else built.reference),
+        "assumptions": built.assumptions,
+        "lifestyle_plan_used": plan is not None,
+        "pending": [what for what, waiting in (("lifestyle plan", plan_pending),
+                                               ("personal twin", personal["status"] == "pending")) if waiting],
+        "personal": personal,
+        "regimens": {n: {"label": labels[n], "short": REGIMENS[n], "scenario": scenarios[n], "trajectory": t}
                      for n, t in zip(names, trajectories, strict=True)},
     }
+    result["table"] = projection_table(result)
+    return result
+
+
+TABLE_COLUMNS: list[tuple[str, str]] = [
+    ("lumbar_spine_t_score", "lumbar spine T-score"), ("lumbar_spine_bmd_pct_change", "lumbar spine BMD change %"),
+    ("total_hip_t_score", "total hip T-score"), ("total_hip_bmd_pct_change", "total hip BMD change %"),
+    (f"major_osteoporotic_within_{TABLE_MONTHS}_months", "major osteoporotic fracture within 5 years %"),
+    (f"hip_within_{TABLE_MONTHS}_months", "hip fracture within 5 years %"),
+    (f"major_osteoporotic_at_{TABLE_MONTHS}_months", "10-year major osteoporotic fracture risk in 5 years %"),
+    (f"hip_at_{TABLE_MONTHS}_months", "10-year hip fracture risk in 5 years %"),
+]
+
+
+def projection_csv(result: dict[str, Any]) -> str:
+    """The projection table as CSV: one line per regimen, every value, its difference from the reference regimen
+    and the personal 80% range (p10, p90) where fitted; units in the column names."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["regimen", "label"]
+    for key, _ in TABLE_COLUMNS:
+        header += [f"{key}_5y" if "within" not in key and "_at_" not in key else key,
+                   f"{key}_difference_from_{result['reference']}"]
+    range_keys = [f"{site}_{kind}" for site in ENGINE_SITES for kind in ("t_score", "bmd_pct_change")]
+    range_keys += ["major_osteoporotic_at", "hip_at"]
+    header += [f"{k}_p{p}" for k in range_keys for p in (10, 90)]
+    writer.writerow(header)
+    for row in result["table"]:
+        line: list[Any] = [row["name"], row["label"]]
+        for key, _ in TABLE_COLUMNS:
+            diff = row["difference"][key] if row["difference"] else (0.0 if row["name"] == result["reference"] else "")
+            line += [f"{row['values'][key]:.2f}", f"{diff:.2f}" if diff != "" else ""]
+        for k in range_keys:
+            band = row["ranges"].get(k)
+            line += [f"{band['p10']:.2f}", f"{band['p90']:.2f}"] if band else ["", ""]
+        writer.writerow(line)
+    return out.getvalue()
 
 
 def warm_up() -> None:

@@ -20,6 +20,7 @@ from datetime import date
 import numpy as np
 
 from osteotwin.catalog import default_years_since_menopause
+from osteotwin.clinic.fracture_risk import scenario_risk_factors
 from osteotwin.clinic.monitoring import dxa_changes
 from osteotwin.clinic.projection import SCHEDULES
 from osteotwin.clinic.record import AROMATASE_INHIBITORS, OVARIAN_SUPPRESSION, PatientRecord
@@ -66,12 +67,16 @@ class PersonalInputs:
     continuing_agents: list[dict]  # BoneAgent dicts from the latest scan on, as recorded
     on_denosumab: bool
     notes: list[str] = field(default_factory=list)
+    # The record's fracture risk factors as the Scenario's block (clinic/fracture_risk.scenario_risk_factors), so
+    # that the twin's fracture risk reads the same covariates as the assessment's (one path).
+    risk_factors: dict | None = None
 
     def patient(self) -> dict:
         return {"age_years": self.age_at_first_years, "years_since_menopause": self.years_since_menopause_at_first,
                 "weight_kg": self.weight_kg, "height_cm": self.height_cm,
                 "lumbar_spine_t_score": self.t_score_at_first["lumbar_spine"],
-                "total_hip_t_score": self.t_score_at_first["total_hip"]}
+                "total_hip_t_score": self.t_score_at_first["total_hip"],
+                **({"risk_factors": self.risk_factors} if self.risk_factors is not None else {})}
 
 
 def _month(day: date, first: date) -> float:
@@ -141,7 +146,8 @@ def personal_inputs(record: PatientRecord) -> PersonalInputs:
         years_since_menopause_at_first=ysm_first, weight_kg=record.patient.weight_kg, height_cm=record.patient.height_cm,
         t_score_at_first=t_first, sites=site_scans, history_endocrine=history_endocrine,
         future_endocrine=future_endocrine, past_agent_doses=past_doses, continuing_agents=continuing,
-        on_denosumab=on_denosumab, notes=notes)
+        on_denosumab=on_denosumab, notes=notes,
+        risk_factors=scenario_risk_factors(record).model_dump(mode="json"))
 
 
 def _endocrine(record: PatientRecord, first: date, latest_month: float) -> tuple[list[dict], list[dict]]:

@@ -22,7 +22,7 @@ Regimens (``continue`` is her current treatment as recorded):
 
 T-score: her fitted BMD on the engine's reference (engine-frame baseline from her first scan's T-score,
 scaled by her fitted true baseline over the first scan's measured value). Fracture risk: the trajectory's
-``major_osteoporotic_fracture_10y_pct`` (twin/outcomes.py / physiology/fracture.py).
+``major_osteoporotic_fracture_10y_pct`` and ``hip_fracture_10y_pct`` (twin/outcomes.py / physiology/fracture.py).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ PERCENTILES = (10, 50, 90)
 OSTEOPOROSIS_T_SCORE = -2.5  # WHO 1994 densitometric definition of osteoporosis
 CROSSING_MONTHS = 60  # "within 5 years" (issue 15)
 FRACTURE_FIELD = "major_osteoporotic_fracture_10y_pct"
+HIP_FRACTURE_FIELD = "hip_fracture_10y_pct"  # also in the fit's JSON (the web projection table's range)
 
 
 def regimens(inputs: PersonalInputs) -> list[str]:
@@ -175,10 +176,11 @@ def project(inputs: PersonalInputs, posterior: Posterior, months: int, samples: 
             out[f"{site}_bmd_pct_change"] = _bands(pct, 2, percentiles)
             out[f"{site}_t_score"] = _bands(t, 2, percentiles)
             crossing[name][site] = round(float(np.mean(np.min(t[:, :CROSSING_MONTHS + 1], axis=1) < OSTEOPOROSIS_T_SCORE)), 3)
-        fracture = draws(FRACTURE_FIELD, source, hip)[:, window]
-        if name == "lifestyle_plan":
-            fracture = fracture + (draws(FRACTURE_FIELD, fresh_with, hip) - draws(FRACTURE_FIELD, fresh_without, hip))[:, :months + 1]
-        out["osteoporotic_fracture_10y_pct"] = _bands(np.clip(fracture, 0.0, 100.0), 2, percentiles)
+        for field, key in ((FRACTURE_FIELD, "osteoporotic_fracture_10y_pct"), (HIP_FRACTURE_FIELD, HIP_FRACTURE_FIELD)):
+            fracture = draws(field, source, hip)[:, window]
+            if name == "lifestyle_plan":
+                fracture = fracture + (draws(field, fresh_with, hip) - draws(field, fresh_without, hip))[:, :months + 1]
+            out[key] = _bands(np.clip(fracture, 0.0, 100.0), 2, percentiles)
         out["probability_t_below_minus_2_5_within_5y"] = crossing[name]
         result[name] = out
     return result, crossing

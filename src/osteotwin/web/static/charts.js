@@ -37,6 +37,28 @@
       box.addEventListener("change", applyToggles);
     });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
-  else draw();
+  // A page whose slow parts (lifestyle plan, personal twin) are still computing in the background marks itself
+  // with data-pending; reload it a few times until they are ready (at most 20 tries, 1.5 s apart).
+  let leaving = false;  // a link was followed: never reload this page over the next one
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  function reloadWhilePending() {
+    if (!document.querySelector("[data-pending]")) { sessionStorage.removeItem("pending:" + location.pathname); return; }
+    const key = "pending:" + location.pathname;
+    const tries = Number(sessionStorage.getItem(key) || "0");
+    if (tries >= 20) return;
+    setTimeout(function () {
+      if (leaving) return;
+      // never reload under someone typing: wait while a form field has focus or a form is open
+      const active = document.activeElement;
+      if ((active && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName)) || document.querySelector("details[open] form")) {
+        reloadWhilePending();
+        return;
+      }
+      sessionStorage.setItem(key, String(tries + 1));
+      location.reload();
+    }, 1500);
+  }
+  function start() { draw(); reloadWhilePending(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
