@@ -248,5 +248,9 @@ def test_compare_builds_the_regimens_from_the_patient_and_respects_osteoporosis_
     own = comparison_scenarios(scenario(12, endocrine_therapy=[{"drug": "letrozole"}], supplements={"calcium_mg_per_day": 300},
                                         bone_agents=[{"drug": "alendronate", "every_days": 7}]))
     assert own["AI alone"].endocrine_therapy[0].drug == "letrozole"
-    assert own["AI alone"].supplements is None and own["+ diet"].supplements.calcium_mg_per_day == 300
+    # AI alone keeps her own supplements (issue 13); + diet tops total calcium up to 1200 mg/d (800 food + 400)
+    # and adds the 800 IU vitamin D supplement; a row with the default diet shows what hers already does.
+    assert own["AI alone"].supplements.calcium_mg_per_day == 300
+    assert own["+ diet"].supplements.calcium_mg_per_day == 400 and own["+ diet"].supplements.vitamin_d_iu_per_day == 800
+    assert own["AI, default diet"].supplements is None and "AI, default diet" not in plain
     assert own["+ drug"].bone_agents[0].drug == "alendronate"
