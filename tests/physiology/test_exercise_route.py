@@ -125,7 +125,7 @@ def test_exercise_is_not_an_antiresorptive():
 
 
 def test_the_exercise_evidence_note_states_the_efops_comparison():
-    """The note's EFOPS comparison (trial vs model at 14 months, spine and hip) matches the lifestyle suite's checks."""
+    """The note's EFOPS comparison (trial vs model at 14 months, spine and hip) matches the lifestyle suite's EFOPS rows (S4-101..S4-104)."""
     import re
 
     from osteotwin.population.calibration import lifestyle as suite
@@ -136,6 +136,6 @@ def test_the_exercise_evidence_note_states_the_efops_comparison():
     assert match is not None
     stated = [float(x) for x in match.groups()]
     rows = {r.target_id: r.model_value for r in suite.evaluate_rows((suite._efops,))}
-    expected = [suite.EFOPS_CHECKS["EFOPS-14M-LS"]["target"], rows["EFOPS-14M-LS"],
-                suite.EFOPS_CHECKS["EFOPS-14M-TH"]["target"], rows["EFOPS-14M-TH"]]
+    expected = [suite.target_value("S4-101-S4-102"), rows["S4-101-S4-102"],
+                suite.target_value("S4-103-S4-104"), rows["S4-103-S4-104"]]
     np.testing.assert_allclose(stated, expected, atol=0.06)

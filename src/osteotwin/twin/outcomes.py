@@ -188,9 +188,18 @@ def _extra_outputs_chunk(
     has_agent = np.array([bool(s.bone_agents) for s in scenarios])[:, None]
     ctx_relative = np.where(has_agent, 1.0 + np.asarray(outputs["ctx_pct_change"], dtype=float) / 100.0, 1.0)
     risk_factors = [s.patient.risk_factors for s in scenarios]
+    # Falls: the QFracture term reads her untrained rate; what training prevents acts on the fall-related share of
+    # fractures (fracture.py, Sherrington 2019).
+    training_ratio = muscle.training_falls_rate_ratio(inputs.balance_sessions_per_week, muscle_out["strength_relative"],
+                                                      muscle_out["strength_untrained_relative"], params)
+    untrained_falls = falls / training_ratio
+    # month 0 is her state before the programme (as for supplements above)
+    training_ratio[:, months <= 0] = 1.0
+    falls = untrained_falls * training_ratio
     risk = fracture.ten_year_fracture_risk(
-        age_t, bmi, np.asarray(outputs["total_hip_t_score"], dtype=float), fracture_falls_per_year(risk_factors, falls),
-        exposure, ctx_relative, fracture.risk_factor_offsets(risk_factors), params,
+        age_t, bmi, np.asarray(outputs["total_hip_t_score"], dtype=float),
+        fracture_falls_per_year(risk_factors, untrained_falls),
+        exposure, ctx_relative, fracture.risk_factor_offsets(risk_factors), params, training_ratio,
     )
 
     return {
