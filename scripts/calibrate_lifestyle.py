@@ -23,7 +23,7 @@ Objective: sum of squared errors in units of each row's standard error (populati
 range. ``--write`` rewrites the values in their ``Parameter(...)`` declarations (the only place they live;
 ``osteotwin.physiology.parameters.write_values``, which refuses a value outside the prior range) and
 regenerates docs/parameters.md.
-Runtime: a few minutes on 2 cores.
+Runtime: the exercise group ~7 min per start on 2 shared cores; the other groups a minute.
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ GROUPS = [
 
 # Nelder-Mead evaluation budget per start (default 150) and number of starts per group (default 1): the exercise
 # group has eleven parameters, a few of them poorly identified, so it starts from the shipped values and from a
-# seeded random point inside the prior ranges and keeps the best (~0.1 s of CPU per evaluation; ~15 min on 2
-# shared cores).
+# seeded random point inside the prior ranges and keeps the best (~0.1 s of CPU per evaluation; one start took
+# ~7 min on 2 shared cores, the random start over 25 min: the issue-13 values come from the first start, error 36.95).
 MAX_EVALUATIONS = {"exercise": 700}
 STARTS = {"exercise": 2}
 

@@ -110,8 +110,9 @@ def test_more_loading_never_lowers_bmd_at_the_loaded_site(runs):
             for site in SITES:
                 assert np.all(np.asarray(getattr(more, site)) >= np.asarray(getattr(base, site)) - MONOTONE_TOLERANCE_PP), (
                     name, site)
-        # resistance at high intensity (LIFTMOR) clearly raises spine BMD, on an AI too
-        assert end(runs[f"exercise high {label}"], SITES[0]) - end(base, SITES[0]) > 0.3
+        # one weekly session at high instead of moderate intensity (LIFTMOR) raises spine BMD, on an AI too; its size
+        # is the calibration's (mechanics.resistance_intensity_scale_moderate, fitted ~0.8 of high)
+        assert end(runs[f"exercise high {label}"], SITES[0]) - end(base, SITES[0]) > 0.1
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
