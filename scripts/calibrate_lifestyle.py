@@ -8,7 +8,7 @@ parameters are fixed; they belong to the core's own calibration):
 
 | group | parameters | rows |
 |---|---|---|
-| exercise | mechanics: stimulus_gain, resistance_intensity_scale_moderate, impact_relative_stress_{hip,spine} (since issue 13: EFOPS's high-impact programme gained little at the hip; the resistance stresses stay fixed priors); mechanostat: {lumbar_spine,total_hip}_exercise_loading_sensitivity (the exercise route's Wnt/sclerostin gain), {lumbar_spine,total_hip}_modelling_formation_per_day (modelling-based formation), exercise_osteocyte_rankl_sensitivity (the route's osteocyte RANKL gain), exercise_accommodation_{onset,time}_days (when the route stops growing the gain) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023), exercise CTX and P1NP checks EX-CTX-12/EX-P1NP-12 (Zhang 2025; lifestyle suite MARKER_CHECKS), EFOPS 14-month spine and hip and 12-year spine differences (S4-101..S4-104, S4-107/108) |
+| exercise | mechanics: stimulus_gain, resistance_intensity_scale_moderate, impact_relative_stress_{hip,spine} (EFOPS's high-impact programme gained little at the hip; the resistance stresses stay fixed priors); mechanostat: {lumbar_spine,total_hip}_exercise_loading_sensitivity (the exercise route's Wnt/sclerostin gain), {lumbar_spine,total_hip}_modelling_formation_per_day (modelling-based formation), exercise_osteocyte_rankl_sensitivity (the route's osteocyte RANKL gain), exercise_accommodation_{onset,time}_days (when the route stops growing the gain) | LIFTMOR differences (S4-010..013), Howe (S4-018/019), Shojaa (S4-021..023), exercise CTX and P1NP checks EX-CTX-12/EX-P1NP-12 (Zhang 2025; lifestyle suite MARKER_CHECKS), EFOPS 14-month spine and hip and 12-year spine differences (S4-101..S4-104, S4-107/108) |
 | probiotic | gut: probiotic_permeability_reduction | Jansson difference (S4-045) |
 | calcium / vitamin D | minerals: pth_absorbed_calcium_exponent | Tang (S4-026/027), WHI (S4-029, recalled: standard error doubled) |
 | AI fracture | fracture: ai_residual_multiplier | Tseng AI vs no AI (S5-025) |
@@ -63,7 +63,7 @@ GROUPS = [
 # Nelder-Mead evaluation budget per start (default 150) and number of starts per group (default 1): the exercise
 # group has eleven parameters, a few of them poorly identified, so it starts from the shipped values and from a
 # seeded random point inside the prior ranges and keeps the best (~0.1 s of CPU per evaluation; one start took
-# ~7 min on 2 shared cores, the random start over 25 min: the issue-13 values come from the first start, error 36.95).
+# ~7 min on 2 shared cores, the random start over 25 min: the shipped values come from the first start, error 36.95).
 MAX_EVALUATIONS = {"exercise": 700}
 STARTS = {"exercise": 2}
 

@@ -35,7 +35,7 @@ therefore the projection (``osteotwin assess --json``, the web projection page a
   (``muscle.falls_per_year``) for the population default; when the woman's falls in the last 12
   months are recorded, that count is her rate at month 0 and the muscle model's relative change
   carries it forward (``twin/outcomes.py``) [A].
-* Falls prevented by training (since issue 13): balance and strength training lower the fall rate by a
+* Falls prevented by training: balance and strength training lower the fall rate by a
   ratio r (``muscle.training_falls_rate_ratio``; Sherrington 2019: RaR 0.76 for balance and functional
   exercise [V]); the fall-related share f of fractures falls in proportion, T = (1 - f) + f r, f = 0.9 for hip
   and 0.75 for major osteoporotic fractures (clinical vertebral fractures mostly occur without a fall) [R/A].

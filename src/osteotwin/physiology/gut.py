@@ -25,11 +25,11 @@ negligible on the monthly scale of BMD):
     RANKL relative  = 1 + phi * (TNF - 1)
     window(t)       = 1 while t < T_int (months on the intervention), 0 after
 
-Bounded by the human trials (issue 13): an intervention lowers permeability by the same absolute amount
+Bounded by the human trials: an intervention lowers permeability by the same absolute amount
 whatever the woman's estradiol, i.e. its RANKL effect is the one fitted in untreated postmenopausal women
 (Jansson 2019) and is NOT amplified by an aromatase inhibitor's estrogen deficiency, because no trial of a
-probiotic exists in women on an AI (until issue 13 the reduction multiplied the estrogen-raised
-permeability, so a probiotic removed 69% of the 5-year AI spine loss). And it acts for T_int = 12 months,
+probiotic exists in women on an AI (a reduction that multiplied the estrogen-raised permeability made a
+probiotic remove most of the 5-year AI spine loss). And it acts for T_int = 12 months,
 the longest human trials with an effect (Jansson 2019; ELBOW, Nilsson 2018); after that the model adds
 nothing more (no human evidence of a growing effect; the 24-month L. reuteri trial, Gregori 2024, was
 null): bone already gained stays, apart from the small remodelling-space transient when RANKL returns.

@@ -27,7 +27,7 @@ stimulus hardly at all; a few heavy lifts (deadlift, squat, overhead press at 80
 LIFTMOR, Watson 2018 JBMR 33:211) load the spine and hip strongly; jump landings load the hip most.
 The relative stresses are our assumptions anchored to ground-reaction-force multiples
 (walking about 1.0-1.5 body weights, jump landings 4-5 [R]; docs/model.md section 6); ``stimulus_gain``
-the moderate-intensity scale and (since issue 13) the impact stresses are calibrated [C], to LIFTMOR (S4-010..013),
+the moderate-intensity scale and the impact stresses are calibrated [C], to LIFTMOR (S4-010..013),
 the exercise meta-analyses (S4-018/019, S4-021..023) and EFOPS (S4-101..108), by scripts/calibrate_lifestyle.py, jointly with the per-site exercise
 route of the mechanostat (mechanostat.py ``*_exercise_loading_sensitivity``).
 
@@ -93,7 +93,7 @@ PARAMETERS = ParameterTable(
         Parameter(
             "impact_relative_stress_hip", 1.74, "1",
             "Peak hip stress of a jump landing relative to a walking step",
-            "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group, since issue 13) to the exercise rows, "
+            "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the exercise rows, "
             "chiefly EFOPS's high-impact programme at 14 months (hip +0.5 pp, S4-103/104) against LIFTMOR and the "
             "meta-analyses; prior range from ground-reaction forces of jump landings ~4-5 BW vs ~1.2-1.5 BW walking "
             "(docs/model.md section 6) [R]",
@@ -102,7 +102,7 @@ PARAMETERS = ParameterTable(
         Parameter(
             "impact_relative_stress_spine", 3.452, "1",
             "Peak spine stress of a jump landing relative to a walking step (attenuated by lower limbs)",
-            "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group, since issue 13) to the exercise rows "
+            "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the exercise rows "
             "(EFOPS 14 months and 12 years, LIFTMOR, meta-analyses); prior range ours [A]",
             "C", (1.0, 3.5), symbol="sigma_imp,LS",
         ),

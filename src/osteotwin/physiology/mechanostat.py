@@ -43,9 +43,9 @@ acted like an antiresorptive). The fitted split: at the spine most of the 8-mont
 the sclerostin route (CTX ~13% lower at 12 months), at the hip most through modelling.
 Osteocytes accommodate to a sustained new loading regime (cellular accommodation, Schriefer 2005;
 Turner 1998): after an onset t_acc (the 8-12 months of the calibrating trials) the exercise route is
-multiplied by ``exp(-(t - t_acc)/tau_acc)`` (tau_acc 120 d), t the time since the scenario start (the engine's burn-in holds
+multiplied by ``exp(-(t - t_acc)/tau_acc)``, t the time since the scenario start (the engine's burn-in holds
 habitual loading), so the gain levels off instead of growing for years, and part of it fades as the
-disuse feedback returns the bone towards its habitual-loading set point. Form ours [A]; since issue 13 both times
+disuse feedback returns the bone towards its habitual-loading set point. Form ours [A]; both times
 are fitted with the exercise gains (scripts/calibrate_lifestyle.py) to rows from 8 months to 12 years, EFOPS's
 14-month spine and hip rows included.
 Until session 2 the added load also entered the set-point term; with the jointly refitted core that gave
@@ -72,13 +72,13 @@ C_MOD = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 20
          "as loading's anabolic mode: Frost HM. Anat Rec 2003;275:1081-101 (modelling threshold; recalled); Robling AG, "
          "Castillo AB, Turner CH. Annu Rev Biomed Eng 2006;8:455-98 (loading adds bone by modelling on quiescent "
          "surfaces; recalled); linear form in the route ours [A]")
-ACC = ("calibrated [C] by scripts/calibrate_lifestyle.py (exercise group, since issue 13) to the exercise rows with "
+ACC = ("calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the exercise rows with "
        "durations 8 months to 12 years (LIFTMOR, meta-analyses at ~12 months, EFOPS at 14 months and 12 years, S4-101..108): "
        "when the route stops adding bone; form ours [A]: exp(-(t - t_acc)/tau) fade for osteocyte cellular accommodation "
        "(Schriefer JL et al. J Biomech 2005;38:1838-45: the reference state for adaptation follows the strain history "
        "[verified]; Turner CH Bone 1998;23:399-407, rule 3: cells accommodate to a customary loading [recalled, unverified]); "
        "prior range ours")
-ACC_ONSET = ("calibrated [C] with the time constant above (issue 13); prior range ours [A]: within the first two years, "
+ACC_ONSET = ("calibrated [C] with the time constant above; prior range ours [A]: within the first two years, "
              "the span over which the trials' gains accrue (LIFTMOR S4-010..013, meta-analyses S4-018..023, EFOPS S4-101..106)")
 C_MECH = "identified by the ATAC on/off-treatment rows S1-001..S1-018 (deceleration, recovery)"
 

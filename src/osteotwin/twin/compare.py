@@ -57,9 +57,9 @@ CERTAINTY = {
     "diet": ("moderate", "calcium and vitamin D are calibrated to meta-analyses of trials in postmenopausal women "
              "(Tang 2007, WHI); no trial in women on an aromatase inhibitor"),
     "exercise": ("low", "calibrated to exercise trials of 8-14 months in postmenopausal women (LIFTMOR, EFOPS, meta-"
-                 "analyses); the gain is held, not grown, after the first year (osteocyte accommodation, fitted to "
-                 "EFOPS at 14 months and 12 years); exercise trials in women on aromatase inhibitors found no "
-                 "significant hip difference"),
+                 "analyses); after the first year the spine gain stops growing (osteocyte accommodation, fitted) and the "
+                 "hip gain grows only as the new bone mineralises; the model's hip gain exceeds EFOPS's, and exercise "
+                 "trials in women on aromatase inhibitors found no significant hip difference: read it as optimistic"),
     "drug": ("high", "denosumab and zoledronic acid are calibrated to trials in women on aromatase inhibitors "
              "(ABCSG-18, ZO-FAST) and in osteoporosis (FREEDOM, HORIZON)"),
 }

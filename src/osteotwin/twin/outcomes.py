@@ -43,7 +43,7 @@ EVIDENCE_NOTES = (
     "aromatase inhibitors, so the model gives a probiotic the same effect as in untreated women (not more on an AI) "
     "and only for the 12 months the trials lasted: no further gain after",
     "protein, magnesium, vitamin K2, fibre and polyphenol effects on bone: weak evidence, small by design",
-    "exercise: calibrated (issue 13: each trial row weighted by its precision) to trials of 8 months to 12 years in "
+    "exercise: calibrated (each trial row weighted by its precision) to trials of 8 months to 12 years in "
     "postmenopausal women (LIFTMOR, meta-analyses, EFOPS at 14 months and 12 years) and to the exercise trials' turnover "
     "markers (Zhang 2025: CTX a little lower, P1NP a little higher); the modelled LIFTMOR gain over control is +2.2 "
     "points at the spine and +1.1 at the hip at 8 months (trial: +4.1 and +2.2; the meta-analyses' typical programmes "

@@ -270,7 +270,7 @@ def _exercise_markers(batch: _Batch) -> Callable[[], list[Row]]:
 # high-intensity strength training + 2 home sessions of jumping / rope skipping per week) in early postmenopausal
 # osteopenic women, both arms on calcium and vitamin D. 14 months (Kemmler 2003, abstract [V]): LS +1.3% vs -1.2%,
 # total hip -0.3% vs -0.8%, femoral neck -0.8% vs -1.8%; 12 years (Kemmler 2012, abstract [V]): LS -0.8% vs -4.0%.
-# Since issue 13 the 14-month spine and hip differences are fitted with the 12-year spine difference (weights by
+# The 14-month spine and hip differences are fitted with the 12-year spine difference (weights by
 # precision, standard_error); FN is compared with the model's total hip and evaluated only (TH is the fitted hip row).
 # The model's programme (ours [A]): resistance 2/wk high + impact 4/wk; patient aged 55, 4 y past the FMP.
 EFOPS_PATIENT = {"age_years": 55, "years_since_menopause": 4, "lumbar_spine_t_score": -1.6, "total_hip_t_score": -1.2}
@@ -750,7 +750,7 @@ def report_sections() -> list[str]:
         "formation (`*_modelling_formation_per_day`, system.core_rates, counted in P1NP), sclerostin "
         "(`*_exercise_loading_sensitivity`) and osteocyte RANKL (`exercise_osteocyte_rankl_sensitivity`), separate from the "
         "ATAC-fitted strain feedback | form ours [A]; rates calibrated [C] to LIFTMOR, exercise meta-analyses, the CTX/P1NP "
-        "checks (Zhang 2025) and EFOPS's 14-month and 12-year differences, with the accommodation onset and time (issue 13); "
+        "checks (Zhang 2025) and EFOPS's 14-month and 12-year differences, with the accommodation onset and time; "
         "inert at habitual loading |\n"
         "| minerals.py | vitamin D intake -> 25(OH)D; calcium + 25(OH)D -> PTH | dose-response [V] (Ekwaru 2014); PTH law ours [A], "
         "calcium exponent calibrated [C] to Tang 2007 / WHI |\n"
@@ -776,7 +776,7 @@ def report_sections() -> list[str]:
         "rows (Tang ~3.5 y, WHI 7 y) allow slow growth, a strictly non-progressive response (Tai 2015) would need the "
         "core's mechanostat to arrest it.\n"
         "- Probiotics: fitted to one positive trial (Jansson 2019); the null L. reuteri trial (Gregori 2024) has no value "
-        "to fit; the mechanism rests on mice. Bounded by the human trials (issue 13): the intervention lowers permeability "
+        "to fit; the mechanism rests on mice. Bounded by the human trials: the intervention lowers permeability "
         "by the same amount at any estradiol (no amplification on an AI, where no trial exists) and only for "
         "`gut_intervention_effect_months` (12, the trials' length), so its effect does not accumulate; "
         "`probiotic_permeability_reduction` stays at its prior bound 0.9, the model's 12-month effect (~0.5 pp) is "
@@ -789,15 +789,16 @@ def report_sections() -> list[str]:
         "the recalled ATAC off-treatment rates (S5-008/009) fall after treatment while the model's rise with age.\n"
         "- Exercise markers: the CTX/P1NP checks EX-CTX-12/EX-P1NP-12 convert Zhang 2025's SMDs to % with an assumed "
         "SD of 40% of the mean [A]; LIFTMOR itself reported no markers.\n"
-        "- Exercise sizes (issue 13 refit: rows weighted by precision, EFOPS's 14-month spine and hip rows fitted, the "
+        "- Exercise sizes (fit: rows weighted by precision, EFOPS's 14-month spine and hip rows fitted, the "
         "accommodation times and the impact stresses fitted): the rows conflict under one programme mapping. LIFTMOR's "
         "8-month spine +4.1 and femoral neck +2.2 pp sit above EFOPS at 14 months (spine +2.5, hip +0.5, for a programme "
         "with more impact) and above the meta-analyses (~1 pp, Shojaa, the most precise rows); the fit meets the "
-        "meta-analyses and EFOPS's spine rows and misses LIFTMOR (spine 2.2, FN 1.05) and EFOPS's hip (2.2). Before the "
-        "refit the model gave EFOPS 6.1 and 4.9 pp and the shipped example's exercise regimen turned the 5-year hip loss "
-        "into a gain (+1.0% vs -7.2%); now -2.7% vs -6.5% (her own diet), the spine -3.8% vs -5.6%.\n"
+        "meta-analyses and EFOPS's spine rows and misses LIFTMOR (spine 2.2, FN 1.05) and EFOPS's hip (2.2). For the "
+        "shipped example (anastrozole 5 years, her own diet) the guideline programme leaves a 5-year loss at both sites: "
+        "hip -2.7% vs -6.5%, spine -3.8% vs -5.6% (tests/physiology_lifestyle/test_lifestyle_properties.py: no lifestyle "
+        "input alone turns the AI loss into a gain).\n"
         "- Long horizons: osteocyte accommodation (mechanostat.py: onset ~11.5 months, then an exp fade with tau ~5 "
-        "months, both fitted since issue 13) ends the exercise route after the first year; at the spine the disuse "
+        "months, both fitted) ends the exercise route after the first year; at the spine the disuse "
         "feedback gives part of the gain back, at the hip the bone already laid down keeps mineralising (slow phase) and "
         "the hip's disuse feedback is weak, so the hip gain still grows to ~1.8x its 14-month value by 5 years (bounded by "
         "tests/physiology_lifestyle/test_lifestyle_properties.py). The Scenario has no way to stop a programme, so "
