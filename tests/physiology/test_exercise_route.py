@@ -44,15 +44,17 @@ def test_hip_responds_to_loading_through_the_route(params):
 
 
 def test_exercise_gain_decelerates(params):
-    """Re-equilibration and osteocyte accommodation: the second year adds less than 60% of the first (bone laid
-    down in year 1 keeps mineralising, bone.py), each of years 3-5 less than a quarter, and the bone gained is
-    kept in part (the 5-year gain stays positive)."""
+    """Re-equilibration and osteocyte accommodation: every year adds less than the year before (after the route ends
+    only the mineralisation of the bone laid down goes on, bone.py), and the bone gained is kept in part (the 5-year
+    gain stays positive). Since the issue-13 refit the accommodation times are fitted (onset ~11.5 months), so the
+    second year still adds ~60% of the first at the hip; the size over 5 years is bounded by the next test and by
+    the lifestyle property tests (tests/physiology_lifestyle/test_lifestyle_properties.py)."""
     base = _run(params, 60, 1.0)["total_hip_bmd_relative"][0]
     loaded = _run(params, 60, HIP_LOADING)["total_hip_bmd_relative"][0]
     gain = 100 * (loaded - base)
     yearly = np.diff(gain[[0, 12, 24, 36, 48, 60]])
     assert yearly[0] > 0.1  # material; its size is the LIFTMOR row's business (calibration suite)
-    assert yearly[1] < 0.6 * yearly[0] and np.all(yearly[2:] < 0.25 * yearly[0])
+    assert np.all(np.diff(yearly) < 0)
     assert gain[60] > 0.25 * gain[12]
 
 
@@ -78,10 +80,15 @@ def test_accommodation_starts_at_month_zero(params):
 
 
 def test_accommodation_leaves_the_trial_year_untouched(params):
-    """The fade starts after the onset (365 d): months 0-12 do not depend on tau, later months do."""
+    """The fade starts after the onset (fitted, ~11.5 months): the months whose inputs (taken at month midpoints)
+    all lie before it do not depend on tau, later months do."""
+    from osteotwin.catalog import DAYS_PER_MONTH
+
+    untouched = int(np.floor(params.value("exercise_accommodation_onset_days") / DAYS_PER_MONTH - 0.5)) + 2
+    assert untouched >= 9  # the 8-month LIFTMOR rows lie before the fade
     fast = _run(params.with_values(exercise_accommodation_time_days=90.0), 24, HIP_LOADING)["total_hip_bmd_relative"][0]
     slow = _run(params.with_values(exercise_accommodation_time_days=1095.0), 24, HIP_LOADING)["total_hip_bmd_relative"][0]
-    np.testing.assert_array_equal(fast[:13], slow[:13])
+    np.testing.assert_array_equal(fast[:untouched], slow[:untouched])
     assert slow[24] > fast[24]
 
 
@@ -125,7 +132,7 @@ def test_exercise_is_not_an_antiresorptive():
 
 
 def test_the_exercise_evidence_note_states_the_efops_comparison():
-    """The note's EFOPS comparison (trial vs model at 14 months, spine and hip) matches the lifestyle suite's checks."""
+    """The note's EFOPS comparison (trial vs model at 14 months, spine and hip) matches the lifestyle suite's EFOPS rows (S4-101..S4-104)."""
     import re
 
     from osteotwin.population.calibration import lifestyle as suite
@@ -136,6 +143,6 @@ def test_the_exercise_evidence_note_states_the_efops_comparison():
     assert match is not None
     stated = [float(x) for x in match.groups()]
     rows = {r.target_id: r.model_value for r in suite.evaluate_rows((suite._efops,))}
-    expected = [suite.EFOPS_CHECKS["EFOPS-14M-LS"]["target"], rows["EFOPS-14M-LS"],
-                suite.EFOPS_CHECKS["EFOPS-14M-TH"]["target"], rows["EFOPS-14M-TH"]]
+    expected = [suite.target_value("S4-101-S4-102"), rows["S4-101-S4-102"],
+                suite.target_value("S4-103-S4-104"), rows["S4-103-S4-104"]]
     np.testing.assert_allclose(stated, expected, atol=0.06)

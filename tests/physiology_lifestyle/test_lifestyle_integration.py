@@ -110,8 +110,9 @@ def test_more_loading_never_lowers_bmd_at_the_loaded_site(runs):
             for site in SITES:
                 assert np.all(np.asarray(getattr(more, site)) >= np.asarray(getattr(base, site)) - MONOTONE_TOLERANCE_PP), (
                     name, site)
-        # resistance at high intensity (LIFTMOR) clearly raises spine BMD, on an AI too
-        assert end(runs[f"exercise high {label}"], SITES[0]) - end(base, SITES[0]) > 0.3
+        # one weekly session at high instead of moderate intensity (LIFTMOR) raises spine BMD, on an AI too; its size
+        # is the calibration's (mechanics.resistance_intensity_scale_moderate, fitted ~0.8 of high)
+        assert end(runs[f"exercise high {label}"], SITES[0]) - end(base, SITES[0]) > 0.1
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -173,10 +174,11 @@ def test_gut_module_off_changes_nothing_else():
 def test_fracture_risk_rises_with_lower_bmd_and_with_falls(runs):
     for field in ("major_osteoporotic_fracture_10y_pct", "hip_fracture_10y_pct", "any_clinical_fracture_10y_pct"):
         assert np.all(np.asarray(runs["ai lower bmd"].model_extra[field]) > np.asarray(runs["ai"].model_extra[field]))
-        # balance training: fewer falls, lower risk at every month
+        # balance training: fewer falls, lower risk at every month after month 0 (her state before the programme)
         older, balance = runs["ai older"].model_extra, runs["ai older balance"].model_extra
-        assert np.all(np.asarray(balance["falls_per_year"]) < np.asarray(older["falls_per_year"]))
-        assert np.all(np.asarray(balance[field]) < np.asarray(older[field]))
+        assert np.all(np.asarray(balance["falls_per_year"][1:]) < np.asarray(older["falls_per_year"][1:]))
+        assert np.all(np.asarray(balance[field][1:]) < np.asarray(older[field][1:]))
+        assert balance[field][0] == older[field][0]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -248,5 +250,9 @@ def test_compare_builds_the_regimens_from_the_patient_and_respects_osteoporosis_
     own = comparison_scenarios(scenario(12, endocrine_therapy=[{"drug": "letrozole"}], supplements={"calcium_mg_per_day": 300},
                                         bone_agents=[{"drug": "alendronate", "every_days": 7}]))
     assert own["AI alone"].endocrine_therapy[0].drug == "letrozole"
-    assert own["AI alone"].supplements is None and own["+ diet"].supplements.calcium_mg_per_day == 300
+    # AI alone keeps her own supplements (issue 13); + diet tops total calcium up to 1200 mg/d (800 food + 400)
+    # and adds the 800 IU vitamin D supplement; a row with the default diet shows what hers already does.
+    assert own["AI alone"].supplements.calcium_mg_per_day == 300
+    assert own["+ diet"].supplements.calcium_mg_per_day == 400 and own["+ diet"].supplements.vitamin_d_iu_per_day == 800
+    assert own["AI, default diet"].supplements is None and "AI, default diet" not in plain
     assert own["+ drug"].bone_agents[0].drug == "alendronate"

@@ -122,8 +122,9 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable | PatientParame
     multipliers = estrogen.estrogen_multipliers(ratio, params)
     drives = arrays.drives
     gut = drives.gut_barrier_relative[start:stop]
-    inflammation = lifestyle.inflammation_rankl_relative(ratio, np.broadcast_to(gut, ratio.shape)) if options.gut_axis else np.ones_like(ratio)
     months = arrays.months
+    month_midpoints = np.arange(months)[:, None] + 0.5  # gut interventions start at month 0 (gut.py)
+    inflammation = lifestyle.inflammation_rankl_relative(ratio, gut[None, :], month_midpoints) if options.gut_axis else np.ones_like(ratio)
     month_years = (np.arange(months) + 0.5) / 12.0
     bg = background.menopausal_rankl_drive(arrays.years_since_menopause[start:stop][None, :] + month_years[:, None], params)
     bg_age = background.age_rankl_drive(arrays.age_years[start:stop][None, :] + month_years[:, None], params)

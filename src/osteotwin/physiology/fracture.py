@@ -35,6 +35,13 @@ therefore the projection (``osteotwin assess --json``, the web projection page a
   (``muscle.falls_per_year``) for the population default; when the woman's falls in the last 12
   months are recorded, that count is her rate at month 0 and the muscle model's relative change
   carries it forward (``twin/outcomes.py``) [A].
+* Falls prevented by training: balance and strength training lower the fall rate by a
+  ratio r (``muscle.training_falls_rate_ratio``; Sherrington 2019: RaR 0.76 for balance and functional
+  exercise [V]); the fall-related share f of fractures falls in proportion, T = (1 - f) + f r, f = 0.9 for hip
+  and 0.75 for major osteoporotic fractures (clinical vertebral fractures mostly occur without a fall) [R/A].
+  The QFracture falls term above then reads the untrained fall rate, so training is not counted twice.
+  Check (lifestyle suite SHERRINGTON-FX, evaluated, not fitted): exercise vs control, people with a
+  fall-related fracture RR 0.73 (95% CI 0.56-0.95; Sherrington 2019 Cochrane CD012424, comparison 3 [V]).
 * AI exposure: a residual multiplier during AI treatment, returning to 1.0 after it stops
   (Tseng 2018 meta-analysis: AI vs no AI RR 1.17 [V]; after treatment 0.99 [V]). Because our BMD
   term already carries the AI bone loss, the residual is calibrated [C] so that BMD and residual
@@ -70,8 +77,9 @@ from osteotwin.physiology import qfracture
 from osteotwin.physiology.parameters import Parameter, ParameterTable
 
 MODEL_NAME = (
-    "osteotwin-fracture-2: QFracture-2009 female baseline (age, BMI) x BMD gradient of risk per SD of total "
-    "hip BMD (Johnell 2005) x falls (QFracture falls hazard ratio) x AI fracture meta-analysis multiplier "
+    "osteotwin-fracture-3: QFracture-2009 female baseline (age, BMI) x BMD gradient of risk per SD of total "
+    "hip BMD (Johnell 2005) x falls (QFracture falls hazard ratio) x falls prevented by balance and strength "
+    "training on the fall-related share of fractures (Sherrington 2019) x AI fracture meta-analysis multiplier "
     "(Tseng 2018, residual beyond BMD) x turnover suppression (Bouxsein 2019); any clinical fracture = "
     "osteoporotic-fracture hazard x all-site ratio (van Geel 2006); our combination, not a validated calculator"
 )
@@ -137,6 +145,20 @@ PARAMETERS = ParameterTable(
             "V", (1.2, 1.7), symbol="GR_OP",
         ),
         Parameter(
+            "hip_fracture_fall_related_share", 0.9, "1",
+            "Share of hip fractures that follow a fall: the part of the hip hazard that falls prevented by training remove",
+            "About 90% or more of hip fractures follow a fall (Grisso JA et al. N Engl J Med 1991;324:1326-31; "
+            "Parkkari J et al. Calcif Tissue Int 1999;65:183-7) [R: recalled, unverified]",
+            "R", (0.8, 0.98), symbol="f_fall,hip",
+        ),
+        Parameter(
+            "osteoporotic_fracture_fall_related_share", 0.75, "1",
+            "Share of major osteoporotic fractures (hip, wrist, humerus, clinical vertebral) that follow a fall",
+            "Ours [A]: wrist, humerus and hip fractures nearly all follow falls [R], clinical vertebral fractures "
+            "(about a quarter of the major osteoporotic ones [R]) mostly do not",
+            "A", (0.5, 0.9), symbol="f_fall,MOF",
+        ),
+        Parameter(
             "any_clinical_to_osteoporotic_hazard_ratio", 4.93, "1",
             "Hazard of any clinical fracture (all sites) per unit hazard of a QFracture osteoporotic fracture",
             "Derived [D] from van Geel 2006 BMC Med 4:24 (5-year risk of a first clinical fracture, women 50-80: 7.0% "
@@ -145,19 +167,19 @@ PARAMETERS = ParameterTable(
             "D", (2.0, 8.0), symbol="HR_any",
         ),
         Parameter(
-            "ai_residual_multiplier", 1.0695, "RR",
+            "ai_residual_multiplier", 1.069, "RR",
             "AI fracture meta-analysis multiplier beyond the simulated BMD loss, during AI treatment",
             "Calibrated [C] so that BMD + residual give AI vs no AI RR 1.17 (Tseng 2018, S5-025) [V]",
             "C", (1.0, 1.5), symbol="M_AI",
         ),
         Parameter(
-            "turnover_exponent_mof", 0.5968, "1",
+            "turnover_exponent_mof", 0.5979, "1",
             "Major-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 (S5-034/035) and HORIZON-RFT (S5-041) [V]",
             "C", (0.0, 1.5), symbol="beta_MOF",
         ),
         Parameter(
-            "turnover_exponent_hip", 0.2123, "1",
+            "turnover_exponent_hip", 0.2126, "1",
             "Hip-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 hip rows (S5-036/037) and HORIZON-PFT (S5-040) [V]",
             "C", (0.0, 1.5), symbol="beta_hip",
@@ -212,6 +234,7 @@ def ten_year_fracture_risk(
     ctx_relative: np.ndarray | float,
     risk_factor_offsets: tuple[np.ndarray | float, np.ndarray | float] = (0.0, 0.0),
     parameters: ParameterTable | None = None,
+    training_falls_rate_ratio: np.ndarray | float = 1.0,
 ) -> dict[str, np.ndarray]:
     """A woman's 10-year risk (percent) of a major osteoporotic, a hip and any clinical fracture: the one path.
 
@@ -220,6 +243,8 @@ def ten_year_fracture_risk(
     falls per year, AI exposure 0..1 (fraction of the month on an aromatase inhibitor x adherence),
     CTX relative to baseline (1 where no bone drug acts: the turnover term is a drug-trial relation)
     and the QFracture risk-factor offsets of :func:`risk_factor_offsets` (population default: 0).
+    ``falls_per_year`` is her rate without training; ``training_falls_rate_ratio`` (1: no training) is what
+    balance and strength training do to it (muscle.training_falls_rate_ratio).
     ``parameters`` must hold this module's parameters and bone.py's total-hip reference (the engine's
     registry, the default). The model: this module's docstring.
     """
@@ -234,7 +259,8 @@ def ten_year_fracture_risk(
                                 parameters.value("total_hip_reference_sd_g_cm2"))
     z_hip = np.asarray(total_hip_t_score, dtype=float) - expected
     return ten_year_fracture_probability(age_years, bmi_kg_m2, z_hip, falls_per_year, ai_exposure, ctx_relative,
-                                         parameters, risk_factor_offsets=risk_factor_offsets)
+                                         parameters, risk_factor_offsets=risk_factor_offsets,
+                                         training_falls_rate_ratio=training_falls_rate_ratio)
 
 
 def ten_year_fracture_probability(
@@ -247,6 +273,7 @@ def ten_year_fracture_probability(
     parameters: ParameterTable | None = None,
     *,
     risk_factor_offsets: tuple[np.ndarray | float, np.ndarray | float] = (0.0, 0.0),
+    training_falls_rate_ratio: np.ndarray | float = 1.0,
 ) -> dict[str, np.ndarray]:
     """The hazard arithmetic of :func:`ten_year_fracture_risk`, on the age-matched total hip Z-score.
 
@@ -271,6 +298,9 @@ def ten_year_fracture_probability(
     suppressed = np.clip(ctx_relative, 0.05, 1.0)
     turnover_mof = suppressed ** p["turnover_exponent_mof"]
     turnover_hip = suppressed ** p["turnover_exponent_hip"]
+    ratio = np.clip(np.asarray(training_falls_rate_ratio, dtype=float), 0.0, None)
+    falls_mof = falls_mof * (1.0 - p["osteoporotic_fracture_fall_related_share"] * (1.0 - ratio))
+    falls_hip = falls_hip * (1.0 - p["hip_fracture_fall_related_share"] * (1.0 - ratio))
     multiplier_mof = bmd_mof * falls_mof * ai * turnover_mof
     multiplier_hip = bmd_hip * falls_hip * ai * turnover_hip
     hazard_mof = -np.log(_QF_MOF_S0_10) * np.exp(mof_lp) * multiplier_mof  # 10-year cumulative hazard

@@ -20,9 +20,19 @@ Two pieces:
 
 Equations (quasi-steady state of docs/model.md section 7; the permeability time constant of ~2 weeks is
 negligible on the monthly scale of BMD):
-    permeability P = barrier * ((E + e_floor) / (1 + e_floor)) ** (-gamma_P)
+    permeability P = ((E + e_floor) / (1 + e_floor)) ** (-gamma_P) - (1 - barrier) * window(t)
     TNF relative    = P                    (LPS = P, TNF = 1 + a_T (LPS - 1) with a_T = 1)
     RANKL relative  = 1 + phi * (TNF - 1)
+    window(t)       = 1 while t < T_int (months on the intervention), 0 after
+
+Bounded by the human trials: an intervention lowers permeability by the same absolute amount
+whatever the woman's estradiol, i.e. its RANKL effect is the one fitted in untreated postmenopausal women
+(Jansson 2019) and is NOT amplified by an aromatase inhibitor's estrogen deficiency, because no trial of a
+probiotic exists in women on an AI (a reduction that multiplied the estrogen-raised permeability made a
+probiotic remove most of the 5-year AI spine loss). And it acts for T_int = 12 months,
+the longest human trials with an effect (Jansson 2019; ELBOW, Nilsson 2018); after that the model adds
+nothing more (no human evidence of a growing effect; the 24-month L. reuteri trial, Gregori 2024, was
+null): bone already gained stays, apart from the small remodelling-space transient when RANKL returns.
 """
 
 from __future__ import annotations
@@ -65,6 +75,15 @@ PARAMETERS = ParameterTable(
             "C", (0.0, 0.9), symbol="epsilon_pro",
         ),
         Parameter(
+            "gut_intervention_effect_months", 12.0, "months",
+            "Months over which a gut intervention (probiotic, fibre, polyphenols) lowers RANKL; no further "
+            "effect after (the bone already gained is kept)",
+            "Ours [A], bounded by the human trials: Jansson 2019 Lancet Rheumatol (12 mo, LS +0.71 pp, "
+            "S4-045) and ELBOW (Nilsson 2018, 12 mo) found effects; Gregori 2024 (L. reuteri, 24 mo) was "
+            "null; no trial in women on an aromatase inhibitor",
+            "A", (6.0, 24.0), symbol="T_int",
+        ),
+        Parameter(
             "fiber_reference_g_per_day", 18.0, "g/d",
             "Fibre intake of the reference person (no prebiotic effect at or below it)",
             "Scenario default Diet.fiber_g_per_day; typical adult intake 15-20 g/d [R]",
@@ -101,20 +120,27 @@ _P = PARAMETERS.values_dict()
 GAMMA_P = _P["gut_permeability_estrogen_exponent"]
 PHI_TNF = _P["gut_rankl_per_tnf"]
 E_FLOOR = _P["gut_estradiol_floor_relative"]
+INTERVENTION_MONTHS = _P["gut_intervention_effect_months"]
 
 POLYPHENOL_REFERENCE_MG_PER_DAY = 500.0  # ours [A]: typical Western intake is several hundred mg/d [R]
 POLYPHENOL_SATURATION_MG_PER_DAY = 1000.0  # ours [A]
 
 
-def inflammation_rankl_relative(estradiol_relative, gut_barrier_relative):
+def inflammation_rankl_relative(estradiol_relative, gut_barrier_relative, month=None):
     """Relative RANKL production from gut-derived TNF-alpha; plain arithmetic (numba-safe).
 
     1.0 at ``estradiol_relative = 1`` (untreated postmenopausal) and ``gut_barrier_relative = 1``
-    (no gut intervention). Lower estradiol raises permeability (power law), a probiotic lowers it.
+    (no gut intervention). Lower estradiol raises permeability (power law); an intervention lowers it
+    by ``1 - gut_barrier_relative``, independent of estradiol, while ``month < T_int`` (module docstring).
+    ``month``: months since the start of the scenario (the intervention starts at month 0), broadcastable
+    against the other arguments; ``None`` applies the intervention at every time (its first-year effect).
     Works elementwise on floats and numpy arrays.
     """
-    permeability = gut_barrier_relative * ((estradiol_relative + E_FLOOR) / (1.0 + E_FLOOR)) ** (-GAMMA_P)
-    return 1.0 + PHI_TNF * (permeability - 1.0)
+    estrogen_permeability = ((estradiol_relative + E_FLOOR) / (1.0 + E_FLOOR)) ** (-GAMMA_P)
+    reduction = 1.0 - gut_barrier_relative
+    if month is not None:
+        reduction = reduction * (month < INTERVENTION_MONTHS)
+    return 1.0 + PHI_TNF * (estrogen_permeability - reduction - 1.0)
 
 
 def gut_barrier_relative(

@@ -27,8 +27,8 @@ stimulus hardly at all; a few heavy lifts (deadlift, squat, overhead press at 80
 LIFTMOR, Watson 2018 JBMR 33:211) load the spine and hip strongly; jump landings load the hip most.
 The relative stresses are our assumptions anchored to ground-reaction-force multiples
 (walking about 1.0-1.5 body weights, jump landings 4-5 [R]; docs/model.md section 6); ``stimulus_gain``
-and the moderate-intensity scale are calibrated [C], to LIFTMOR (S4-010..013) and the exercise meta-analyses
-(S4-018/019, S4-021..023), by scripts/calibrate_lifestyle.py, jointly with the per-site exercise
+the moderate-intensity scale and the impact stresses are calibrated [C], to LIFTMOR (S4-010..013),
+the exercise meta-analyses (S4-018/019, S4-021..023) and EFOPS (S4-101..108), by scripts/calibrate_lifestyle.py, jointly with the per-site exercise
 route of the mechanostat (mechanostat.py ``*_exercise_loading_sensitivity``).
 
 Returned per site: 1.0 for the reference person (habitual activity, no added exercise), never
@@ -91,16 +91,20 @@ PARAMETERS = ParameterTable(
             "R", (10.0, 150.0), symbol="n_imp",
         ),
         Parameter(
-            "impact_relative_stress_hip", 3.0, "1",
+            "impact_relative_stress_hip", 1.74, "1",
             "Peak hip stress of a jump landing relative to a walking step",
-            "GRF of jump landings ~4-5 BW vs ~1.2-1.5 BW walking (docs/model.md section 6) [R]; ours [A]",
-            "A", (1.5, 4.5), symbol="sigma_imp,TH",
+            "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the exercise rows, "
+            "chiefly EFOPS's high-impact programme at 14 months (hip +0.5 pp, S4-103/104) against LIFTMOR and the "
+            "meta-analyses; prior range from ground-reaction forces of jump landings ~4-5 BW vs ~1.2-1.5 BW walking "
+            "(docs/model.md section 6) [R]",
+            "C", (1.5, 4.5), symbol="sigma_imp,TH",
         ),
         Parameter(
-            "impact_relative_stress_spine", 1.8, "1",
+            "impact_relative_stress_spine", 3.452, "1",
             "Peak spine stress of a jump landing relative to a walking step (attenuated by lower limbs)",
-            "Ours [A]",
-            "A", (1.0, 3.5), symbol="sigma_imp,LS",
+            "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the exercise rows "
+            "(EFOPS 14 months and 12 years, LIFTMOR, meta-analyses); prior range ours [A]",
+            "C", (1.0, 3.5), symbol="sigma_imp,LS",
         ),
         Parameter(
             "resistance_cycles_per_session", 75.0, "cycles",
@@ -122,7 +126,7 @@ PARAMETERS = ParameterTable(
             "A", (1.2, 4.0), symbol="sigma_res,TH",
         ),
         Parameter(
-            "resistance_intensity_scale_moderate", 0.6507, "1",
+            "resistance_intensity_scale_moderate", 0.7978, "1",
             "Effective stimulus of moderate intensity (~60-70% 1RM, 8-12RM) relative to high (80-85% 1RM)",
             "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the contrast between LIFTMOR's "
             "high-intensity programme (S4-010..013) and the moderate programmes of the meta-analyses (S4-018/019, "
@@ -131,7 +135,7 @@ PARAMETERS = ParameterTable(
             "C", (0.5, 0.95), symbol="i_mod",
         ),
         Parameter(
-            "stimulus_gain", 0.1606, "1",
+            "stimulus_gain", 0.1777, "1",
             "Gain from the relative stress stimulus psi to the core's mechanostat stimulus multiplier",
             "Calibrated [C] to LIFTMOR (S4-010..013) against the core's mechanostat",
             "C", (0.01, 3.0), symbol="g_psi",

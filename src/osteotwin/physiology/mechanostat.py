@@ -37,15 +37,17 @@ in two ways (since session 3, issue #4):
   (loading lowers osteocyte RANKL).
 ``k_mod``, ``k_ex`` and ``k_exR`` are calibrated by scripts/calibrate_lifestyle.py to LIFTMOR, the exercise
 meta-analyses, the exercise turnover-marker checks (Zhang 2025: CTX a little lower, P1NP a little
-higher; lifestyle suite MARKER_CHECKS) and EFOPS's 12-year spine difference. Until session 2 the route carried the whole LIFTMOR gain through
+higher; lifestyle suite MARKER_CHECKS) and EFOPS's 14-month and 12-year differences (S4-101..108). Until session 2 the route carried the whole LIFTMOR gain through
 sclerostin and RANKL with k_ex ~0.4-0.7, which cut CTX and P1NP by ~70-85% in the first year (exercise
 acted like an antiresorptive). The fitted split: at the spine most of the 8-month gain still comes through
 the sclerostin route (CTX ~13% lower at 12 months), at the hip most through modelling.
 Osteocytes accommodate to a sustained new loading regime (cellular accommodation, Schriefer 2005;
 Turner 1998): after an onset t_acc (the 8-12 months of the calibrating trials) the exercise route is
-multiplied by ``exp(-(t - t_acc)/tau_acc)`` (tau_acc 120 d), t the time since the scenario start (the engine's burn-in holds
+multiplied by ``exp(-(t - t_acc)/tau_acc)``, t the time since the scenario start (the engine's burn-in holds
 habitual loading), so the gain levels off instead of growing for years, and part of it fades as the
-disuse feedback returns the bone towards its habitual-loading set point. Ours [A], both times assumed.
+disuse feedback returns the bone towards its habitual-loading set point. Form ours [A]; both times
+are fitted with the exercise gains (scripts/calibrate_lifestyle.py) to rows from 8 months to 12 years, EFOPS's
+14-month spine and hip rows included.
 Until session 2 the added load also entered the set-point term; with the jointly refitted core that gave
 the spine a persistent, unaccommodated gain of ~9 points after 5 years of a LIFTMOR-like programme.
 """
@@ -63,22 +65,21 @@ cache_guard.invalidate_stale(__file__, (spec.__file__,))  # the kernels below fo
 
 MR = "Martinez-Reina J, Pivonka P. Biomech Model Mechanobiol 2019 (E = 84.37 BV^2.58 ash^2.74), cmodiz/Bone-Models martinez_reina_parameters.py"
 C_EX = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023), the exercise turnover-marker "
-        "checks (Zhang 2025) and EFOPS's 12-year spine difference (Kemmler 2012; lifestyle suite) by scripts/calibrate_lifestyle.py; form ours; loading lowers osteocyte sclerostin: "
+        "checks (Zhang 2025) and EFOPS's 14-month spine and hip and 12-year spine differences (Kemmler 2003, 2012; S4-101..108), weighted by precision, by scripts/calibrate_lifestyle.py; form ours; loading lowers osteocyte sclerostin: "
         "Robling AG et al. J Biol Chem 2008;283:5866-75 (recalled)")
 C_MOD = ("calibrated to LIFTMOR (S4-010..013), Howe 2011 (S4-018/019), Shojaa 2020 (S4-021..023), the exercise "
-         "turnover-marker checks (Zhang 2025) and EFOPS's 12-year spine difference (Kemmler 2012; lifestyle suite) by scripts/calibrate_lifestyle.py; modelling-based formation "
+         "turnover-marker checks (Zhang 2025) and EFOPS's 14-month spine and hip and 12-year spine differences (Kemmler 2003, 2012; S4-101..108), weighted by precision, by scripts/calibrate_lifestyle.py; modelling-based formation "
          "as loading's anabolic mode: Frost HM. Anat Rec 2003;275:1081-101 (modelling threshold; recalled); Robling AG, "
          "Castillo AB, Turner CH. Annu Rev Biomed Eng 2006;8:455-98 (loading adds bone by modelling on quiescent "
          "surfaces; recalled); linear form in the route ours [A]")
-ACC = ("ours [A]: exp(-(t - t_acc)/tau) fade of the exercise route for osteocyte cellular accommodation "
-       "(Schriefer JL et al. J Biomech 2005;38:1838-45: the reference state for adaptation follows the strain "
-       "history [verified]; Turner CH Bone 1998;23:399-407, rule 3: cells accommodate to a customary loading "
-       "[recalled, unverified]); not identifiable from the 8-12-month rows (the fade starts after them), fixed so "
-       "the LIFTMOR programme's 60-month gain over control stays within ~2x its 12-month gain (no trial > ~2 y); "
-       "365 d until session 2, 120 d since modelling-based formation (session 3): its new bone keeps mineralising "
-       "for years (slow phase), so the hip's 60/12-month ratio was 2.7 with 365 d, 2.0 with 180 d, 1.9 with 120 d")
-ACC_ONSET = ("ours [A]: onset of accommodation after the 8-12 months over which LIFTMOR (S4-010..013) and the exercise "
-             "meta-analyses (S4-018..023) show the gains the route is calibrated to; the fade is not applied within them")
+ACC = ("calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the exercise rows with "
+       "durations 8 months to 12 years (LIFTMOR, meta-analyses at ~12 months, EFOPS at 14 months and 12 years, S4-101..108): "
+       "when the route stops adding bone; form ours [A]: exp(-(t - t_acc)/tau) fade for osteocyte cellular accommodation "
+       "(Schriefer JL et al. J Biomech 2005;38:1838-45: the reference state for adaptation follows the strain history "
+       "[verified]; Turner CH Bone 1998;23:399-407, rule 3: cells accommodate to a customary loading [recalled, unverified]); "
+       "prior range ours")
+ACC_ONSET = ("calibrated [C] with the time constant above; prior range ours [A]: within the first two years, "
+             "the span over which the trials' gains accrue (LIFTMOR S4-010..013, meta-analyses S4-018..023, EFOPS S4-101..106)")
 C_MECH = "identified by the ATAC on/off-treatment rows S1-001..S1-018 (deceleration, recovery)"
 
 PARAMETERS = ParameterTable(
@@ -89,14 +90,14 @@ PARAMETERS = ParameterTable(
         Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0), symbol="g_LS"),
         Parameter("total_hip_mechanosensitivity", 0.197941, "1", "site gain on both mechanostat exponents, hip, relative to the spine", calibrated("core", "ours: site-specific mechanics (docs/model.md section 10); " + C_MECH), "C", (0.0, 3.0), symbol="g_TH"),
         Parameter("mechanostat_lazy_zone_log", 0.000104, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", calibrated("core", "ours, default 0 (Frost; docs/model.md section 6); " + C_MECH), "C", (0.0, 0.3), symbol="epsilon_lazy"),
-        Parameter("lumbar_spine_exercise_loading_sensitivity", 2.0443, "1", "spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,LS"),
-        Parameter("total_hip_exercise_loading_sensitivity", 0.1617, "1", "hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,TH"),
-        Parameter("exercise_osteocyte_rankl_sensitivity", 0.0331, "1", "gain of the exercise route on the osteocyte RANKL exponent (both sites): loading lowers osteocyte RANKL",
+        Parameter("lumbar_spine_exercise_loading_sensitivity", 0.6503, "1", "spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,LS"),
+        Parameter("total_hip_exercise_loading_sensitivity", 0.07499, "1", "hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,TH"),
+        Parameter("exercise_osteocyte_rankl_sensitivity", 0.01317, "1", "gain of the exercise route on the osteocyte RANKL exponent (both sites): loading lowers osteocyte RANKL",
                   C_EX.replace("loading lowers osteocyte sclerostin", "loading lowers osteocyte RANKL and sclerostin"), "C", (0.0, 1.0), symbol="k_exR"),
-        Parameter("lumbar_spine_modelling_formation_per_day", 0.0002799, "1/d", "spine: modelling-based formation (bone laid on quiescent surfaces, no prior resorption) per unit of the exercise route, as a fraction of bone volume per day: F_mod = k_mod x route x BV", C_MOD, "C", (0.0, 0.02), symbol="k_mod,LS"),
-        Parameter("total_hip_modelling_formation_per_day", 0.0004244, "1/d", "hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02), symbol="k_mod,TH"),
-        Parameter("exercise_accommodation_time_days", 120.0, "d", "time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "A", (90.0, 1095.0), symbol="tau_acc"),
-        Parameter("exercise_accommodation_onset_days", 365.0, "d", "time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "A", (0.0, 730.0), symbol="t_acc"),
+        Parameter("lumbar_spine_modelling_formation_per_day", 9.605e-05, "1/d", "spine: modelling-based formation (bone laid on quiescent surfaces, no prior resorption) per unit of the exercise route, as a fraction of bone volume per day: F_mod = k_mod x route x BV", C_MOD, "C", (0.0, 0.02), symbol="k_mod,LS"),
+        Parameter("total_hip_modelling_formation_per_day", 0.0002847, "1/d", "hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02), symbol="k_mod,TH"),
+        Parameter("exercise_accommodation_time_days", 145.7, "d", "time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "C", (90.0, 1095.0), symbol="tau_acc"),
+        Parameter("exercise_accommodation_onset_days", 349.4, "d", "time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "C", (0.0, 730.0), symbol="t_acc"),
         Parameter("mechanostat_disuse_gain_ratio", 0.272721, "1", "response on the disuse side (bone stiffer than habitual loading needs) relative to the overload side",
                   calibrated("core", "asymmetry ours [A] after Frost's separate disuse and modelling thresholds (Frost HM. Anat Rec 2003;275:1081-101, recalled); "
                   "identified by ATAC (S1-001..S1-018) with the long-term denosumab rows (FREEDOM extension S3-022, S3-023; scripts/calibrate.py --suite all)"), "C", (0.0, 1.0), symbol="r_disuse"),

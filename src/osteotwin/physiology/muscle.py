@@ -169,7 +169,8 @@ def muscle_trajectories(
     ``estradiol_relative`` and ``tnf_relative`` are ``(patients, len(months))`` (values at each
     month, held over the following month). Also returns ``strength_reference_relative``: an
     untrained, untreated postmenopausal woman of the same age (no estrogen or inflammation
-    acceleration), the reference of the falls model.
+    acceleration), the reference of the falls model, and ``strength_untrained_relative``: her own strength
+    without the training (the reference of :func:`training_falls_rate_ratio`).
     """
     parameters = PARAMETERS if parameters is None else parameters
     p = parameters.values_dict()
@@ -199,6 +200,7 @@ def muscle_trajectories(
     return {
         "lean_mass_relative": lean_age * (1.0 + p["training_lean_gain_max"] * training),
         "strength_relative": strength_age * (1.0 + p["training_strength_gain_max"] * training),
+        "strength_untrained_relative": strength_age,
         "strength_reference_relative": strength_reference,
     }
 
@@ -218,6 +220,20 @@ def balance_rate_ratio(balance_sessions_per_week: np.ndarray, parameters: Parame
     log_1h, log_3h = np.log(p["balance_rate_ratio_1h"]), np.log(p["balance_rate_ratio_3h"])
     log_rr = np.where(hours <= 1.0, hours * log_1h, log_1h + (np.minimum(hours, 3.0) - 1.0) / 2.0 * (log_3h - log_1h))
     return np.exp(log_rr)
+
+
+def training_falls_rate_ratio(
+    balance_sessions_per_week: np.ndarray,
+    strength_relative: np.ndarray,
+    strength_untrained_relative: np.ndarray,
+    parameters: ParameterTable | None = None,
+) -> np.ndarray:
+    """Falls rate with training / without, shape ``(patients, months)``: the balance rate ratio times the
+    strength term of :func:`falls_per_year` for the strength training adds (1.0 without training)."""
+    parameters = PARAMETERS if parameters is None else parameters
+    gain = np.clip(strength_relative / strength_untrained_relative, 0.2, 5.0)
+    return balance_rate_ratio(balance_sessions_per_week, parameters)[:, None] * gain ** (
+        -parameters.value("falls_strength_exponent"))
 
 
 def falls_per_year(

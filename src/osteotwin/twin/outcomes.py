@@ -39,19 +39,23 @@ ANY_CLINICAL_FRACTURE_MODEL = fracture.ANY_CLINICAL_FRACTURE_NOTE
 
 EVIDENCE_NOTES = (
     "gut-bone axis: rests mainly on animal evidence (Li 2016, mice) and one positive probiotic trial in "
-    "women (Jansson 2019); no trial in women on aromatase inhibitors",
+    "women (Jansson 2019: spine +0.7 points vs placebo at 12 months, 95% CI 0.1 to 1.4); no trial in women on "
+    "aromatase inhibitors, so the model gives a probiotic the same effect as in untreated women (not more on an AI) "
+    "and only for the 12 months the trials lasted: no further gain after",
     "protein, magnesium, vitamin K2, fibre and polyphenol effects on bone: weak evidence, small by design",
-    "exercise: calibrated to trials of 8-12 months (LIFTMOR, meta-analyses) and to the exercise trials' turnover "
-    "markers (Zhang 2025 meta-analysis: CTX a little lower, P1NP a little higher); the modelled LIFTMOR gain over "
-    "control is +3.9 points at the spine and +2.3 at the hip at 8 months (trial: +4.1 and +2.2), with CTX about 13% "
-    "lower and P1NP about 25% higher in the first year; loading adds bone mainly by modelling-based formation at the "
-    "hip and through lower sclerostin at the spine. After the first year the osteocytes' accommodation to the new "
-    "loading (our assumption: onset 1 year, time constant 4 months, not fitted to any trial) ends the new formation "
-    "while the bone already gained goes on mineralising (+3.5 points at the spine and +7.5 at the hip after 5 years); "
-    "no randomised trial longer than about 2 years constrains it. A multipurpose high-impact programme (EFOPS, not "
-    "randomised) gained less than the model gives for it at 14 months (spine +2.5 vs model +6.1 points, hip +0.5 vs "
-    "+4.9; its 12-year spine difference, +3.2, is fitted): read the modelled gains of high-impact programmes, above all at the "
-    "hip, as optimistic; fracture risk counts turnover only for bone drugs",
+    "exercise: calibrated (each trial row weighted by its precision) to trials of 8 months to 12 years in "
+    "postmenopausal women (LIFTMOR, meta-analyses, EFOPS at 14 months and 12 years) and to the exercise trials' turnover "
+    "markers (Zhang 2025: CTX a little lower, P1NP a little higher); the modelled LIFTMOR gain over control is +2.2 "
+    "points at the spine and +1.1 at the hip at 8 months (trial: +4.1 and +2.2; the meta-analyses' typical programmes "
+    "gain about 1 point, which the model meets), with CTX about 7% lower and P1NP about 13% higher in the first year. "
+    "After about a year the osteocytes' accommodation to the new loading (fitted: onset 11.5 months, time constant "
+    "5 months) ends the new formation, so the spine gain stops growing and part of it is given back, while the bone "
+    "already laid down at the hip goes on mineralising (+2.2 points at the spine and +3.6 at the hip after 5 years). "
+    "EFOPS, a multipurpose high-impact programme (not randomised), gained less at the hip than the model gives for it "
+    "at 14 months (spine +2.5 vs model +3.2 points, hip +0.5 vs +2.2), and exercise trials in women on aromatase "
+    "inhibitors found no significant hip difference: read the modelled hip gains as optimistic; walking alone changes "
+    "little; balance and strength training lower falls (Sherrington 2019) and through them fracture risk; fracture "
+    "risk counts turnover only for bone drugs",
     "fracture risk: our combination of QFracture-2009, the BMD gradient of risk (Johnell 2005), falls, an AI "
     "multiplier and turnover; not a validated calculator. Any clinical fracture (all sites) = the osteoporotic-"
     "fracture hazard x a ratio derived from one Dutch cohort (van Geel 2006) for women aged 65: uncertain by "
@@ -154,7 +158,7 @@ def _extra_outputs_chunk(
         e_pm = params.value("estradiol_postmenopausal_pg_ml")
         estrogen_ratio = np.asarray(outputs["estradiol_pg_ml"], dtype=float) / e_pm
     if gut_barrier_relative is not None:  # None: the gut module is switched off
-        tnf = 1.0 + (gut.inflammation_rankl_relative(estrogen_ratio, gut_barrier_relative[:, None]) - 1.0) / gut.PHI_TNF
+        tnf = 1.0 + (gut.inflammation_rankl_relative(estrogen_ratio, gut_barrier_relative[:, None], months[None, :]) - 1.0) / gut.PHI_TNF
     else:
         tnf = np.ones(shape)
 
@@ -186,9 +190,18 @@ def _extra_outputs_chunk(
     has_agent = np.array([bool(s.bone_agents) for s in scenarios])[:, None]
     ctx_relative = np.where(has_agent, 1.0 + np.asarray(outputs["ctx_pct_change"], dtype=float) / 100.0, 1.0)
     risk_factors = [s.patient.risk_factors for s in scenarios]
+    # Falls: the QFracture term reads her untrained rate; what training prevents acts on the fall-related share of
+    # fractures (fracture.py, Sherrington 2019).
+    training_ratio = muscle.training_falls_rate_ratio(inputs.balance_sessions_per_week, muscle_out["strength_relative"],
+                                                      muscle_out["strength_untrained_relative"], params)
+    untrained_falls = falls / training_ratio
+    # month 0 is her state before the programme (as for supplements above)
+    training_ratio[:, months <= 0] = 1.0
+    falls = untrained_falls * training_ratio
     risk = fracture.ten_year_fracture_risk(
-        age_t, bmi, np.asarray(outputs["total_hip_t_score"], dtype=float), fracture_falls_per_year(risk_factors, falls),
-        exposure, ctx_relative, fracture.risk_factor_offsets(risk_factors), params,
+        age_t, bmi, np.asarray(outputs["total_hip_t_score"], dtype=float),
+        fracture_falls_per_year(risk_factors, untrained_falls),
+        exposure, ctx_relative, fracture.risk_factor_offsets(risk_factors), params, training_ratio,
     )
 
     return {

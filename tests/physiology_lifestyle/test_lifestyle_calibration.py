@@ -1,0 +1,68 @@
+"""Each row of the lifestyle calibration suite within its stated tolerance (issue 13: the row's own tolerance,
+lifestyle.tolerance: half its 95% CI, else 30% of the target). A row the model misses is a strict xfail with its
+reason here and in the report (docs/physiology_lifestyle.md); it never passes on a bound chosen from today's error."""
+
+from __future__ import annotations
+
+import pytest
+
+from osteotwin.population.calibration import lifestyle as suite
+
+# Misses and why (model after the issue-13 refit; scripts/calibrate_lifestyle.py). Strict: a row that starts to pass
+# fails here until it is taken off the list.
+KNOWN_MISSES = {
+    "S4-012": "the untreated control arm's drift comes from the core's natural loss (issue 13, core half): the model's 8-month untreated change is ~0",
+    "S4-013": "the untreated control arm's drift comes from the core's natural loss (issue 13, core half): the model's 8-month untreated change is ~0",
+    "S4-015": "the untreated control arm's drift comes from the core's natural loss (issue 13, core half): the model's 8-month untreated change is ~0",
+    "S4-017": "the untreated control arm's drift comes from the core's natural loss (issue 13, core half): the model's 8-month untreated change is ~0",
+    "S4-014": "interim HiRIT arm (n=12): the model's arm = fitted exercise gain + the core's ~0 untreated drift",
+    "S4-016": "interim HiRIT arm (n=12): the fitted spine gain (2.2 pp over control, precision-weighted against EFOPS and Shojaa) + the core's ~0 drift",
+    "S4-010-S4-012": "LIFTMOR spine 4.1 pp at 8 months conflicts, under one programme mapping, with EFOPS 2.5 at 14 months and the meta-analyses' ~1 pp (Shojaa, SE 0.18 pp); the precision-weighted fit gives 2.2",
+    "S4-011-S4-013": "LIFTMOR femoral neck 2.2 pp at 8 months conflicts with EFOPS's hip 0.5 at 14 months for a programme with more impact; the fit gives 1.05",
+    "S4-103-S4-104": "EFOPS hip +0.5 at 14 months: the model's hip keeps gaining from 8 to 14 months (modelling, then mineralisation of the new bone) and cannot give LIFTMOR's FN gain and EFOPS's small hip gain together; model 2.2",
+    "S4-105-S4-106": "EFOPS femoral neck +1.0 (evaluated against the model's total hip, as S4-103/104): model 2.2",
+    "S4-028": "calcium/vitamin D act on fracture only through BMD in the model (no sourced non-BMD route); Tang's RR 0.88 needs more",
+    "S4-033": "WHI vertebral rows vs the model's MOF: BMD route only",
+    "S4-034": "Weaver RR 0.85: BMD route only (as S4-028)",
+    "S4-035": "Weaver hip RR 0.70: BMD route only (as S4-028)",
+    "S4-040": "ELBOW tibia arm vs model total hip: the core's untreated drift (-1.2 vs -1.9)",
+    "S4-041": "ELBOW tibia BV/TV vs model total hip: a different quantity, evaluated only",
+    "S5-001": "AI vs tamoxifen HR: the model's tamoxifen arm keeps more risk than ATAC (fracture module, not lifestyle)",
+    "S5-003": "ATAC tamoxifen cumulative fractures (recalled): model's all-site ratio (van Geel) overstates them",
+    "S5-005": "as S5-003 at 5 years",
+    "S5-008": "ATAC off-treatment rates fall while the model's rise with age (QFracture baseline)",
+    "S5-009": "as S5-008, tamoxifen arm",
+    "S5-029": "Marshall 1.5 per SD: the model uses Johnell 2005's 1.38 by choice (fracture.py)",
+    "S5-030": "no vertebral outcome; spine BMD does not enter the risk (as FRAX)",
+    "S5-035": "Bouxsein MOF 66% at a 6 pp gain: the turnover term saturates; conflicts with the 2 pp row and HORIZON",
+    "S5-038": "share of the zoledronate vertebral effect carried by BMD: no vertebral outcome in the model",
+    "S5-039": "the model's 5-year untreated hip loss at 68 is larger than SOF's: core natural loss (issue 13 core half)",
+}
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {result.row_id: result for result in suite.evaluate()}
+
+
+ROW_IDS = (
+    "S4-010", "S4-011", "S4-012", "S4-013", "S4-010-S4-012", "S4-011-S4-013", "S4-014", "S4-015", "S4-016", "S4-017",
+    "S4-018", "S4-019", "S4-020", "S4-021", "S4-022", "S4-023", "SHERRINGTON-FX", "EX-CTX-12", "EX-P1NP-12",
+    "S4-101-S4-102", "S4-103-S4-104", "S4-105-S4-106", "S4-107-S4-108", "S4-026", "S4-027", "S4-028", "S4-029",
+    "S4-030", "S4-031", "S4-032", "S4-033", "S4-034", "S4-035", "S4-039", "S4-040", "S4-041", "S4-042", "S4-043",
+    "S4-044", "S4-045", "S4-047", "S4-048", "S5-001", "S5-002", "S5-003", "S5-004", "S5-005", "S5-006", "S5-007",
+    "S5-008", "S5-009", "S5-024", "S5-025", "S5-026", "S5-027", "S5-029", "S5-030", "S5-031", "S5-032", "S5-033",
+    "S5-034", "S5-035", "S5-036", "S5-037", "S5-038", "S5-039", "S5-040", "S5-041",
+)
+
+
+def test_the_suite_evaluates_exactly_these_rows(results):
+    assert tuple(results) == ROW_IDS
+
+
+@pytest.mark.parametrize("row_id", [pytest.param(r, marks=pytest.mark.xfail(reason=KNOWN_MISSES[r], strict=True))
+                                    if r in KNOWN_MISSES else r for r in ROW_IDS])
+def test_row_within_its_tolerance(results, row_id):
+    result = results[row_id]
+    assert result.tolerance == pytest.approx(suite.tolerance(row_id))
+    assert result.within_tolerance, (result.model, result.target, result.tolerance)
