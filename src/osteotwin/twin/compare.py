@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from osteotwin.lifestyle import exercise
 from osteotwin.scenario import Scenario
 from osteotwin.twin.outcomes import EVIDENCE_NOTES, FRACTURE_RISK_MODEL
 
@@ -41,16 +42,11 @@ TARGET_PROTEIN_G_PER_KG_PER_DAY = 1.2  # ESPEN 2014 expert group (older adults 1
 TARGET_FIBER_G_PER_DAY = 25  # ours [A]: common adult recommendation 25 g/d
 REFERENCE_DIET_CALCIUM_MG_PER_DAY = 800  # Scenario Diet default = the engine's reference person (physiology/lifestyle.py)
 
-# The exercise programme of "+ exercise" (one place: the planner's prescription can replace it).
-GUIDELINE_EXERCISE = {"walking_minutes_per_week": 150, "resistance_sessions_per_week": 2, "resistance_intensity": "high",
-                      "impact_sessions_per_week": 3, "balance_sessions_per_week": 3}
-OSTEOPOROSIS_EXERCISE = {"walking_minutes_per_week": 150, "resistance_sessions_per_week": 2,
-                         "resistance_intensity": "moderate", "impact_sessions_per_week": 0, "balance_sessions_per_week": 3}
 DEFAULT_DRUG = [{"drug": "denosumab", "dose_mg": 60, "every_months": 6, "start_month": 0}]
 
-SAFETY_NOTE = ("High-intensity resistance and impact training were tested supervised, after familiarisation, in women "
-               "screened for vertebral fracture (LIFTMOR); with a T-score <= -2.5 the default programme uses moderate "
-               "resistance and no impact (Too Fit To Fracture).")
+SAFETY_NOTE = ("The exercise programme is the planner's default prescription (lifestyle/exercise.py): moderate "
+               "resistance, with impact only when no T-score is <= -2.5 (Too Fit To Fracture); supervised high-"
+               "intensity training (LIFTMOR) is an option the planner offers, not the default.")
 
 # How sure the model is about each option, and why (the seed sentences print these).
 CERTAINTY = {
@@ -69,11 +65,10 @@ DRUG_EVIDENCE = ("bone drugs: denosumab calibrated to ABCSG-18 and FREEDOM, zole
 
 
 def guideline_programme(scenario: Scenario) -> dict[str, object]:
-    """The exercise programme of "+ exercise" when the scenario has none: multicomponent (Too Fit To Fracture 2014;
-    ESSA 2017): walking 150 min/week, resistance 2 sessions/week at high intensity (LIFTMOR, supervised), impact
-    3 sessions/week, balance 3 sessions/week; moderate resistance and no impact if a T-score is <= -2.5."""
-    lowest_t = min(scenario.patient.lumbar_spine_t_score, scenario.patient.total_hip_t_score)
-    return dict(OSTEOPOROSIS_EXERCISE if lowest_t <= -2.5 else GUIDELINE_EXERCISE)
+    """The exercise programme of "+ exercise" when the scenario has none: the one the planner prescribes for her
+    T-scores (lifestyle/exercise.guideline_programme: one set of safety rules everywhere)."""
+    return exercise.guideline_programme(lumbar_spine_t_score=scenario.patient.lumbar_spine_t_score,
+                                        total_hip_t_score=scenario.patient.total_hip_t_score).model_dump()
 
 
 def guideline_diet(scenario: Scenario) -> dict[str, dict]:

@@ -11,7 +11,7 @@ Regimens (``continue`` is her current treatment as recorded):
 - ``continue``: the recorded AI (to its stop date, else start + planned_ai_years) and bone agents (dated
   injections continued at their label interval unless stopped; courses as recorded);
 - ``lifestyle_plan``: ``continue`` plus the exercise programme ``osteotwin simulate --compare`` uses
-  (twin/compare.py: GUIDELINE_EXERCISE, or OSTEOPOROSIS_EXERCISE when a latest T-score is <= -2.5). A Scenario's
+  (the planner's prescription for her latest T-scores, lifestyle/exercise.guideline_programme). A Scenario's
   exercise block acts over the whole scenario, so the programme's effect is taken from a pair of scenarios that
   start at her latest scan (same parameter sets, with and without the programme) and added to ``continue``
   (BMD as a ratio, fracture risk as a difference): ours;
@@ -31,9 +31,9 @@ import math
 
 import numpy as np
 
+from osteotwin.lifestyle import exercise
 from osteotwin.physiology import bone
 from osteotwin.physiology.parameters import registry
-from osteotwin.twin.compare import GUIDELINE_EXERCISE, OSTEOPOROSIS_EXERCISE
 from osteotwin.twin.personal.fit import (
     SITE_PARAMETER,
     Posterior,
@@ -106,8 +106,10 @@ def _fresh(inputs: PersonalInputs, months: int, exercise: dict | None) -> dict:
 
 
 def exercise_plan(latest_t_scores: dict[str, float]) -> dict:
-    """twin/compare.py's programme: moderate resistance and no impact when a T-score is <= -2.5 (Too Fit To Fracture)."""
-    return OSTEOPOROSIS_EXERCISE if min(latest_t_scores.values()) <= OSTEOPOROSIS_T_SCORE else GUIDELINE_EXERCISE
+    """The planner's prescription for her latest T-scores (lifestyle/exercise.guideline_programme; the compare tool uses
+    the same one)."""
+    return exercise.guideline_programme(**{f"{site}_t_score": t for site, t in latest_t_scores.items()
+                                           if site in ("lumbar_spine", "total_hip", "femoral_neck")}).model_dump()
 
 
 def _bands(values: np.ndarray, digits: int, percentiles: tuple[float, ...]) -> dict[str, list[float]]:
