@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -46,6 +47,7 @@ from osteotwin.records.schemas import (
 )
 from osteotwin.scenario import BoneAgent, Dose, EndocrineTherapy, Scenario, scenario_warnings
 from osteotwin.web import services
+from osteotwin.web.app import excerpt
 from osteotwin.web.compute import in_thread, run_compute
 from osteotwin.web.deps import ApiWriterDep, Forbidden, PatientId, RowId, Tx, Viewer, ViewerDep, read_patient
 
@@ -150,40 +152,40 @@ def patient_record(patient_id: PatientId, session: Tx, viewer: ViewerDep) -> dic
             "record": record_dict(patient)}
 
 
-def _save(request: Request, session: Session, viewer: Viewer, patient_id: int, kind: str,
-          write: Callable[[Patient], Saved]) -> Saved:
-    """Run one write of an entry; a refusal (InputError) is audited as ``denied`` with the field name
-    only, in its own transaction (the request's is rolled back), and answered 422."""
-    patient = patient_for(session, viewer.user, patient_id, ENTRY_KINDS[kind][0], action="update")
+def _save(session: Session, viewer: Viewer, patient_id: int, kind: str,
+          write: Callable[[Patient], Saved]) -> Created | JSONResponse:
+    """Run one write of an entry. The checks refuse before anything is written, so a refusal is
+    answered 422 (the documented shape, naming the field) and audited as ``denied`` with the field
+    name only, in the request's own transaction (a second one would wait on SQLite's write lock)."""
+    patient = patient_for(session, viewer.user, patient_id, f"{ENTRY_KINDS[kind][0]} entry")
     try:
-        return write(patient)
+        saved = write(patient)
     except InputError as error:
-        with request.app.state.database.transaction() as own:
-            audit(own, viewer.user_id, "denied", patient.id, f"{ENTRY_KINDS[kind][0]}: refused ({error.field})")
-        raise
+        audit(session, viewer.user_id, "denied", patient.id, f"{ENTRY_KINDS[kind][0]}: refused ({error.field})")
+        return JSONResponse({"detail": [{"loc": ["body", *error.field.split(".")], "msg": excerpt(str(error)),
+                                         "type": "value_error"}]}, status_code=422)
+    return Created(id=saved.id, patient_id=patient.id, warnings=saved.warnings)
 
 
 def _entry_routes(kind: str, model: type[BaseModel], clinician_only: bool) -> None:
     """POST (201), PUT (200) and DELETE (204) of one kind of entry (``kind`` as in ``ENTRY_KINDS``)."""
     what = ENTRY_KINDS[kind][0]
 
-    def add(request: Request, patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: model,  # type: ignore[valid-type]
-            raw: RawBody) -> Created:
+    def add(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: model,  # type: ignore[valid-type]
+            raw: RawBody) -> Created | JSONResponse:
         if clinician_only:
             _clinician(viewer)
         body = _strict(body, raw)
-        saved = _save(request, session, viewer, patient_id, kind, lambda patient: ENTRY_ADDERS[kind](
+        return _save(session, viewer, patient_id, kind, lambda patient: ENTRY_ADDERS[kind](
             session, viewer.user, patient, body, **services.entry_extra(kind, body)))
-        return Created(id=saved.id, patient_id=patient_id, warnings=saved.warnings)
 
-    def edit(request: Request, patient_id: PatientId, entry_id: RowId, session: Tx, viewer: ApiWriterDep,
-             body: model, raw: RawBody) -> Created:  # type: ignore[valid-type]
+    def edit(patient_id: PatientId, entry_id: RowId, session: Tx, viewer: ApiWriterDep,
+             body: model, raw: RawBody) -> Created | JSONResponse:  # type: ignore[valid-type]
         if clinician_only:
             _clinician(viewer)
         body = _strict(body, raw)
-        saved = _save(request, session, viewer, patient_id, kind, lambda patient: update_entry(
+        return _save(session, viewer, patient_id, kind, lambda patient: update_entry(
             session, viewer.user, patient, kind, entry_id, body, **services.entry_extra(kind, body)))
-        return Created(id=saved.id, patient_id=patient_id, warnings=saved.warnings)
 
     def remove(patient_id: PatientId, entry_id: RowId, session: Tx, viewer: ApiWriterDep) -> Response:
         if clinician_only:
