@@ -41,6 +41,11 @@ def bound_warnings(key: str, value: float | None, field: str) -> list[str]:
     return []
 
 
+def _others(rows: list[Any], row_id: int | None) -> list[Any]:
+    """The stored rows other than the one being edited (rows not yet flushed have no id and count)."""
+    return [row for row in rows if row_id is None or row.id != row_id]
+
+
 def _after_birth(patient: Patient, day: dt.date, field: str) -> None:
     if day < patient.birth_date:
         raise InputError(field, day.isoformat(), f"on or after her birth date ({patient.birth_date.isoformat()})")
@@ -88,8 +93,8 @@ def check_dxa(patient: Patient, data: Any, row_id: int | None = None) -> list[st
     T-score that contradicts the BMD (sign flips included); warn on unusual values."""
     _not_future(data.date, "date")
     _after_birth(patient, data.date, "date")
-    for row in patient.dxa_results:
-        if row.id != row_id and row.date == data.date and row.site == data.site:
+    for row in _others(patient.dxa_results, row_id):
+        if row.date == data.date and row.site == data.site:
             raise InputError("date", data.date.isoformat(), (
                 f"one result per site and date: {data.site.replace('_', ' ')} on {data.date.isoformat()} is "
                 f"already stored (entry {row.id}: BMD {row.bmd_g_cm2:g} g/cm2, T-score {row.t_score:g}); "
@@ -124,8 +129,8 @@ def check_lab(patient: Patient, data: Any, row_id: int | None = None) -> list[st
     unusual values (25(OH)D above 100 ng/mL)."""
     _not_future(data.date, "date")
     _after_birth(patient, data.date, "date")
-    for row in patient.labs:
-        if row.id != row_id and row.date == data.date and row.test == data.test:
+    for row in _others(patient.labs, row_id):
+        if row.date == data.date and row.test == data.test:
             raise InputError("date", data.date.isoformat(), (
                 f"one value per test and date: {data.test.replace('_', ' ')} on {data.date.isoformat()} is already "
                 f"stored (entry {row.id}: {row.value:g} {row.unit}); edit or delete that entry instead"))
@@ -179,9 +184,7 @@ def check_medication(patient: Patient, data: Any, row_id: int | None = None) -> 
             warnings.append(f"dose_mg = {data.dose_mg:g} mg is not a labelled dose of {data.drug.replace('_', ' ')} "
                             f"({text}); please check")
     start, stop = _course(data.drug, data.start_date, data.stop_date, data.every_months, data.every_days)
-    for row in patient.medications:
-        if row.id == row_id:
-            continue
+    for row in _others(patient.medications, row_id):
         other_start, other_stop = _course(row.drug, row.start_date, row.stop_date, row.every_months, row.every_days)
         if other_start > stop or start > other_stop:
             continue
@@ -207,10 +210,10 @@ def check_exercise(patient: Patient, data: Any, row_id: int | None = None) -> li
     warnings = bound_warnings("exercise.minutes", data.minutes, "minutes")
     warnings += bound_warnings("exercise.load_kg", data.load_kg, "load_kg")
     if data.load_kg:
-        earlier = [row for row in patient.exercise_log if row.id != row_id and row.exercise == data.exercise
-                   and row.load_kg and (row.date, row.id) < (data.date, row_id or 1 << 62)]
+        earlier = [row for row in _others(patient.exercise_log, row_id) if row.exercise == data.exercise
+                   and row.load_kg and (row.date, row.id or 0) < (data.date, row_id or 1 << 62)]
         if earlier:
-            last = max(earlier, key=lambda row: (row.date, row.id)).load_kg
+            last = max(earlier, key=lambda row: (row.date, row.id or 0)).load_kg
             if data.load_kg > last * (1 + limits.LOAD_JUMP_WARN_FRACTION):
                 warnings.append(f"load_kg = {data.load_kg:g} kg is {100 * (data.load_kg / last - 1):.0f}% above the last "
                                 f"logged {last:g} kg for this exercise ({limits.LOAD_JUMP_SOURCE})")
