@@ -290,3 +290,19 @@ def test_the_limits_table_is_in_the_docs_with_sources():
     assert limits_markdown() in text, "docs/records.md is out of date: paste osteotwin.records.limits.limits_markdown()"
     for limit in LIMITS.values():
         assert limit.source and limit.evidence in "VSRA"
+
+
+def test_a_fhir_import_runs_the_same_checks_and_reports_what_it_skipped(client, database, clinician):
+    from tests.web.test_fhir_import import ehr_bundle
+
+    headers = api(client, clinician)
+    bundle = ehr_bundle()  # born 1958-12-25; BMD 0.81 g/cm2 with T -2.4 on 2025-11-10
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Observation" and resource["code"]["coding"][0]["code"] in ("24966-4", "38267-1"):
+            resource["effectiveDateTime"] = "1950-06-01"  # a scan before her birth
+    response = client.post("/api/v1/fhir/import", headers=headers, json=bundle)
+    assert response.status_code == 201, response.text
+    skipped = response.json()["report"]["skipped"]
+    assert any("not stored" in line and "birth date (1958-12-25)" in line for line in skipped), skipped
+    readable(client, response.json()["id"])
