@@ -140,6 +140,8 @@ def test_doses_against_the_label_and_two_antiresorptives(client, database, clini
     odd = client.post(url, json={"drug": "letrozole", "start_date": "2020-01-01", "stop_date": "2021-01-01",
                                  "dose_mg": 5}, headers=headers)
     assert odd.status_code == 201 and "not a labelled dose" in odd.json()["warnings"][0]
+    switch = client.post(url, json={"drug": "letrozole", "start_date": "2025-02-01", "dose_mg": 2.5}, headers=headers)
+    assert switch.status_code == 201 and "two endocrine therapies at once" in switch.json()["warnings"][0]
     # The follow-on after stopping denosumab is accepted once the denosumab course has a stop date.
     edit = client.put(f"{url}/{ok.json()['id']}", json={"drug": "denosumab", "start_date": "2025-01-10",
                                                         "stop_date": "2025-07-10", "dose_mg": 60, "every_months": 6},

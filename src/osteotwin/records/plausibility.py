@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
-from osteotwin.catalog import BISPHOSPHONATES, DAYS_PER_YEAR
+from osteotwin.catalog import BISPHOSPHONATES, DAYS_PER_YEAR, ENDOCRINE_DRUGS
 from osteotwin.errors import InputError
 from osteotwin.records import limits
 from osteotwin.records.models import Patient
@@ -197,6 +197,9 @@ def check_medication(patient: Patient, data: Any, row_id: int | None = None) -> 
             raise InputError("drug", data.drug, (
                 f"one antiresorptive at a time: {existing} overlaps; give that course a stop date first "
                 f"({limits.ANTIRESORPTIVE_OVERLAP_SOURCE})"))
+        if data.drug in ENDOCRINE_DRUGS and row.drug in ENDOCRINE_DRUGS:
+            warnings.append(f"drug = {data.drug}: overlaps the stored {existing}; two endocrine therapies at once "
+                            "are unusual (a switch needs a stop date on the earlier course)")
     return warnings
 
 
