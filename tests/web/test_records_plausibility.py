@@ -219,6 +219,7 @@ def test_a_refused_form_keeps_what_was_typed_and_shows_the_error_next_to_the_fie
     error = re.search(r'<span class="error field-error" id="entry-form-t_score-error" role="alert">([^<]+)</span>', page)
     assert error and "did you mean -1.3?" in error.group(1)
     assert 'aria-describedby="entry-form-t_score-error"' in page
+    assert f'name="date" value="2025-10-01" max="{TODAY.isoformat()}"' in page
     with database.transaction() as session:
         assert session.scalar(select(DxaResult).where(DxaResult.patient_id == patient_id,
                                                       DxaResult.date == dt.date(2025, 10, 1))) is None

@@ -29,6 +29,7 @@ class Limit:
     refuse_above: float | None
     source: str
     evidence: str
+    cite: str = "ours [A]"  # the short citation a warning shows (the full source is in docs/records.md)
 
 
 _OURS_BMD = ("ours: inside the assessment's open interval 0.2-2.5 g/cm2; T-scores of -7 to +7 on the "
@@ -62,6 +63,7 @@ LIMITS: dict[str, Limit] = {limit.field: limit for limit in (
 # Cross-field rules, each a number with its source.
 T_SCORE_MISMATCH_WARN_SD = 1.0
 T_SCORE_MISMATCH_REFUSE_SD = 2.0
+T_SCORE_MISMATCH_CITE = "ours [A]; device scales Genant 1994, Hanson 1997 [R]"
 T_SCORE_MISMATCH_SOURCE = (
     "ours [A]: the reported T-score against the one implied by the BMD and the young-adult reference of the "
     "site, converted to the device's scale (spine: Genant et al., J Bone Miner Res 1994;9:1503 standardised "
@@ -78,6 +80,7 @@ DEVICE_SCALE: dict[str, dict[str, float]] = {
 FEMORAL_NECK_REFERENCE_G_CM2 = (0.858, 0.120)
 
 LOAD_JUMP_WARN_FRACTION = 0.20
+LOAD_JUMP_CITE = "ours [A], issue 16"
 LOAD_JUMP_SOURCE = ("ours [A], issue 16: a load more than 20% above the last logged load of the same exercise "
                     "is warned (ACSM progression for resistance training advises 2-10% steps [R])")
 

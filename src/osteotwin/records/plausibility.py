@@ -4,7 +4,7 @@ Each ``check_*`` function takes the stored patient, the validated entry (``osteo
 and, for an edit, the id of the row it replaces; it raises :class:`~osteotwin.errors.InputError`
 (naming the field, the value and what is allowed) for an impossible entry and returns the warnings
 of an unusual but possible one. Every number comes from ``osteotwin.records.limits`` (one table,
-with sources). The same checks run on a stored row (:func:`row_warnings`), so the overview can show
+with sources). The same checks run on a stored row (``records.patients.entry_warnings``), so the overview can show
 the warnings of each stored entry next to it.
 """
 
@@ -34,10 +34,10 @@ def bound_warnings(key: str, value: float | None, field: str) -> list[str]:
         raise InputError(field, value, f"{limit.refuse_below:g} to {limit.refuse_above:g} {limit.unit}")
     if limit.warn_below is not None and value < limit.warn_below:
         return [f"{field} = {value:g} {limit.unit} is below {limit.warn_below:g} {limit.unit}: unusual, please check "
-                f"({limit.source})"]
+                f"({limit.cite}; docs/records.md)"]
     if limit.warn_above is not None and value > limit.warn_above:
         return [f"{field} = {value:g} {limit.unit} is above {limit.warn_above:g} {limit.unit}: unusual, please check "
-                f"({limit.source})"]
+                f"({limit.cite}; docs/records.md)"]
     return []
 
 
@@ -114,7 +114,7 @@ def check_dxa(patient: Patient, data: Any, row_id: int | None = None) -> list[st
     if gap > limits.T_SCORE_MISMATCH_WARN_SD:
         warnings.append(f"t_score = {data.t_score:g} differs by {gap:.1f} SD from the {implied:+.1f} that BMD "
                         f"{data.bmd_g_cm2:g} g/cm2 implies on the reference; check the report "
-                        f"({limits.T_SCORE_MISMATCH_SOURCE})")
+                        f"({limits.T_SCORE_MISMATCH_CITE}; docs/records.md)")
     z_score = getattr(data, "z_score", None)
     if z_score is not None and z_score < data.t_score - 0.5 and (data.date - patient.birth_date).days > 50 * DAYS_PER_YEAR:
         warnings.append(f"z_score = {z_score:g} is below the T-score {data.t_score:g}: after 50 the Z-score is "
@@ -196,7 +196,7 @@ def check_medication(patient: Patient, data: Any, row_id: int | None = None) -> 
         if data.drug in ANTIRESORPTIVES and row.drug in ANTIRESORPTIVES:
             raise InputError("drug", data.drug, (
                 f"one antiresorptive at a time: {existing} overlaps; give that course a stop date first "
-                f"({limits.ANTIRESORPTIVE_OVERLAP_SOURCE})"))
+                "(ours [A]; docs/records.md)"))
         if data.drug in ENDOCRINE_DRUGS and row.drug in ENDOCRINE_DRUGS:
             warnings.append(f"drug = {data.drug}: overlaps the stored {existing}; two endocrine therapies at once "
                             "are unusual (a switch needs a stop date on the earlier course)")
@@ -219,7 +219,7 @@ def check_exercise(patient: Patient, data: Any, row_id: int | None = None) -> li
             last = max(earlier, key=lambda row: (row.date, row.id or 0)).load_kg
             if data.load_kg > last * (1 + limits.LOAD_JUMP_WARN_FRACTION):
                 warnings.append(f"load_kg = {data.load_kg:g} kg is {100 * (data.load_kg / last - 1):.0f}% above the last "
-                                f"logged {last:g} kg for this exercise ({limits.LOAD_JUMP_SOURCE})")
+                                f"logged {last:g} kg for this exercise ({limits.LOAD_JUMP_CITE}; docs/records.md)")
     return warnings
 
 
