@@ -38,11 +38,6 @@ from osteotwin.records.patients import (
 )
 from osteotwin.records.schemas import (
     NUMBER_TYPES,
-    DxaIn,
-    ExerciseLogIn,
-    FoodLogIn,
-    LabIn,
-    MedicationIn,
     PatientIn,
 )
 from osteotwin.scenario import BoneAgent, Dose, EndocrineTherapy, Scenario, scenario_warnings
@@ -50,6 +45,7 @@ from osteotwin.web import services
 from osteotwin.web.app import excerpt
 from osteotwin.web.compute import in_thread, run_compute
 from osteotwin.web.deps import ApiWriterDep, Forbidden, PatientId, RowId, Tx, Viewer, ViewerDep, read_patient
+from osteotwin.web.forms import ENTRY_FORMS
 
 
 class ErrorMessage(BaseModel):
@@ -204,11 +200,8 @@ def _entry_routes(kind: str, model: type[BaseModel], clinician_only: bool) -> No
                   name=f"delete_{what.replace(' ', '_')}", summary=f"Delete a {what} entry (audited)")(remove)
 
 
-_entry_routes("dxa", DxaIn, clinician_only=True)
-_entry_routes("labs", LabIn, clinician_only=True)
-_entry_routes("medications", MedicationIn, clinician_only=True)
-_entry_routes("food-log", FoodLogIn, clinician_only=False)
-_entry_routes("exercise-log", ExerciseLogIn, clinician_only=False)
+for _kind, _form in ENTRY_FORMS.items():  # the same kinds, input models and roles as the clinician's forms
+    _entry_routes(_kind, _form.model, _form.clinician_only)
 
 
 @router.get("/patients/{patient_id}/assessment")
