@@ -266,6 +266,8 @@ def test_age_is_completed_years_not_rounded_up(client, database, clinician):
         session.flush()
         patient_id = patient.id
     assert "63 years" in client.get(f"/patients/{patient_id}").text
+    record = client.get(f"/api/v1/patients/{patient_id}").json()["record"]
+    assert 63.9 <= record["patient"]["age_years"] < 64.0  # what the rules read: not rounded up to 64
 
 
 def test_z_score_is_captured_or_derived_so_the_assessment_gets_the_bmd_term(client, database, clinician):

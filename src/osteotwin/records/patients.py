@@ -6,6 +6,7 @@ risk_factors, dxa, labs, medications) and to the ``simulate`` Patient block.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -53,8 +54,10 @@ class NotFound(Exception):
 
 
 def age_years(birth_date: dt.date, on: dt.date | None = None) -> float:
+    """Age in years to one decimal, truncated: 64.96 years is 64.9, never 65.0 before the birthday
+    (an age threshold of a rule must not fire days early)."""
     on = on or dt.date.today()
-    return round((on - birth_date).days / 365.25, 1)
+    return math.floor((on - birth_date).days / DAYS_PER_YEAR * 10) / 10
 
 
 def completed_years(birth_date: dt.date, on: dt.date | None = None) -> int:
