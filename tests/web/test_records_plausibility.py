@@ -311,3 +311,38 @@ def test_a_fhir_import_runs_the_same_checks_and_reports_what_it_skipped(client, 
     skipped = response.json()["report"]["skipped"]
     assert any("not stored" in line and "birth date (1958-12-25)" in line for line in skipped), skipped
     readable(client, response.json()["id"])
+
+
+def test_roles_a_patient_edits_her_own_logs_but_not_her_dxa(client, database, clinician):
+    from tests.web.conftest import make_account
+
+    patient = make_account(database, "patient", patient_of=clinician)
+    client.cookies.update(patient.cookies())
+    headers = {"X-CSRF-Token": patient.csrf_token}
+    base = f"/api/v1/patients/{patient.patient_id}"
+    food = client.post(f"{base}/food-log", json={"date": TODAY.isoformat(), "food_id": "01117", "grams": 150},
+                       headers=headers)
+    assert food.status_code == 201
+    edited = client.put(f"{base}/food-log/{food.json()['id']}", json={"date": TODAY.isoformat(), "food_id": "01117",
+                                                                       "grams": 200}, headers=headers)
+    assert edited.status_code == 200
+    assert client.post(f"{base}/dxa", json=dxa(), headers=headers).status_code == 403
+    # The clinician edits her exercise session on the pages; the overview lists it with an edit link.
+    session_id = client.post(f"{base}/exercise-log", json={"date": TODAY.isoformat(), "exercise": "goblet_squat",
+                                                           "sets": 3, "reps": 10, "load_kg": 8}, headers=headers).json()["id"]
+    client.cookies.update(clinician.cookies())
+    assert f"/patients/{patient.patient_id}/exercise-log/{session_id}/edit" in client.get(f"/patients/{patient.patient_id}").text
+    response = client.post(f"/patients/{patient.patient_id}/exercise-log/{session_id}/edit", follow_redirects=False, data={
+        "csrf_token": clinician.csrf_token, "date": TODAY.isoformat(), "exercise": "goblet_squat", "sets": "3",
+        "reps": "8", "load_kg": "9"})
+    assert response.status_code == 303
+    assert "Exercise session saved" in client.get(response.headers["location"]).text
+    deleted = client.post(f"/patients/{patient.patient_id}/food-log/{food.json()['id']}/delete",
+                          data={"csrf_token": clinician.csrf_token}, follow_redirects=False)
+    assert deleted.status_code == 303
+    with database.transaction() as session:
+        trail = [(e.action, e.what) for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.patient_id == patient.patient_id).order_by(AuditEvent.id))]
+    assert ("update", f"exercise log {session_id}: reps, load_kg") in trail
+    assert ("update", f"food log {food.json()['id']}: grams") in trail
+    assert ("delete", f"food log {food.json()['id']}") in trail
