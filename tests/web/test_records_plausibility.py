@@ -346,3 +346,19 @@ def test_roles_a_patient_edits_her_own_logs_but_not_her_dxa(client, database, cl
     assert ("update", f"exercise log {session_id}: reps, load_kg") in trail
     assert ("update", f"food log {food.json()['id']}: grams") in trail
     assert ("delete", f"food log {food.json()['id']}") in trail
+
+
+def test_a_refused_new_patient_form_keeps_what_was_typed(client, database, clinician):
+    client.cookies.update(clinician.cookies())
+    form = {"csrf_token": clinician.csrf_token, "name": "Nora Typed", "birth_date": "1961-03-09",
+            "menopausal_status": "postmenopausal", "menopause_year": "1950", "weight_kg": "59", "height_cm": "160",
+            "current_smoker": "on", "diet_pattern": "vegan"}
+    response = client.post("/patients/new", data=form)
+    assert response.status_code == 422
+    page = response.text
+    assert 'value="Nora Typed"' in page and 'value="59"' in page and "<option selected>vegan</option>" in page
+    assert 'name="current_smoker" checked' in page
+    assert re.search(r'id="new-menopause_year-error" role="alert">menopause_year = 1950: must be at least 12 years', page)
+    created = client.post("/patients/new", data={**form, "menopause_year": "2012"}, follow_redirects=False)
+    assert created.status_code == 303
+    assert "<h1>Nora Typed" in client.get(created.headers["location"]).text

@@ -71,10 +71,18 @@ def new_patient_page(request: Request, viewer: ClinicianDep) -> Response:
 
 
 @router.post("/patients/new")
-def new_patient(session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+def new_patient(request: Request, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+    """Create a patient; a refused form comes back as typed with the error next to each field (422)."""
     check_form_csrf(viewer, form)
-    patient = create_patient(session, viewer.user, parse_form(PatientIn, form))
-    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+    try:
+        data = parse_form(PatientIn, form)
+    except ValidationError as error:
+        errors = field_errors(error, PatientIn)
+        audit(session, viewer.user_id, "denied", None, f"patient: refused ({', '.join(sorted(errors))})")
+        values = {name: value[:200] for name, value in form.items() if name in PatientIn.model_fields}
+        return render(request, "patient_new.html", {"values": values, "errors": errors}, status_code=422)
+    patient = create_patient(session, viewer.user, data)
+    return RedirectResponse(f"/patients/{patient.id}", status_code=303)  # her overview confirms it
 
 
 @router.get("/patients/{patient_id}")
