@@ -362,3 +362,27 @@ def test_a_refused_new_patient_form_keeps_what_was_typed(client, database, clini
     created = client.post("/patients/new", data={**form, "menopause_year": "2012"}, follow_redirects=False)
     assert created.status_code == 303
     assert "<h1>Nora Typed" in client.get(created.headers["location"]).text
+
+
+def test_concurrent_identical_dxa_writes_store_one(live_server, database, clinician):
+    """Ten clients post the same scan at once: one is stored, nine are refused as duplicates (the
+    patient's row lock orders the checks on PostgreSQL; SQLite serialises writers)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from osteotwin.web.security import SESSION_COOKIE
+
+    patient_id = add_patient(database, clinician)
+
+    def post(_: int) -> int:
+        with httpx.Client(cookies={SESSION_COOKIE: clinician.session_token}, timeout=60) as http:
+            return http.post(f"{live_server.url}/api/v1/patients/{patient_id}/dxa", json=dxa(),
+                             headers={"X-CSRF-Token": clinician.csrf_token}).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = sorted(pool.map(post, range(10)))
+    assert statuses == [201] + [422] * 9, statuses
+    with database.transaction() as session:
+        assert len(session.scalars(select(DxaResult).where(DxaResult.patient_id == patient_id,
+                                                           DxaResult.date == dt.date(2025, 9, 2))).all()) == 1

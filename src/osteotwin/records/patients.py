@@ -83,13 +83,17 @@ def entry_warnings(patient: Patient) -> dict[str, list[str]]:
     return result
 
 
-def patient_for(session: Session, user: User, patient_id: int, what: str, action: str = "read") -> Patient:
+def patient_for(session: Session, user: User, patient_id: int, what: str, action: str = "read",
+                *, lock: bool = False) -> Patient:
     """The patient if ``user`` may see her (clinician: own patients; patient: herself); audited.
+
+    ``lock`` takes her row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite's writers are serialised
+    already) so that two concurrent writes to one record check for duplicates one after the other.
 
     A refused attempt is audited as ``denied`` by the caller (in its own transaction, since
     the request's transaction is rolled back) and raises :class:`NotFound`.
     """
-    patient = session.get(Patient, patient_id) if isinstance(patient_id, int) else None
+    patient = session.get(Patient, patient_id, with_for_update=lock) if isinstance(patient_id, int) else None
     allowed = patient is not None and (
         (user.role == "clinician" and patient.clinician_id == user.id)
         or (user.role == "patient" and patient.account_user_id == user.id)

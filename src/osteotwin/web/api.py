@@ -153,7 +153,7 @@ def _save(session: Session, viewer: Viewer, patient_id: int, kind: str,
     """Run one write of an entry. The checks refuse before anything is written, so a refusal is
     answered 422 (the documented shape, naming the field) and audited as ``denied`` with the field
     name only, in the request's own transaction (a second one would wait on SQLite's write lock)."""
-    patient = patient_for(session, viewer.user, patient_id, ENTRY_KINDS[kind][0], action="update")
+    patient = patient_for(session, viewer.user, patient_id, ENTRY_KINDS[kind][0], action="update", lock=True)
     try:
         saved = write(patient)
     except InputError as error:

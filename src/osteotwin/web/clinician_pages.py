@@ -160,7 +160,7 @@ def _entry_write(request: Request, session: Session, viewer: Viewer, patient_id:
     check_form_csrf(viewer, form)
     entry = ENTRY_FORMS[kind]
     what = ENTRY_KINDS[kind][0]
-    patient = patient_for(session, viewer.user, patient_id, f"{what} form")
+    patient = patient_for(session, viewer.user, patient_id, f"{what} form", lock=True)
     values = {f.name: form.get(f.name, "")[:100] for f in entry.fields}
     try:
         data = parse_form(entry.model, form)
