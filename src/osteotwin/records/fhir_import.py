@@ -8,7 +8,10 @@ updated. The :class:`~osteotwin.clinic.fhir.ImportReport` says what was added, c
 The stored record keeps one unit per lab test (``records.schemas.LAB_UNITS``): values in other units the
 clinic accepts (25(OH)D in nmol/L, calcium in mg/dL) are converted; a lab reported as a limit
 (``<20 ng/mL``) is not stored as a value. A DXA result without both BMD and T-score is not stored
-(the records keep both). A partial birth date (YYYY or YYYY-MM) is stored as the middle of its period
+(the records keep both). Each entry goes through the same plausibility checks as one typed in
+(``records.plausibility``): an entry they refuse (a scan before her birth, a T-score that contradicts
+the BMD, two antiresorptives at once) is skipped with the reason, the warnings are reported as notes.
+A partial birth date (YYYY or YYYY-MM) is stored as the middle of its period
 (ours) and reported; a record without a birth date gets today minus the age (ours).
 """
 
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session
 from osteotwin.clinic.fhir import ImportReport, fhir_date, import_bundle
 from osteotwin.clinic.record import PatientRecord
 from osteotwin.errors import InputError
+from osteotwin.records import plausibility
 from osteotwin.records.models import DxaResult, LabResult, Medication, Patient, User
 from osteotwin.records.patients import DAYS_PER_MONTH, RISK_FACTOR_FIELDS
 from osteotwin.records.schemas import LAB_UNITS, DxaIn, LabIn, MedicationIn, PatientIn
@@ -37,6 +41,19 @@ def _validated(model: type, data: dict[str, Any], what: str) -> Any:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "value"
         raise InputError(f"{what}.{field}", first.get("input"), first["msg"].removeprefix("Value error, ")) from None
+
+
+def _plausible(check: Any, patient: Patient, data: Any, row_id: int | None, what: str,
+               report: ImportReport) -> bool:
+    """Run a plausibility check: False (and the reason in ``report.skipped``) when it refuses the entry;
+    its warnings go to ``report.notes``."""
+    try:
+        warnings = check(patient, data, row_id=row_id)
+    except InputError as error:
+        report.skipped.append(f"{what}: not stored: {error}")
+        return False
+    report.notes.extend(f"{what}: {warning}" for warning in warnings)
+    return True
 
 
 def find_by_identifier(session: Session, clinician: User, system: str | None, value: str) -> Patient | None:
@@ -124,11 +141,14 @@ def _store_dxa(session: Session, patient: Patient, record: PatientRecord, report
                                   f"{'no BMD' if item.bmd_g_cm2 is None else 'no T-score'} and is not stored")
             continue
         data = _validated(DxaIn, {"date": item.date, "site": item.site, "bmd_g_cm2": item.bmd_g_cm2,
-                                  "t_score": item.t_score, "device": item.device}, f"dxa {item.site} {item.date}")
+                                  "t_score": item.t_score, "z_score": item.z_score, "device": item.device},
+                          f"dxa {item.site} {item.date}")
         row = stored.get((item.date, item.site))
+        if not _plausible(plausibility.check_dxa, patient, data, row.id if row else None, what, report):
+            continue
         if row is None:
-            stored[(item.date, item.site)] = DxaResult(patient_id=patient.id, **data.model_dump())
-            session.add(stored[(item.date, item.site)])
+            stored[(item.date, item.site)] = DxaResult(**data.model_dump())
+            patient.dxa_results.append(stored[(item.date, item.site)])
             report.added.append(f"{what}: stored (BMD {item.bmd_g_cm2:g} g/cm2, T {item.t_score:g})")
             continue
         changes = [f"{k} {getattr(row, k)} -> {v}" for k, v in data.model_dump().items() if getattr(row, k) != v]
@@ -154,9 +174,11 @@ def _store_labs(session: Session, patient: Patient, record: PatientRecord, repor
             report.notes.append(f"{what}: {lab.value:g} {lab.unit} stored as {value:g} {unit}")
         data = _validated(LabIn, {"date": lab.date, "test": lab.test, "value": value, "unit": unit}, what)
         row = stored.get((lab.date, lab.test))
+        if not _plausible(plausibility.check_lab, patient, data, row.id if row else None, what, report):
+            continue
         if row is None:
-            stored[(lab.date, lab.test)] = LabResult(patient_id=patient.id, **data.model_dump())
-            session.add(stored[(lab.date, lab.test)])
+            stored[(lab.date, lab.test)] = LabResult(**data.model_dump())
+            patient.labs.append(stored[(lab.date, lab.test)])
             report.added.append(f"{what}: stored ({value:g} {unit})")
         elif abs(row.value - data.value) > 1e-9:
             report.changed.append(f"{what}: {row.value:g} -> {data.value:g} {unit}")
@@ -171,9 +193,11 @@ def _store_medications(session: Session, patient: Patient, record: PatientRecord
         data = _validated(MedicationIn, _medication_fields(item.model_dump(mode="json")), f"medication {item.drug}")
         what = f"medication {data.drug} from {data.start_date}"
         row = stored.get((data.drug, data.start_date))
+        if not _plausible(plausibility.check_medication, patient, data, row.id if row else None, what, report):
+            continue
         if row is None:
-            stored[(data.drug, data.start_date)] = Medication(patient_id=patient.id, **data.model_dump())
-            session.add(stored[(data.drug, data.start_date)])
+            stored[(data.drug, data.start_date)] = Medication(**data.model_dump())
+            patient.medications.append(stored[(data.drug, data.start_date)])
             report.added.append(f"{what}: stored")
             continue
         changes = [f"{k} {getattr(row, k)} -> {v}" for k, v in data.model_dump().items()

@@ -134,6 +134,7 @@ class DxaResult(Base):
     site: Mapped[str] = mapped_column(String(20))  # lumbar_spine | total_hip | femoral_neck
     bmd_g_cm2: Mapped[float] = mapped_column(Float)
     t_score: Mapped[float] = mapped_column(Float)
+    z_score: Mapped[float | None] = mapped_column(Float, nullable=True)  # as reported; None: derived for age
     device: Mapped[str] = mapped_column(String(20), default="hologic")
     patient: Mapped[Patient] = relationship(back_populates="dxa_results")
 

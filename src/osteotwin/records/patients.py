@@ -6,13 +6,19 @@ risk_factors, dxa, labs, medications) and to the ``simulate`` Patient block.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from osteotwin.catalog import DAYS_PER_MONTH
+from osteotwin.catalog import DAYS_PER_MONTH, DAYS_PER_YEAR
 from osteotwin.clinic.record import ASSESSED_DRUGS
+from osteotwin.errors import InputError
+from osteotwin.records import plausibility
 from osteotwin.records.audit import audit
 from osteotwin.records.models import (
     DxaResult,
@@ -48,17 +54,46 @@ class NotFound(Exception):
 
 
 def age_years(birth_date: dt.date, on: dt.date | None = None) -> float:
+    """Age in years to one decimal, truncated: 64.96 years is 64.9, never 65.0 before the birthday
+    (an age threshold of a rule must not fire days early)."""
     on = on or dt.date.today()
-    return round((on - birth_date).days / 365.25, 1)
+    return math.floor((on - birth_date).days / DAYS_PER_YEAR * 10) / 10
 
 
-def patient_for(session: Session, user: User, patient_id: int, what: str, action: str = "read") -> Patient:
+def completed_years(birth_date: dt.date, on: dt.date | None = None) -> int:
+    """Age in completed years, as said aloud (63 until the 64th birthday; never rounded up)."""
+    on = on or dt.date.today()
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def entry_warnings(patient: Patient) -> dict[str, list[str]]:
+    """The plausibility warnings of each stored DXA result, lab and medication, keyed ``"<kind>-<id>"``;
+    a row stored before a check existed that the check would now refuse is listed with its reason."""
+    result: dict[str, list[str]] = {}
+    for kind, rows in (("dxa", patient.dxa_results), ("labs", patient.labs), ("medications", patient.medications),
+                       ("exercise-log", patient.exercise_log), ("food-log", patient.food_log)):
+        check = ENTRY_KINDS[kind][2]
+        for row in rows:
+            try:
+                warnings = check(patient, row, row_id=row.id)
+            except InputError as error:
+                warnings = [f"stored before this check existed and would now be refused: {error}"]
+            if warnings:
+                result[f"{kind}-{row.id}"] = warnings
+    return result
+
+
+def patient_for(session: Session, user: User, patient_id: int, what: str, action: str = "read",
+                *, lock: bool = False) -> Patient:
     """The patient if ``user`` may see her (clinician: own patients; patient: herself); audited.
+
+    ``lock`` takes her row lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite's writers are serialised
+    already) so that two concurrent writes to one record check for duplicates one after the other.
 
     A refused attempt is audited as ``denied`` by the caller (in its own transaction, since
     the request's transaction is rolled back) and raises :class:`NotFound`.
     """
-    patient = session.get(Patient, patient_id) if isinstance(patient_id, int) else None
+    patient = session.get(Patient, patient_id, with_for_update=lock) if isinstance(patient_id, int) else None
     allowed = patient is not None and (
         (user.role == "clinician" and patient.clinician_id == user.id)
         or (user.role == "patient" and patient.account_user_id == user.id)
@@ -103,93 +138,118 @@ def update_patient(session: Session, user: User, patient: Patient, data: Patient
     return patient
 
 
-def add_dxa(session: Session, user: User, patient: Patient, data: DxaIn) -> DxaResult:
-    row = DxaResult(patient_id=patient.id, **data.model_dump())
+@dataclass
+class Saved:
+    """A stored (or edited) entry and the warnings of its unusual values (osteotwin.records.plausibility)."""
+
+    row: Any
+    warnings: list[str] = dataclass_field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+
+# What each kind of entry is called in the audit trail, its table, its plausibility check and its fields.
+ENTRY_KINDS: dict[str, tuple[str, type, Callable[..., list[str]]]] = {
+    "dxa": ("dxa", DxaResult, plausibility.check_dxa),
+    "labs": ("lab", LabResult, plausibility.check_lab),
+    "medications": ("medication", Medication, plausibility.check_medication),
+    "food-log": ("food log", FoodLogEntry, plausibility.check_food),
+    "exercise-log": ("exercise log", ExerciseLogEntry, plausibility.check_exercise),
+}
+
+
+def _add(session: Session, user: User, patient: Patient, entry_kind: str, data: Any, **extra: Any) -> Saved:
+    what, table, check = ENTRY_KINDS[entry_kind]
+    warnings = check(patient, data)
+    row = table(patient_id=patient.id, **data.model_dump(), **extra)
     session.add(row)
     session.flush()
-    audit(session, user.id, "create", patient.id, f"dxa {row.id}")
-    return row
+    audit(session, user.id, "create", patient.id, f"{what} {row.id}")
+    return Saved(row, warnings)
 
 
-def add_lab(session: Session, user: User, patient: Patient, data: LabIn) -> LabResult:
-    row = LabResult(patient_id=patient.id, **data.model_dump())
-    session.add(row)
-    session.flush()
-    audit(session, user.id, "create", patient.id, f"lab {row.id}")
-    return row
-
-
-def add_medication(session: Session, user: User, patient: Patient, data: MedicationIn) -> Medication:
-    row = Medication(patient_id=patient.id, **data.model_dump())
-    session.add(row)
-    session.flush()
-    audit(session, user.id, "create", patient.id, f"medication {row.id}")
-    return row
-
-
-def add_food(session: Session, user: User, patient: Patient, data: FoodLogIn, food_name: str = "") -> FoodLogEntry:
-    row = FoodLogEntry(patient_id=patient.id, food_name=food_name[:300], **data.model_dump())
-    session.add(row)
-    session.flush()
-    audit(session, user.id, "create", patient.id, f"food log {row.id}")
-    return row
-
-
-def add_exercise(session: Session, user: User, patient: Patient, data: ExerciseLogIn, kind: str) -> ExerciseLogEntry:
-    """Log a session; ``kind`` (aerobic, impact, resistance, balance) comes from the planner's library."""
-    row = ExerciseLogEntry(patient_id=patient.id, kind=kind, **data.model_dump())
-    session.add(row)
-    session.flush()
-    audit(session, user.id, "create", patient.id, f"exercise log {row.id}")
-    return row
-
-
-def _log_row(session: Session, user: User, patient: Patient, model: type[FoodLogEntry] | type[ExerciseLogEntry],
-             entry_id: int) -> Any:
-    """A food or exercise log row of ``patient`` that ``user`` may change (her clinician or herself);
-    NotFound (a 404, audited as denied) for anyone else's row, a missing row or another user."""
-    allowed = ((user.role == "clinician" and patient.clinician_id == user.id)
-               or (user.role == "patient" and patient.account_user_id == user.id))
-    row = session.get(model, entry_id) if allowed and isinstance(entry_id, int) else None
+def entry_for(session: Session, patient: Patient, entry_kind: str, entry_id: int) -> Any:
+    """One stored entry of the patient, or :class:`NotFound` (another patient's entry looks missing)."""
+    _, table, _ = ENTRY_KINDS[entry_kind]
+    row = session.get(table, entry_id)
     if row is None or row.patient_id != patient.id:
         raise NotFound(patient.id)
     return row
 
 
+def update_entry(session: Session, user: User, patient: Patient, entry_kind: str, entry_id: int, data: Any,
+                 **extra: Any) -> Saved:
+    """Replace a stored entry by ``data`` after the same checks as a new one (the entry itself excluded
+    from the duplicate checks). The audit row names the fields that changed, never their values."""
+    what, _, check = ENTRY_KINDS[entry_kind]
+    row = entry_for(session, patient, entry_kind, entry_id)
+    warnings = check(patient, data, row_id=row.id)
+    values = data.model_dump() | extra
+    changed = [name for name, value in values.items() if getattr(row, name) != value]
+    for name in changed:
+        setattr(row, name, values[name])
+    audit(session, user.id, "update", patient.id,
+          f"{what} {row.id}: {', '.join(changed) if changed else 'no change'}")
+    return Saved(row, warnings)
+
+
+def delete_entry(session: Session, user: User, patient: Patient, entry_kind: str, entry_id: int) -> None:
+    """Delete a stored entry (audited: who, when, which entry)."""
+    what, _, _ = ENTRY_KINDS[entry_kind]
+    row = entry_for(session, patient, entry_kind, entry_id)
+    session.delete(row)
+    session.flush()
+    session.expire(patient)
+    audit(session, user.id, "delete", patient.id, f"{what} {entry_id}")
+
+
+def add_dxa(session: Session, user: User, patient: Patient, data: DxaIn) -> Saved:
+    return _add(session, user, patient, "dxa", data)
+
+
+def add_lab(session: Session, user: User, patient: Patient, data: LabIn) -> Saved:
+    return _add(session, user, patient, "labs", data)
+
+
+def add_medication(session: Session, user: User, patient: Patient, data: MedicationIn) -> Saved:
+    return _add(session, user, patient, "medications", data)
+
+
+def add_food(session: Session, user: User, patient: Patient, data: FoodLogIn, food_name: str = "") -> Saved:
+    return _add(session, user, patient, "food-log", data, food_name=food_name[:300])
+
+
+def add_exercise(session: Session, user: User, patient: Patient, data: ExerciseLogIn, kind: str) -> Saved:
+    """Log a session; ``kind`` (aerobic, impact, resistance, balance) comes from the planner's library."""
+    return _add(session, user, patient, "exercise-log", data, kind=kind)
+
+
+# The add function of each kind of entry (the kinds of ENTRY_KINDS).
+ENTRY_ADDERS: dict[str, Callable[..., Saved]] = {
+    "dxa": add_dxa, "labs": add_lab, "medications": add_medication, "food-log": add_food,
+    "exercise-log": add_exercise,
+}
+
+
+# Food and exercise entries: the patient's own pages, the clinician pages and the API use these four.
 def update_food_entry(session: Session, user: User, patient: Patient, entry_id: int, data: FoodLogIn,
-                      food_name: str = "") -> FoodLogEntry:
-    """Replace a food log entry's date, food and grams; audited as an update (no values)."""
-    row: FoodLogEntry = _log_row(session, user, patient, FoodLogEntry, entry_id)
-    for field, value in data.model_dump().items():
-        setattr(row, field, value)
-    row.food_name = food_name[:300]
-    audit(session, user.id, "update", patient.id, f"food log {row.id}")
-    return row
+                      food_name: str = "") -> Saved:
+    return update_entry(session, user, patient, "food-log", entry_id, data, food_name=food_name[:300])
 
 
 def delete_food_entry(session: Session, user: User, patient: Patient, entry_id: int) -> None:
-    """Remove a food log entry; the audit trail keeps that it existed and who removed it."""
-    row = _log_row(session, user, patient, FoodLogEntry, entry_id)
-    session.delete(row)
-    audit(session, user.id, "delete", patient.id, f"food log {entry_id}")
+    delete_entry(session, user, patient, "food-log", entry_id)
 
 
 def update_exercise_session(session: Session, user: User, patient: Patient, entry_id: int, data: ExerciseLogIn,
-                            kind: str) -> ExerciseLogEntry:
-    """Replace a logged session (``kind`` from the planner's library, as in :func:`add_exercise`); audited."""
-    row: ExerciseLogEntry = _log_row(session, user, patient, ExerciseLogEntry, entry_id)
-    for field, value in data.model_dump().items():
-        setattr(row, field, value)
-    row.kind = kind
-    audit(session, user.id, "update", patient.id, f"exercise log {row.id}")
-    return row
+                            kind: str) -> Saved:
+    return update_entry(session, user, patient, "exercise-log", entry_id, data, kind=kind)
 
 
 def delete_exercise_session(session: Session, user: User, patient: Patient, entry_id: int) -> None:
-    """Remove a logged session; the audit trail keeps that it existed and who removed it."""
-    row = _log_row(session, user, patient, ExerciseLogEntry, entry_id)
-    session.delete(row)
-    audit(session, user.id, "delete", patient.id, f"exercise log {entry_id}")
+    delete_entry(session, user, patient, "exercise-log", entry_id)
 
 
 # --- conversions --------------------------------------------------------------------------------
@@ -243,9 +303,55 @@ def years_since_menopause(patient: Patient, on: dt.date | None = None) -> float 
     return float(max(0, on.year - patient.menopause_year))
 
 
+# The assessment input's open BMD interval (osteotwin.clinic.record.DxaMeasurement); the records refuse
+# far inside it (osteotwin.records.limits), rows stored before those limits may sit on its edges.
+_ASSESS_BMD_OPEN_G_CM2 = (0.2, 2.5)
+_ASSESS_SCORE_RANGE = (-7.0, 7.0)
+
+
+def readable_dxa(patient: Patient, *, derive_z: bool = True) -> tuple[list[dict[str, Any]], list[str]]:
+    """The DXA results in the ``assess`` input shape, and what was left out to keep them readable.
+
+    Rows stored before the plausibility checks existed may hold a second result for a site and date
+    (the newest entry is used) or a BMD on the edge of what the assessment reads (0.2 or 2.5 g/cm2: the
+    BMD is left out, the T-score kept). Without a reported Z-score, the Z-score of the spine and hip is
+    derived for her age at the scan (``plausibility.derived_z_score``) when ``derive_z``; the FHIR export
+    passes ``derive_z=False`` so it exports only what was measured."""
+    newest: dict[tuple[dt.date, str], DxaResult] = {}
+    notes: list[str] = []
+    for row in sorted(patient.dxa_results, key=lambda r: r.id or 0):
+        key = (row.date, row.site)
+        if key in newest:
+            notes.append(f"DXA {row.site.replace('_', ' ')} {row.date.isoformat()}: two entries "
+                         f"({newest[key].id} and {row.id}); the newer ({row.id}) is used, delete the other")
+        newest[key] = row
+    entries = []
+    for row in sorted(newest.values(), key=lambda r: (r.date, r.site)):
+        entry: dict[str, Any] = {"date": row.date.isoformat(), "site": row.site, "device": row.device}
+        low, high = _ASSESS_BMD_OPEN_G_CM2
+        if low < row.bmd_g_cm2 < high:
+            entry["bmd_g_cm2"] = row.bmd_g_cm2
+        else:
+            notes.append(f"DXA {row.site.replace('_', ' ')} {row.date.isoformat()}: BMD {row.bmd_g_cm2:g} g/cm2 is not "
+                         "a possible value and is left out (the T-score is used); edit the entry")
+        for name in ("t_score", "z_score"):
+            value = getattr(row, name)
+            if value is not None and _ASSESS_SCORE_RANGE[0] <= value <= _ASSESS_SCORE_RANGE[1]:
+                entry[name] = value
+        if "z_score" not in entry and "t_score" in entry and derive_z:
+            age = (row.date - patient.birth_date).days / DAYS_PER_YEAR
+            z = plausibility.derived_z_score(row.site, row.t_score, age)
+            if z is not None and _ASSESS_SCORE_RANGE[0] <= z <= _ASSESS_SCORE_RANGE[1]:
+                entry["z_score"] = z
+        if len(entry) > 3:
+            entries.append(entry)
+    return entries, notes
+
+
 def record_dict(patient: Patient, on: dt.date | None = None, *, with_identity: bool = False) -> dict[str, Any]:
     """The stored record as the ``assess`` input (``PatientRecord``): patient, risk_factors, dxa, labs,
-    medications. ``with_identity`` adds name, birth date and record number (for the FHIR export)."""
+    medications. ``with_identity`` adds name, birth date and record number (for the FHIR export).
+    Every stored row is readable (``readable_dxa``)."""
     on = on or dt.date.today()
     block: dict[str, Any] = {
         "age_years": age_years(patient.birth_date, on),
@@ -263,11 +369,7 @@ def record_dict(patient: Patient, on: dt.date | None = None, *, with_identity: b
     return {
         "patient": block,
         "risk_factors": {name: getattr(patient, name) for name in RISK_FACTOR_FIELDS},
-        "dxa": [
-            {"date": r.date.isoformat(), "site": r.site, "bmd_g_cm2": r.bmd_g_cm2, "t_score": r.t_score,
-             "device": r.device}
-            for r in sorted(patient.dxa_results, key=lambda r: (r.date, r.site))
-        ],
+        "dxa": readable_dxa(patient, derive_z=not with_identity)[0],
         "labs": [
             {"date": r.date.isoformat(), "test": r.test, "value": r.value, "unit": r.unit}
             for r in sorted(patient.labs, key=lambda r: (r.date, r.test))

@@ -1,7 +1,10 @@
 """Input models of the records (shared by the HTML forms and the JSON API).
 
 Ranges marked "ours" are our own plausibility bounds, not published limits; they refuse
-impossible values (a T-score of -20) and accept unusual but possible ones.
+impossible values (a T-score of -20) and accept unusual but possible ones. The bounds of the
+clinical values come from the one limits table (``osteotwin.records.limits``, with sources); the
+checks against the rest of the record (duplicates, T-score against BMD, doses against the label)
+are in ``osteotwin.records.plausibility``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from osteotwin import catalog
 from osteotwin.lifestyle.names import validate_dislikes, validate_medication
+from osteotwin.records.limits import LIMITS
 
 DxaSite = Literal[catalog.DXA_SITES]  # type: ignore[valid-type]
 DxaDevice = Literal["hologic", "ge_lunar", "norland", "other", "unknown"]
@@ -30,13 +34,17 @@ LAB_UNITS: dict[str, str] = {
     "calcium": "mmol/L",
     "albumin": "g/L",
 }
-# Our plausibility bounds per test (refuse physiologically impossible values).
+# Refusal bounds per test (the limits table: physiologically impossible values).
 LAB_RANGES: dict[str, tuple[float, float]] = {
-    "vitamin_d_25_oh": (0, 300),
-    "creatinine_clearance": (0, 300),
-    "calcium": (0.5, 5.0),
-    "albumin": (5, 80),
+    test: (LIMITS[f"labs.{test}"].refuse_below, LIMITS[f"labs.{test}"].refuse_above) for test in LAB_UNITS
 }
+
+
+def _bounds(key: str) -> dict[str, float | str]:
+    """``Field`` keyword arguments of the refusal bounds of ``LIMITS[key]``, with the source."""
+    limit = LIMITS[key]
+    return {"ge": limit.refuse_below, "le": limit.refuse_above,
+            "description": f"{limit.refuse_below:g} to {limit.refuse_above:g} {limit.unit} ({limit.source})"}
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
@@ -115,8 +123,9 @@ class DxaIn(_In):
 
     date: dt.date
     site: DxaSite
-    bmd_g_cm2: float = Field(ge=0.2, le=2.5, description="ours: 0.2-2.5 g/cm2")
-    t_score: float = Field(ge=-7, le=7, description="ours: -7 to 7")
+    bmd_g_cm2: float = Field(**_bounds("dxa.bmd_g_cm2"))
+    t_score: float = Field(**_bounds("dxa.t_score"))
+    z_score: float | None = Field(None, **_bounds("dxa.z_score"))
     device: DxaDevice = "hologic"
 
     _date = field_validator("date")(classmethod(lambda cls, v: _not_future(v, "date")))
@@ -171,7 +180,7 @@ class FoodLogIn(_In):
 
     date: dt.date
     food_id: str = Field(pattern=r"^[0-9]{4,6}$")
-    grams: float = Field(gt=0, le=3000, description="ours: up to 3 kg of one food per entry")
+    grams: float = Field(gt=0, le=LIMITS["food.grams"].refuse_above, description=LIMITS["food.grams"].source)
 
     _date = field_validator("date")(classmethod(lambda cls, v: _not_future(v, "date")))
 
@@ -182,9 +191,9 @@ class ExerciseLogIn(_In):
 
     date: dt.date
     exercise: str = Field(pattern=r"^[a-z][a-z0-9_]{1,59}$", description="exercise id of the planner's library")
-    minutes: float = Field(0, ge=0, le=600)
+    minutes: float = Field(0, **_bounds("exercise.minutes"))
     sets: int | None = Field(None, ge=1, le=20)
     reps: int | None = Field(None, ge=1, le=200)
-    load_kg: float | None = Field(None, ge=0, le=400)
+    load_kg: float | None = Field(None, **_bounds("exercise.load_kg"))
 
     _date = field_validator("date")(classmethod(lambda cls, v: _not_future(v, "date")))

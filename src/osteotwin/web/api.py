@@ -11,41 +11,42 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from osteotwin import simulate as simulate_one
 from osteotwin.clinic import PatientRecord
 from osteotwin.clinic import assess as assess_record
 from osteotwin.errors import InputError
 from osteotwin.records.audit import audit, audit_trail
+from osteotwin.records.models import Patient
 from osteotwin.records.patients import (
-    add_dxa,
-    add_exercise,
-    add_food,
-    add_lab,
-    add_medication,
+    ENTRY_ADDERS,
+    ENTRY_KINDS,
+    Saved,
     create_patient,
+    delete_entry,
     list_patients,
     own_patient,
     patient_for,
     record_dict,
+    update_entry,
 )
 from osteotwin.records.schemas import (
     NUMBER_TYPES,
-    DxaIn,
-    ExerciseLogIn,
-    FoodLogIn,
-    LabIn,
-    MedicationIn,
     PatientIn,
 )
 from osteotwin.scenario import BoneAgent, Dose, EndocrineTherapy, Scenario, scenario_warnings
 from osteotwin.web import services
+from osteotwin.web.app import excerpt
 from osteotwin.web.compute import in_thread, run_compute
-from osteotwin.web.deps import ApiWriterDep, Forbidden, PatientId, Tx, Viewer, ViewerDep, read_patient
+from osteotwin.web.deps import ApiWriterDep, Forbidden, PatientId, RowId, Tx, Viewer, ViewerDep, read_patient
+from osteotwin.web.forms import ENTRY_FORMS
 
 
 class ErrorMessage(BaseModel):
@@ -92,8 +93,11 @@ class Me(BaseModel):
 
 
 class Created(BaseModel):
+    """A stored or edited entry; ``warnings`` name unusual but possible values (osteotwin.records.limits)."""
+
     id: int
     patient_id: int
+    warnings: list[str] = Field(default_factory=list)
 
 
 class PatientSummary(BaseModel):
@@ -145,49 +149,60 @@ def patient_record(patient_id: PatientId, session: Tx, viewer: ViewerDep) -> dic
             "record": record_dict(patient)}
 
 
-def _add(session, viewer, patient_id: int, what: str, add, body) -> Created:  # noqa: ANN001
-    patient = patient_for(session, viewer.user, patient_id, what, action="update")
-    row = add(session, viewer.user, patient, body)
-    return Created(id=row.id, patient_id=patient.id)
+def _save(session: Session, viewer: Viewer, patient_id: int, kind: str,
+          write: Callable[[Patient], Saved]) -> Created | JSONResponse:
+    """Run one write of an entry. The checks refuse before anything is written, so a refusal is
+    answered 422 (the documented shape, naming the field) and audited as ``denied`` with the field
+    name only, in the request's own transaction (a second one would wait on SQLite's write lock)."""
+    patient = patient_for(session, viewer.user, patient_id, ENTRY_KINDS[kind][0], action="update", lock=True)
+    try:
+        saved = write(patient)
+    except InputError as error:
+        audit(session, viewer.user_id, "denied", patient.id, f"{ENTRY_KINDS[kind][0]}: refused ({error.field})")
+        return JSONResponse({"detail": [{"loc": ["body", *error.field.split(".")], "msg": excerpt(str(error)),
+                                         "type": "value_error"}]}, status_code=422)
+    return Created(id=saved.id, patient_id=patient.id, warnings=saved.warnings)
 
 
-@router.post("/patients/{patient_id}/dxa", response_model=Created, status_code=201)
-def post_dxa(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: DxaIn, raw: RawBody) -> Created:
-    _clinician(viewer)
-    body = _strict(body, raw)
-    return _add(session, viewer, patient_id, "dxa", add_dxa, body)
+def _entry_routes(kind: str, model: type[BaseModel], clinician_only: bool) -> None:
+    """POST (201), PUT (200) and DELETE (204) of one kind of entry (``kind`` as in ``ENTRY_KINDS``)."""
+    what = ENTRY_KINDS[kind][0]
+
+    def add(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: model,  # type: ignore[valid-type]
+            raw: RawBody) -> Created | JSONResponse:
+        if clinician_only:
+            _clinician(viewer)
+        body = _strict(body, raw)
+        return _save(session, viewer, patient_id, kind, lambda patient: ENTRY_ADDERS[kind](
+            session, viewer.user, patient, body, **services.entry_extra(kind, body)))
+
+    def edit(patient_id: PatientId, entry_id: RowId, session: Tx, viewer: ApiWriterDep,
+             body: model, raw: RawBody) -> Created | JSONResponse:  # type: ignore[valid-type]
+        if clinician_only:
+            _clinician(viewer)
+        body = _strict(body, raw)
+        return _save(session, viewer, patient_id, kind, lambda patient: update_entry(
+            session, viewer.user, patient, kind, entry_id, body, **services.entry_extra(kind, body)))
+
+    def remove(patient_id: PatientId, entry_id: RowId, session: Tx, viewer: ApiWriterDep) -> Response:
+        if clinician_only:
+            _clinician(viewer)
+        patient = patient_for(session, viewer.user, patient_id, what, action="update")
+        delete_entry(session, viewer.user, patient, kind, entry_id)
+        return Response(status_code=204)
+
+    add.__annotations__["body"] = edit.__annotations__["body"] = model  # a local type: resolved here, not by name
+    path = f"/patients/{{patient_id}}/{kind}"
+    router.post(path, response_model=Created, status_code=201, name=f"add_{what.replace(' ', '_')}",
+                summary=f"Add a {what} entry (warnings list unusual values)")(add)
+    router.put(path + "/{entry_id}", response_model=Created, name=f"edit_{what.replace(' ', '_')}",
+               summary=f"Replace a {what} entry (same checks as a new one; audited with the fields changed)")(edit)
+    router.delete(path + "/{entry_id}", status_code=204, response_class=Response,
+                  name=f"delete_{what.replace(' ', '_')}", summary=f"Delete a {what} entry (audited)")(remove)
 
 
-@router.post("/patients/{patient_id}/labs", response_model=Created, status_code=201)
-def post_lab(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: LabIn, raw: RawBody) -> Created:
-    _clinician(viewer)
-    body = _strict(body, raw)
-    return _add(session, viewer, patient_id, "lab", add_lab, body)
-
-
-@router.post("/patients/{patient_id}/medications", response_model=Created, status_code=201)
-def post_medication(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: MedicationIn, raw: RawBody) -> Created:
-    _clinician(viewer)
-    body = _strict(body, raw)
-    return _add(session, viewer, patient_id, "medication", add_medication, body)
-
-
-@router.post("/patients/{patient_id}/food-log", response_model=Created, status_code=201)
-def post_food(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: FoodLogIn, raw: RawBody) -> Created:
-    """One food-log row (``date, food_id, grams``, as in ``osteotwin nutrients``)."""
-    body = _strict(body, raw)
-    patient = patient_for(session, viewer.user, patient_id, "food log", action="create")
-    row = add_food(session, viewer.user, patient, body, food_name=services.food_name(body.food_id))
-    return Created(id=row.id, patient_id=patient.id)
-
-
-@router.post("/patients/{patient_id}/exercise-log", response_model=Created, status_code=201)
-def post_exercise(patient_id: PatientId, session: Tx, viewer: ApiWriterDep, body: ExerciseLogIn, raw: RawBody) -> Created:
-    """One exercise session (``exercise`` is an id of the planner's library)."""
-    body = _strict(body, raw)
-    patient = patient_for(session, viewer.user, patient_id, "exercise log", action="create")
-    row = add_exercise(session, viewer.user, patient, body, services.exercise_kind(body.exercise))
-    return Created(id=row.id, patient_id=patient.id)
+for _kind, _form in ENTRY_FORMS.items():  # the same kinds, input models and roles as the clinician's forms
+    _entry_routes(_kind, _form.model, _form.clinician_only)
 
 
 @router.get("/patients/{patient_id}/assessment")

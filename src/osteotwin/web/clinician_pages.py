@@ -4,12 +4,15 @@ and the audit trail of a record."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,17 +21,21 @@ from osteotwin.records.accounts import create_user, issue_link, may_invite, utcn
 from osteotwin.records.audit import audit, audit_trail
 from osteotwin.records.models import AlertAcknowledgement, OneTimeLink, Patient, User
 from osteotwin.records.patients import (
-    add_dxa,
-    add_lab,
-    add_medication,
-    age_years,
+    ENTRY_ADDERS,
+    ENTRY_KINDS,
+    completed_years,
     create_patient,
     current_medications,
+    delete_entry,
+    entry_for,
+    entry_warnings,
     latest_t_scores,
     list_patients,
     patient_for,
+    readable_dxa,
+    update_entry,
 )
-from osteotwin.records.schemas import LAB_UNITS, DxaIn, LabIn, MedicationIn, PatientIn
+from osteotwin.records.schemas import PatientIn
 from osteotwin.web import services
 from osteotwin.web.charts import FALLBACK_LSC_SOURCE, dxa_history_figure, lsc_by_site, projection_figures
 from osteotwin.web.compute import in_thread, run_compute
@@ -36,6 +43,7 @@ from osteotwin.web.deps import (
     ClinicianDep,
     FormDep,
     PatientId,
+    RowId,
     Tx,
     Viewer,
     ViewerDep,
@@ -43,7 +51,7 @@ from osteotwin.web.deps import (
     load_record,
     read_patient,
 )
-from osteotwin.web.forms import parse_form
+from osteotwin.web.forms import ENTRY_FORMS, field_errors, form_fields, form_values, parse_form
 from osteotwin.web.rendering import render
 from osteotwin.web.take_home import plan_pdf, take_home_context
 
@@ -55,7 +63,7 @@ MAX_FHIR_UPLOAD_BYTES = 5_000_000
 def patient_list(request: Request, session: Tx, viewer: ClinicianDep,
                  q: Annotated[str, Query(max_length=100)] = "") -> Response:
     patients = list_patients(session, viewer.user, q[:100])
-    rows = [{"patient": p, "age": age_years(p.birth_date), "t_scores": latest_t_scores(p),
+    rows = [{"patient": p, "age": completed_years(p.birth_date), "t_scores": latest_t_scores(p),
              "last_dxa": max((r.date for r in p.dxa_results), default=None)} for p in patients]
     return render(request, "patients.html", {"rows": rows, "q": q[:100]})
 
@@ -66,10 +74,18 @@ def new_patient_page(request: Request, viewer: ClinicianDep) -> Response:
 
 
 @router.post("/patients/new")
-def new_patient(session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+def new_patient(request: Request, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
+    """Create a patient; a refused form comes back as typed with the error next to each field (422)."""
     check_form_csrf(viewer, form)
-    patient = create_patient(session, viewer.user, parse_form(PatientIn, form))
-    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
+    try:
+        data = parse_form(PatientIn, form)
+    except ValidationError as error:
+        errors = field_errors(error, PatientIn)
+        audit(session, viewer.user_id, "denied", None, f"patient: refused ({', '.join(sorted(errors))})")
+        values = {name: value[:200] for name, value in form.items() if name in PatientIn.model_fields}
+        return render(request, "patient_new.html", {"values": values, "errors": errors}, status_code=422)
+    patient = create_patient(session, viewer.user, data)
+    return RedirectResponse(f"/patients/{patient.id}", status_code=303)  # her overview confirms it
 
 
 @router.get("/patients/{patient_id}")
@@ -85,12 +101,18 @@ def _overview_page(request: Request, patient: Patient) -> Response:
     services.warm(patient)  # the plan, the fit and its narrowing of this record version, in the background
     personal = services.personal_twin(patient)
     invite = request.query_params.get("invite")
+    warnings = entry_warnings(patient)
     return render(request, "patient_overview.html", {
-        "patient": patient, "age": age_years(patient.birth_date), "t_scores": latest_t_scores(patient),
+        "patient": patient, "age": completed_years(patient.birth_date), "t_scores": latest_t_scores(patient),
         "current": current_medications(patient), "assessment": assessment,
         "card_alerts": card_alerts(assessment, patient),
         "monitoring": monitoring, "lsc": lsc, "fallback_lsc_source": FALLBACK_LSC_SOURCE,
-        "dxa_figure": dxa_history_figure(patient, lsc, personal), "lab_units": LAB_UNITS, "personal": personal,
+        "dxa_figure": dxa_history_figure(patient, lsc, personal) if patient.dxa_results else None,
+        "personal": personal,
+        "forms": {kind: form_fields(kind) for kind in ("dxa", "labs", "medications")},
+        "entry_warnings": warnings, "record_notes": readable_dxa(patient)[1],
+        "confirmation": _confirmation(request, warnings),
+        "recent_logs": _recent_logs(patient),
         "invite_link": f"{request.app.state.public_url}/set-password/{invite}" if invite else None,
     })
 
@@ -120,28 +142,104 @@ def acknowledge_alert(patient_id: PatientId, session: Tx, viewer: ClinicianDep, 
     return RedirectResponse(f"/patients/{patient_id}{page}#decision", status_code=303)
 
 
-def _write(request: Request, session: Session, viewer: Viewer, patient_id: int, form: dict[str, str],
-           model: type, add) -> Response:  # noqa: ANN001
+_ENTRY_REFERENCE = re.compile(r"^([a-z-]{3,20})-([0-9]{1,10})$")
+
+
+def _confirmation(request: Request, warnings: dict[str, list[str]]) -> dict[str, Any] | None:
+    """What the overview confirms after a save (``?saved=dxa-12``) or a deletion (``?deleted=...``),
+    with the warnings of the saved entry."""
+    for action in ("saved", "deleted"):
+        match = _ENTRY_REFERENCE.match(request.query_params.get(action, ""))
+        if match and match.group(1) in ENTRY_FORMS:
+            title = ENTRY_FORMS[match.group(1)].title
+            return {"text": f"{title[:1].upper() + title[1:]} {action} (entry {match.group(2)}).",
+                    "warnings": warnings.get(match.group(0), []) if action == "saved" else []}
+    return None
+
+
+def _recent_logs(patient: Patient, days: int = 28) -> list[dict[str, Any]]:
+    """Her food and exercise entries of the last ``days`` days, newest first, for edit or delete."""
+    since = dt.date.today() - dt.timedelta(days=days)
+    rows = [{"kind": "food-log", "row": e, "text": f"{e.food_name or e.food_id}: {e.grams:g} g"}
+            for e in patient.food_log if e.date >= since]
+    rows += [{"kind": "exercise-log", "row": e, "text": e.exercise.replace("_", " ") + "".join(
+        part for part in (f", {e.minutes:g} min" if e.minutes else "", f", {e.sets} x {e.reps}" if e.sets and e.reps
+                          else "", f" at {e.load_kg:g} kg" if e.load_kg else ""))}
+             for e in patient.exercise_log if e.date >= since]
+    return sorted(rows, key=lambda item: (item["row"].date, item["kind"], item["row"].id), reverse=True)
+
+
+def _entry_page(request: Request, patient: Patient, kind: str, values: dict[str, str], errors: dict[str, str],
+                entry_id: int | None = None, status_code: int = 200) -> Response:
+    """The form of one entry (new after a refusal, or an edit), as typed, with errors next to the fields."""
+    title = ENTRY_FORMS[kind].title
+    base = f"/patients/{patient.id}/{kind}"
+    return render(request, "record_form.html", {
+        "patient": patient, "title": title[:1].upper() + title[1:],
+        "heading": f"Edit {title} (entry {entry_id})" if entry_id else f"Add a {title}",
+        "action": f"{base}/{entry_id}/edit" if entry_id else base,
+        "delete_action": f"{base}/{entry_id}/delete" if entry_id else None,
+        "fields": form_fields(kind), "values": values, "errors": errors,
+        "submit_label": "Save changes" if entry_id else f"Save {title}",
+    }, status_code=status_code)
+
+
+def _entry_write(request: Request, session: Session, viewer: Viewer, patient_id: int, kind: str,
+                 form: dict[str, str], entry_id: int | None = None) -> Response:
+    """Save a new entry (``entry_id`` None) or an edit. A refused form comes back as typed with the
+    error next to its field (422; the refusal is audited with the field name only, nothing is
+    written); a saved one redirects to the overview, which confirms it and shows its warnings."""
     check_form_csrf(viewer, form)
-    patient = patient_for(session, viewer.user, patient_id, model.__name__, action="update")
-    add(session, viewer.user, patient, parse_form(model, form))
-    return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+    entry = ENTRY_FORMS[kind]
+    what = ENTRY_KINDS[kind][0]
+    patient = patient_for(session, viewer.user, patient_id, f"{what} form", lock=True)
+    values = {f.name: form.get(f.name, "")[:100] for f in entry.fields}
+    try:
+        data = parse_form(entry.model, form)
+        extra = services.entry_extra(kind, data)
+        saved = (update_entry(session, viewer.user, patient, kind, entry_id, data, **extra) if entry_id
+                 else ENTRY_ADDERS[kind](session, viewer.user, patient, data, **extra))
+    except (InputError, ValidationError) as error:  # refused before anything was written
+        errors = field_errors(error, entry.model)
+        audit(session, viewer.user_id, "denied", patient_id, f"{what}: refused ({', '.join(sorted(errors))})")
+        return _entry_page(request, patient, kind, values, errors, entry_id, status_code=422)
+    return RedirectResponse(f"/patients/{patient_id}?saved={kind}-{saved.id}#saved", status_code=303)
 
 
-@router.post("/patients/{patient_id}/dxa")
-def post_dxa(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
-    return _write(request, session, viewer, patient_id, form, DxaIn, add_dxa)
+def _entry_routes(kind: str) -> None:
+    """New, edit and delete of one kind of entry, each at its own path (``/patients/{id}/dxa`` ...)."""
+    what = ENTRY_KINDS[kind][0]
+    base = f"/patients/{{patient_id}}/{kind}"
+
+    def post_entry(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep,
+                   form: FormDep) -> Response:
+        return _entry_write(request, session, viewer, patient_id, kind, form)
+
+    def edit_page(request: Request, patient_id: PatientId, entry_id: RowId, session: Tx,
+                  viewer: ClinicianDep) -> Response:
+        patient = patient_for(session, viewer.user, patient_id, what)
+        row = entry_for(session, patient, kind, entry_id)
+        return _entry_page(request, patient, kind, form_values(row, kind), {}, entry_id)
+
+    def edit(request: Request, patient_id: PatientId, entry_id: RowId, session: Tx, viewer: ClinicianDep,
+             form: FormDep) -> Response:
+        return _entry_write(request, session, viewer, patient_id, kind, form, entry_id)
+
+    def delete(patient_id: PatientId, entry_id: RowId, session: Tx, viewer: ClinicianDep,
+               form: FormDep) -> Response:
+        check_form_csrf(viewer, form)
+        patient = patient_for(session, viewer.user, patient_id, what, action="update")
+        delete_entry(session, viewer.user, patient, kind, entry_id)
+        return RedirectResponse(f"/patients/{patient_id}?deleted={kind}-{entry_id}#saved", status_code=303)
+
+    router.post(base)(post_entry)
+    router.get(base + "/{entry_id}/edit")(edit_page)
+    router.post(base + "/{entry_id}/edit")(edit)
+    router.post(base + "/{entry_id}/delete")(delete)
 
 
-@router.post("/patients/{patient_id}/labs")
-def post_lab(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep, form: FormDep) -> Response:
-    return _write(request, session, viewer, patient_id, form, LabIn, add_lab)
-
-
-@router.post("/patients/{patient_id}/medications")
-def post_medication(request: Request, patient_id: PatientId, session: Tx, viewer: ClinicianDep,
-                    form: FormDep) -> Response:
-    return _write(request, session, viewer, patient_id, form, MedicationIn, add_medication)
+for _kind in ENTRY_FORMS:
+    _entry_routes(_kind)
 
 
 @router.post("/patients/{patient_id}/invite")
@@ -212,7 +310,7 @@ def plan_context(patient: Patient, clinician_name: str) -> dict[str, Any]:
     plan = services.lifestyle_plan(patient)
     assessment = services.assessment(patient)
     take_home = take_home_context(plan, assessment, has_scans=bool(patient.dxa_results), clinician_name=clinician_name)
-    return {"patient": patient, "plan": plan, "assessment": assessment, "age": age_years(patient.birth_date),
+    return {"patient": patient, "plan": plan, "assessment": assessment, "age": completed_years(patient.birth_date),
             "th": take_home, "plan_json": json.dumps(plan, indent=2)}
 
 

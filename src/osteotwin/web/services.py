@@ -265,6 +265,16 @@ def food_name(food_id: str) -> str:
     return get_food(food_id).name
 
 
+def entry_extra(kind: str, data: Any) -> dict[str, Any]:
+    """What a log entry stores beside its input: a food's USDA name, an exercise's library kind
+    (both refuse an unknown id)."""
+    if kind == "food-log":
+        return {"food_name": food_name(data.food_id)}
+    if kind == "exercise-log":
+        return {"kind": exercise_kind(data.exercise)}
+    return {}
+
+
 # --- engine: the projection page -----------------------------------------------------------------
 # The regimen keys a projection may hold (clinic/projection.comparison decides which apply to a record) and their
 # short names for chart legends; the full label, built from what is recorded, comes with each regimen.
