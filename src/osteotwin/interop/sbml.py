@@ -183,13 +183,14 @@ class Terms:
     def exercise(self) -> str:
         return f"{self.site}_exercise_loading_sensitivity * {self.id('route')}"
 
-    def log_phi_aged(self) -> str:  # measured from the set point that declines with age (background.py)
-        return (f"{self.id('log_phi_bone')} - stiffness_bone_volume_exponent * ({self.site}_set_point_decline_per_year * elapsed_years"
+    def decline(self) -> str:  # the set point's decline with age and the menopausal fall (background.py)
+        return (f"stiffness_bone_volume_exponent * ({self.site}_set_point_decline_per_year * elapsed_years"
                 " + menopause_set_point_decline * menopause_fall_since_start)")
 
-    def log_phi_set(self) -> str:  # lazy zone, then the disuse side scaled
-        a, z = self.id("log_phi_aged"), "mechanostat_lazy_zone_log"
-        return f"piecewise(({a} + {z}) * mechanostat_disuse_gain_ratio, {a} < -{z}, {a} - {z}, {a} > {z}, 0)"
+    def log_phi_set(self) -> str:  # lazy zone, then the disuse side scaled; minus the set point's decline
+        a, z = self.id("log_phi_bone"), "mechanostat_lazy_zone_log"
+        return (f"piecewise(({a} + {z}) * mechanostat_disuse_gain_ratio, {a} < -{z}, {a} - {z}, {a} > {z}, 0)"
+                f" - {self.id('decline')}")
 
     def w(self) -> str:  # Wnt factor (1 / sclerostin)
         return (f"exp(sclerostin_stimulus_exponent * ({self.site}_mechanosensitivity * {self.id('log_phi_set')}"
@@ -278,7 +279,7 @@ class Terms:
     UNITS = {"p_o": "pM_per_day", "opg": "pM", "l_eff": "pM", "production": "pM_per_day", "rankl": "pM", "x": "pM",
              "maturation": "per_day", "differentiation": "per_day", "refusion": "per_day", "osteoclast_loss": "per_day",
              "modelling_formation": "percent_per_day", "formation": "percent_per_day", "resorption_per_bv": "per_day"}
-    SIGNALS = ("mineral_fraction", "log_load", "log_phi_bone", "log_phi", "phi", "route", "exercise", "log_phi_aged", "log_phi_set", "w",
+    SIGNALS = ("mineral_fraction", "log_load", "log_phi_bone", "log_phi", "phi", "route", "exercise", "decline", "log_phi_set", "w",
                "p_o", "opg", "l_eff", "production", "rankl", "x", "pi_l",
                "pi_u", "pi_r", "pi_c", "maturation", "differentiation", "refusion", "osteoclast_loss",
                "modelling_formation", "formation", "resorption_per_bv")
