@@ -24,6 +24,16 @@ def test_adherence_interpolates_estradiol(params):
     assert abs(e2[0] - params.value("estradiol_postmenopausal_pg_ml")) < 1e-12
 
 
+def test_adherence_is_exposure(params):
+    """Each multiplier is the days-weighted mean of its on- and off-drug values (estrogen.exposure_multipliers)."""
+    codes = np.full(3, CODES["letrozole"])
+    multipliers = estrogen.exposure_multipliers(codes, np.array([0.0, 0.5, 1.0]), params)
+    on_drug = estrogen.estrogen_multipliers(estrogen.estrogen_ratio(estrogen.bone_estradiol_pg_ml(codes[:1], np.ones(1), params), params), params)
+    for name, value in multipliers.items():
+        assert value[0] == 1.0 and abs(value[2] - on_drug[name][0]) < 1e-12
+        assert abs(value[1] - 0.5 * (1.0 + on_drug[name][0])) < 1e-12
+
+
 def _run(params, code, months=36, stop=None):
     arrays = engine.untreated_arrays(1, months, endocrine_code=code)
     if stop is not None:

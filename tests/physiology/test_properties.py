@@ -1,4 +1,4 @@
-"""Properties over many valid scenarios (hypothesis; small example counts to stay fast)."""
+"""Properties over many valid scenarios and the physical invariants of the engine (hypothesis; small example counts to stay fast)."""
 
 from __future__ import annotations
 
@@ -59,3 +59,49 @@ def test_more_adherence_never_gives_less_loss(drug, adherence_a, adherence_b, ag
     for site in ("lumbar_spine", "total_hip"):
         bmd = out[f"{site}_bmd_relative"]
         assert np.all(bmd[1] <= bmd[0] + 1e-12)
+
+
+# Physical invariants of issue 13 (engine level; the shipped parameters).
+WINDOW_MONTHS = 60
+
+
+def _untreated(age: float, years_since_menopause: float, months: int) -> dict[str, np.ndarray]:
+    return engine.run(engine.untreated_arrays(1, months, age_years=age, years_since_menopause=years_since_menopause))
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.floats(55, 90), st.floats(0, 1))
+def test_untreated_bmd_after_55_never_rises_over_five_years(age, menopause_share):
+    """No untreated woman aged 55 or more gains BMD over any 5-year window, at either site (natural loss)."""
+    years_since_menopause = 4.0 + menopause_share * (age - 44.0)  # FMP between 40 and 51 years of age
+    out = _untreated(age, years_since_menopause, 120)
+    for site in ("lumbar_spine", "total_hip"):
+        bmd = out[f"{site}_bmd_relative"][0]
+        assert np.all(bmd[WINDOW_MONTHS:] <= bmd[:-WINDOW_MONTHS] + 1e-9), (site, age, years_since_menopause)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sampled_from(["anastrozole", "letrozole", "exemestane"]), st.integers(6, 84), st.floats(50, 80))
+def test_recovery_after_stopping_an_ai_never_overtakes_the_untreated_course(drug, months_on, age):
+    months = months_on + 60
+    arrays = engine.untreated_arrays(2, months, age_years=age, years_since_menopause=age - 51.0)
+    arrays.endocrine_code[:months_on, 1] = estrogen.ENDOCRINE_DRUG_CODES[drug]
+    out = engine.run(arrays)
+    for site in ("lumbar_spine", "total_hip"):
+        untreated, stopped = out[f"{site}_bmd_relative"]
+        assert np.all(stopped <= untreated + 1e-9), (site, drug, months_on, age)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.sampled_from(["anastrozole", "letrozole", "exemestane"]), st.floats(0.1, 0.9), st.floats(50, 80))
+def test_ai_loss_is_close_to_proportional_to_days_on_drug(drug, adherence, age):
+    """Adherence is exposure (estrogen.py): the 5-year loss on a share of days is about that share of the full loss."""
+    arrays = engine.untreated_arrays(3, 60, age_years=age, years_since_menopause=age - 51.0)
+    arrays.endocrine_code[:, 1:] = estrogen.ENDOCRINE_DRUG_CODES[drug]
+    arrays.adherence[:, 1] = adherence
+    out = engine.run(arrays)
+    for site in ("lumbar_spine", "total_hip"):
+        untreated, partial, full = out[f"{site}_bmd_relative"][:, -1]
+        loss_partial, loss_full = untreated - partial, untreated - full
+        assert loss_full > 0.0
+        assert abs(loss_partial - adherence * loss_full) <= 0.15 * loss_full, (site, adherence, loss_partial, loss_full)

@@ -183,9 +183,14 @@ class Terms:
     def exercise(self) -> str:
         return f"{self.site}_exercise_loading_sensitivity * {self.id('route')}"
 
-    def log_phi_set(self) -> str:  # lazy zone, then the disuse side scaled
+    def decline(self) -> str:  # the set point's decline with age and the menopausal fall (background.py)
+        return (f"stiffness_bone_volume_exponent * ({self.site}_set_point_decline_per_year * elapsed_years"
+                " + menopause_set_point_decline * menopause_fall_since_start)")
+
+    def log_phi_set(self) -> str:  # lazy zone, then the disuse side scaled; minus the set point's decline
         a, z = self.id("log_phi_bone"), "mechanostat_lazy_zone_log"
-        return f"piecewise(({a} + {z}) * mechanostat_disuse_gain_ratio, {a} < -{z}, {a} - {z}, {a} > {z}, 0)"
+        return (f"piecewise(({a} + {z}) * mechanostat_disuse_gain_ratio, {a} < -{z}, {a} - {z}, {a} > {z}, 0)"
+                f" - {self.id('decline')}")
 
     def w(self) -> str:  # Wnt factor (1 / sclerostin)
         return (f"exp(sclerostin_stimulus_exponent * ({self.site}_mechanosensitivity * {self.id('log_phi_set')}"
@@ -274,7 +279,7 @@ class Terms:
     UNITS = {"p_o": "pM_per_day", "opg": "pM", "l_eff": "pM", "production": "pM_per_day", "rankl": "pM", "x": "pM",
              "maturation": "per_day", "differentiation": "per_day", "refusion": "per_day", "osteoclast_loss": "per_day",
              "modelling_formation": "percent_per_day", "formation": "percent_per_day", "resorption_per_bv": "per_day"}
-    SIGNALS = ("mineral_fraction", "log_load", "log_phi_bone", "log_phi", "phi", "route", "exercise", "log_phi_set", "w",
+    SIGNALS = ("mineral_fraction", "log_load", "log_phi_bone", "log_phi", "phi", "route", "exercise", "decline", "log_phi_set", "w",
                "p_o", "opg", "l_eff", "production", "rankl", "x", "pi_l",
                "pi_u", "pi_r", "pi_c", "maturation", "differentiation", "refusion", "osteoclast_loss",
                "modelling_formation", "formation", "resorption_per_bv")
@@ -333,12 +338,14 @@ _UNITS = {  # id: [(kind, exponent, scale, multiplier)]
     "per_pM": [("mole", -1, -12, 1.0), ("litre", 1, 0, 1.0)],
     "pM_per_day": [("mole", 1, -12, 1.0), ("litre", -1, 0, 1.0), ("second", -1, 0, 86400.0)],
     "picomole": [("mole", 1, -12, 1.0)],
+    "year": [("second", 1, 0, 31557600.0)],
+    "per_year": [("second", -1, 0, 31557600.0)],
     "percent": [("dimensionless", 1, 0, 0.01)],
     "percent_per_day": [("dimensionless", 1, 0, 0.01), ("second", -1, 0, 86400.0)],
     "percent_per_pM_per_day": [("dimensionless", 1, 0, 0.01), ("mole", -1, -12, 1.0), ("litre", 1, 0, 1.0),
                                ("second", -1, 0, 86400.0)],
 }
-_REGISTRY_UNITS = {"pM": "pM", "1/d": "per_day", "1/day": "per_day", "pM/pM": "dimensionless", "1": "dimensionless",
+_REGISTRY_UNITS = {"pM": "pM", "1/d": "per_day", "1/day": "per_day", "pM/pM": "dimensionless", "1": "dimensionless", "y": "year", "1/y": "per_year",
                    "pM/d": "pM_per_day", "1/pM": "per_pM", "%": "percent", "%/(pM d)": "percent_per_pM_per_day"}
 _DERIVED_UNITS = {"formation_rate_pct_per_pM_day": "percent_per_pM_per_day",
                   "osteoclast_differentiation_per_day": "per_day",
@@ -524,11 +531,18 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
                     notes=f"{pid}: bone agents are not exported; 0 keeps the untreated equations")
 
     # Inputs: piecewise in time.
+    from osteotwin.physiology import spec
+
+    input_units = {i.name: _REGISTRY_UNITS[i.unit] for i in spec.INPUTS}
+    for units in sorted(set(input_units.values()) - {"dimensionless"}):  # numbers are dimensionless: one unit carries it
+        b.parameter(f"one_{units}", 1.0, constant=True, units=units, notes=f"1 {units}: the unit of the inputs measured in it")
     for k, name in enumerate(data.input_names):
-        b.parameter(name, None, constant=False, units="dimensionless",
+        units = input_units[name]
+        b.parameter(name, None, constant=False, units=units,
                     notes=f"engine input {name} (engine.monthly_inputs), piecewise constant per month",
                     annotation=_annotation("input", burn_in_value=repr(float(data.burn_inputs[k]))))
-        b.assignment(name, input_formula(data.inputs[k]))
+        formula = input_formula(data.inputs[k])
+        b.assignment(name, formula if units == "dimensionless" else f"({formula}) * one_{units}")
 
     # States.
     y0 = data.initial_state

@@ -57,17 +57,17 @@ PARAMETERS = ParameterTable(
         Parameter("tgf_osteoblast_repression_K_pM", 1.754e-4, "pM", "TGF-beta repression of OBp maturation", MR, "S", (1e-5, 1e-3), symbol="K_r"),
         Parameter("osteoclast_baseline_pM", 1.0e-4, "pM", "active osteoclasts at the reference steady state (MR 2019 steady state, reproduced)", MR, "S", (1e-5, 1e-3), symbol="OCa_0"),
         Parameter("osteoclast_precursor_baseline_pM", 1.0e-3, "pM", "osteoclast precursors at the reference steady state (MR fixed OCp used as OCp_0)", MR, "S", (1e-4, 1e-2), symbol="OCp_0"),
-        Parameter("osteomorph_share_of_osteoclast_exits", 1.0, "1", "share of osteoclast exits that become osteomorphs per unit of denosumab RANKL inhibition",
+        Parameter("osteomorph_share_of_osteoclast_exits", 0.956312, "1", "share of osteoclast exits that become osteomorphs per unit of denosumab RANKL inhibition",
                   calibrated("drugs", "ours within its range; identified by the denosumab discontinuation rows S3-026/S3-027; mechanism McDonald 2021 [recalled]"), "C", (0.0, 1.0), symbol="f_OM"),
-        Parameter("osteomorph_removal_per_day", 0.030344, "1/d", "osteomorph loss other than re-fusion",
+        Parameter("osteomorph_removal_per_day", 0.0188821, "1/d", "osteomorph loss other than re-fusion",
                   calibrated("drugs", "ours that osteomorphs persist for months under denosumab (McDonald 2021 [recalled])"), "C", (0.001, 0.5), symbol="A_OM"),
-        Parameter("osteomorph_refusion_per_day", 0.910819, "1/d", "re-fusion of osteomorphs into osteoclasts when RANKL is free",
+        Parameter("osteomorph_refusion_per_day", 0.927223, "1/d", "re-fusion of osteomorphs into osteoclasts when RANKL is free",
                   calibrated("drugs", "ours within its range; identified by the discontinuation rows; mechanism McDonald 2021 [recalled]"), "C", (0.001, 1.0), symbol="k_ref"),
-        Parameter("primed_rankl_source_max_relative", 4.515681, "1", "extra RANKL production (relative) that accumulates under sustained, complete denosumab RANKL inhibition",
+        Parameter("primed_rankl_source_max_relative", 3.79035, "1", "extra RANKL production (relative) that accumulates under sustained, complete denosumab RANKL inhibition",
                   calibrated("drugs", "ours within its range (form ours); identified by the discontinuation rows; mechanism El-Masri 2024, Fu 2023 [recalled]"), "C", (0.0, 5.0), symbol="P_max"),
-        Parameter("primed_rankl_source_clearance_per_day", 0.018406, "1/d", "rate at which the primed RANKL source follows the inhibition (1/k_P: its lifetime after the drug is cleared)",
+        Parameter("primed_rankl_source_clearance_per_day", 0.0876523, "1/d", "rate at which the primed RANKL source follows the inhibition (1/k_P: its lifetime after the drug is cleared)",
                   calibrated("drugs", "ours: lifetime 10 days to 1.4 years"), "C", (0.002, 0.1), symbol="k_P"),
-        Parameter("osteoclast_precursor_apoptosis_per_day", 0.189675, "1/d", "precursor removal; sets how far the pool fills under denosumab", calibrated("drugs", "ours 0.04-0.08 (a 2-3-fold pool fill, docs/model.md section 4); fitted jointly (fixing it at 0.05 was tried: total cost 33.8 vs 24.4, and the discontinuation rows were not better)"), "C", (0.01, 0.2), symbol="A_OCp"),
+        Parameter("osteoclast_precursor_apoptosis_per_day", 0.199918, "1/d", "precursor removal; sets how far the pool fills under denosumab", calibrated("drugs", "ours 0.04-0.08 (a 2-3-fold pool fill, docs/model.md section 4); fitted jointly (fixing it at 0.05 was tried: total cost 33.8 vs 24.4, and the discontinuation rows were not better)"), "C", (0.01, 0.2), symbol="A_OCp"),
     ]
 )
 

@@ -119,7 +119,7 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable | PatientParame
     adherence = arrays.adherence[:, start:stop]
     serum = estrogen.serum_estradiol_pg_ml(code, adherence, params)
     ratio = estrogen.estrogen_ratio(estrogen.bone_estradiol_pg_ml(code, adherence, params), params)
-    multipliers = estrogen.estrogen_multipliers(ratio, params)
+    multipliers = estrogen.exposure_multipliers(code, adherence, params)  # adherence as days on drug
     drives = arrays.drives
     gut = drives.gut_barrier_relative[start:stop]
     months = arrays.months
@@ -132,6 +132,12 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable | PatientParame
     burn = np.ones((sy.N_INPUTS, stop - start))
     burn[U.background_rankl_drive] = bg[0]
     burn[U.age_rankl_drive] = bg_age[0]
+    # The mechanostat's set point declines from the start: with age and with the menopausal estradiol fall (background.py).
+    burn[U.elapsed_years] = 0.0
+    u[U.elapsed_years] = month_years[:, None]
+    fall = background.completed_estradiol_fall(arrays.years_since_menopause[start:stop][None, :] + np.concatenate([[0.0], month_years])[:, None], params)
+    burn[U.menopause_fall_since_start] = 0.0
+    u[U.menopause_fall_since_start] = fall[1:] - fall[0]
     u[U.rankl_production_relative] = multipliers["rankl"] * inflammation
     u[U.opg_production_relative] = multipliers["opg"]
     u[U.osteoclast_apoptosis_relative] = multipliers["osteoclast_apoptosis"]

@@ -8,8 +8,13 @@ the untreated postmenopausal reference level.
 
 Endocrine therapy acts on a monthly (piecewise constant) basis: AIs reach steady state within
 days (half-lives 1-4 d), so on the bone time scale a course is a step change in estradiol,
-and estradiol returns to the untreated level when the course stops. Adherence enters as the
-time-averaged estradiol (our assumption). Tamoxifen does not lower serum estradiol in
+and estradiol returns to the untreated level when the course stops. Adherence is exposure: the
+share of days on the drug (ours [A]). On a day taken, bone sees the suppressed estradiol; on a day
+missed it sees the untreated level (the half-lives of 1-4 days are short against the gaps that
+make up most non-adherence, which are weeks to months), so each multiplier below is the
+days-weighted mean of its on- and off-drug values (:func:`exposure_multipliers`) and the AI's
+effect on bone is proportional to the days on drug. (Until issue 13 the estradiol was averaged
+first and put through the power law, so 80% adherence removed about half of the 5-year loss.) Tamoxifen does not lower serum estradiol in
 postmenopausal women (our assumption) but is a partial estrogen agonist on bone; it acts as
 an effective bone estradiol ``E_pm * tamoxifen_bone_estrogen_ratio`` (calibrated to the ATAC
 tamoxifen arm).
@@ -31,10 +36,10 @@ PARAMETERS = ParameterTable(
         Parameter("anastrozole_residual_fraction", 0.101, "1", "serum E2 on anastrozole 1 mg/d / untreated (2.71 vs 25.7 pmol/L)", DIXON, "S", (0.05, 0.2), symbol="rho_ANA"),
         Parameter("letrozole_residual_fraction", 0.059, "1", "serum E2 on letrozole 2.5 mg/d / untreated (1.56 vs 25.7 pmol/L)", DIXON, "S", (0.02, 0.15), symbol="rho_LET"),
         Parameter("exemestane_residual_fraction", 0.10, "1", "serum E2 on exemestane 25 mg/d / untreated (85-95% suppression)", "exemestane label and reviews; Geisler J et al. 1998, recalled", "R", (0.05, 0.15), symbol="rho_EXE"),
-        Parameter("tamoxifen_bone_estrogen_ratio", 2.34376, "1", "effective bone estradiol on tamoxifen 20 mg/d / untreated postmenopausal (partial agonist)", calibrated("core", "ours: its range only (a partial agonist, above the untreated level); identified by the ATAC tamoxifen arm S1-005, S1-006, S1-009, S1-010"), "C", (1.0, 20.0), symbol="rho_TAM"),
-        Parameter("estrogen_rankl_exponent", 0.3, "1", "RANKL production multiplier r_E**-gamma_L", calibrated("core", "ours 0.3-0.6 (docs/model.md section 2); its lower bound 0.3 is kept: below it an AI barely raises RANKL/OPG, against the mechanism"), "C", (0.3, 1.5), symbol="gamma_L"),
+        Parameter("tamoxifen_bone_estrogen_ratio", 2.70042, "1", "effective bone estradiol on tamoxifen 20 mg/d / untreated postmenopausal (partial agonist)", calibrated("core", "ours: its range only (a partial agonist, above the untreated level); identified by the ATAC tamoxifen arm S1-005, S1-006, S1-009, S1-010"), "C", (1.0, 20.0), symbol="rho_TAM"),
+        Parameter("estrogen_rankl_exponent", 0.318342, "1", "RANKL production multiplier r_E**-gamma_L", calibrated("core", "ours 0.3-0.6 (docs/model.md section 2); its lower bound 0.3 is kept: below it an AI barely raises RANKL/OPG, against the mechanism"), "C", (0.3, 1.5), symbol="gamma_L"),
         Parameter("estrogen_opg_exponent", 0.05, "1", "OPG production multiplier r_E**+gamma_O", "ours, prior 0-0.1 (docs/model.md section 2; modest, recalled)", "A", (0.0, 0.1), symbol="gamma_O"),
-        Parameter("estrogen_osteoclast_apoptosis_exponent", 0.05001, "1", "osteoclast apoptosis multiplier r_E**+gamma_C (estrogen shortens osteoclast life)", calibrated("core", "ours 0.1-0.3 (docs/model.md section 2; estrogen promotes osteoclast apoptosis, recalled)"), "C", (0.0, 0.6), symbol="gamma_C"),
+        Parameter("estrogen_osteoclast_apoptosis_exponent", 0.00767278, "1", "osteoclast apoptosis multiplier r_E**+gamma_C (estrogen shortens osteoclast life)", calibrated("core", "ours 0.1-0.3 (docs/model.md section 2; estrogen promotes osteoclast apoptosis, recalled)"), "C", (0.0, 0.6), symbol="gamma_C"),
         Parameter("estrogen_sclerostin_exponent", 0.10, "1", "sclerostin multiplier r_E**-gamma_S (Jorg 2022 e_Sc gives ~+9% at AI levels)", "ours, prior 0.05-0.15 (docs/model.md section 2, after Jorg DJ et al. eLife 2022;11:e76228); Modder UI et al. 2011 (recalled)", "R", (0.0, 0.3), symbol="gamma_S"),
     ]
 )
@@ -78,3 +83,10 @@ def estrogen_multipliers(ratio: np.ndarray, params: ParameterTable) -> dict[str,
         "osteoclast_apoptosis": ratio ** params.value("estrogen_osteoclast_apoptosis_exponent"),
         "sclerostin": ratio ** -params.value("estrogen_sclerostin_exponent"),
     }
+
+
+def exposure_multipliers(drug_code: np.ndarray, adherence: np.ndarray, params: ParameterTable) -> dict[str, np.ndarray]:
+    """The estrogen multipliers with adherence as exposure (module docstring): the share ``adherence`` of
+    days at the on-drug multipliers and the rest at the untreated ones (1), elementwise."""
+    on_drug = estrogen_multipliers(estrogen_ratio(bone_estradiol_pg_ml(drug_code, np.ones(np.shape(adherence)), params), params), params)
+    return {name: adherence * value + (1.0 - adherence) for name, value in on_drug.items()}

@@ -86,10 +86,10 @@ PARAMETERS = ParameterTable(
     [
         Parameter("stiffness_bone_volume_exponent", 2.58, "1", "exponent of BV in the Young's modulus law", MR, "S", (1.5, 3.5), symbol="n_BV"),
         Parameter("stiffness_ash_exponent", 2.74, "1", "exponent of ash fraction in the Young's modulus law", MR, "S", (1.5, 3.5), symbol="n_ash"),
-        Parameter("sclerostin_stimulus_exponent", 5.0, "1", "sclerostin ~ Phi**-gamma (formation side of the mechanostat)", calibrated("core", "ours 0.5-1 (docs/model.md section 6); " + C_MECH), "C", (0.0, 5.0), symbol="gamma_SPhi"),
+        Parameter("sclerostin_stimulus_exponent", 4.8886, "1", "sclerostin ~ Phi**-gamma (formation side of the mechanostat)", calibrated("core", "ours 0.5-1 (docs/model.md section 6); " + C_MECH), "C", (0.0, 5.0), symbol="gamma_SPhi"),
         Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0), symbol="g_LS"),
-        Parameter("total_hip_mechanosensitivity", 0.197941, "1", "site gain on both mechanostat exponents, hip, relative to the spine", calibrated("core", "ours: site-specific mechanics (docs/model.md section 10); " + C_MECH), "C", (0.0, 3.0), symbol="g_TH"),
-        Parameter("mechanostat_lazy_zone_log", 0.000104, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", calibrated("core", "ours, default 0 (Frost; docs/model.md section 6); " + C_MECH), "C", (0.0, 0.3), symbol="epsilon_lazy"),
+        Parameter("total_hip_mechanosensitivity", 0.439261, "1", "site gain on both mechanostat exponents, hip, relative to the spine", calibrated("core", "ours: site-specific mechanics (docs/model.md section 10); " + C_MECH), "C", (0.0, 3.0), symbol="g_TH"),
+        Parameter("mechanostat_lazy_zone_log", 0.00604554, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", calibrated("core", "ours, default 0 (Frost; docs/model.md section 6); " + C_MECH), "C", (0.0, 0.3), symbol="epsilon_lazy"),
         Parameter("lumbar_spine_exercise_loading_sensitivity", 0.6503, "1", "spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,LS"),
         Parameter("total_hip_exercise_loading_sensitivity", 0.07499, "1", "hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,TH"),
         Parameter("exercise_osteocyte_rankl_sensitivity", 0.01317, "1", "gain of the exercise route on the osteocyte RANKL exponent (both sites): loading lowers osteocyte RANKL",
@@ -98,7 +98,7 @@ PARAMETERS = ParameterTable(
         Parameter("total_hip_modelling_formation_per_day", 0.0002847, "1/d", "hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02), symbol="k_mod,TH"),
         Parameter("exercise_accommodation_time_days", 145.7, "d", "time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "C", (90.0, 1095.0), symbol="tau_acc"),
         Parameter("exercise_accommodation_onset_days", 349.4, "d", "time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "C", (0.0, 730.0), symbol="t_acc"),
-        Parameter("mechanostat_disuse_gain_ratio", 0.272721, "1", "response on the disuse side (bone stiffer than habitual loading needs) relative to the overload side",
+        Parameter("mechanostat_disuse_gain_ratio", 0.318119, "1", "response on the disuse side (bone stiffer than habitual loading needs) relative to the overload side",
                   calibrated("core", "asymmetry ours [A] after Frost's separate disuse and modelling thresholds (Frost HM. Anat Rec 2003;275:1081-101, recalled); "
                   "identified by ATAC (S1-001..S1-018) with the long-term denosumab rows (FREEDOM extension S3-022, S3-023; scripts/calibrate.py --suite all)"), "C", (0.0, 1.0), symbol="r_disuse"),
         Parameter("osteocyte_rankl_stimulus_exponent", 5.0, "1", "osteocyte RANKL ~ Phi**-gamma (resorption side of the mechanostat)", calibrated("core", "ours 0.5 (docs/model.md section 6); " + C_MECH), "C", (0.0, 5.0), symbol="gamma_LPhi"),

@@ -116,8 +116,10 @@ class ParameterTable(Mapping[str, Parameter]):
 # every parameter it fits is ``calibrated(suite, prior source)``, and ``--write`` rewrites its value in
 # the declaring module (:func:`write_values`).
 CALIBRATION_TARGETS: dict[str, str] = {
-    "core": "ATAC S1-001..S1-018, compliance substudy S1-061..S1-064, SWAN/Michigan/SOF/CaMos/Rochester S1-065..S1-081",
+    "core": "ATAC S1-001..S1-018, compliance substudy S1-061..S1-064, SWAN/Michigan/SOF/CaMos/Rochester S1-065..S1-081, "
+            "IBIS-II anastrozole/placebo and off-treatment S1-019..S1-025, MA.17B S1-026..S1-029, IES S1-036..S1-043",
     "drugs": "ZO-FAST S2-015..S2-023, HORIZON S2-085/S2-086, ABCSG-18 S3-005..S3-007, FREEDOM S3-020..S3-025, "
+             "IBIS-II risedronate strata S2-066..S2-073, "
              "denosumab discontinuation S3-026/S3-027, CTX checks (issue 3: month 1; Prolia label: trough at the end of "
              "each interval; HORIZON-PFT markers, Delmas 2009; serum sclerostin on denosumab, Gatti 2012)",
 }

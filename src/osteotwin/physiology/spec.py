@@ -89,6 +89,8 @@ INPUTS: tuple[Input, ...] = (
     Input("loading_total_hip_relative", "1", "daily stress stimulus at the hip / habitual (mechanics.py)"),
     Input("exercise_accommodation_relative", "1", "osteocyte accommodation exp(-(t - t_acc)/tau_acc) after onset; 1 in the burn-in (mechanostat.py)"),
     Input("age_rankl_drive", "1", "extra RANKL production / beta_RANKL, age term at the hip (x site scale at the spine; background.py)"),
+    Input("elapsed_years", "y", "time since the scenario start (month midpoints; 0 in the burn-in): the mechanostat's set point declines with it (background.py)"),
+    Input("menopause_fall_since_start", "1", "share of the transmenopausal estradiol fall completed since the start (0 in the burn-in): it lowers the set point too (background.py)"),
 )
 INPUT_NAMES: tuple[str, ...] = tuple(i.name for i in INPUTS)
 U = index_space("Input", INPUT_NAMES)
@@ -111,7 +113,7 @@ SHARED_PARAMETERS: tuple[str, ...] = (
     "secondary_mineralisation_per_day", "slow_mineralisation_share", "slow_mineralisation_per_day",
     "stiffness_bone_volume_exponent", "stiffness_ash_exponent",
     "sclerostin_stimulus_exponent", "osteocyte_rankl_stimulus_exponent", "mechanostat_lazy_zone_log",
-    "mechanostat_disuse_gain_ratio",
+    "mechanostat_disuse_gain_ratio", "menopause_set_point_decline",
     "osteomorph_share_of_osteoclast_exits", "osteomorph_removal_per_day", "osteomorph_refusion_per_day",
     "primed_rankl_source_max_relative", "primed_rankl_source_clearance_per_day",
     "exercise_osteocyte_rankl_sensitivity",
@@ -119,7 +121,7 @@ SHARED_PARAMETERS: tuple[str, ...] = (
 # Registry parameters with one value per site, named ``{site}_{name}``.
 SITE_PARAMETERS: tuple[str, ...] = (
     "turnover_scale", "bone_volume_pct", "mechanosensitivity", "exercise_loading_sensitivity", "age_drive_scale",
-    "modelling_formation_per_day",
+    "modelling_formation_per_day", "set_point_decline_per_year",
 )
 DERIVED_PARAMETERS: tuple[str, ...] = (
     "formation_rate_pct_per_pM_day", "osteoclast_differentiation_per_day", "osteoclast_precursor_supply_pM_per_day",

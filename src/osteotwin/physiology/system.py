@@ -141,7 +141,8 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     Exercise enters as the site's loading above habitual, ``L = log(s_load**2) >= 0``, and reaches
     bone through one route (mechanostat.exercise_route): modelling formation (bone.py), lower
     sclerostin (gain k_ex,site) and lower osteocyte RANKL (gain k_exR). The disuse/loss feedback acts on
-    the set-point signal of the bone itself (mechanostat.set_point_signal), scaled by the site gain.
+    the set-point signal of the bone itself (mechanostat.set_point_signal), scaled by the site gain,
+    measured from a set point that declines with the years since the start (ageing, background.py).
     """
     o = s * N_SITE_STATES
     bv = y[o + S.bone_volume_pct]
@@ -149,7 +150,11 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     log_phi_bone = mechanostat.log_bone_stimulus(p, s, bv, y[o + S.mineral_volume_pct] / bv)
     log_phi = log_load + log_phi_bone
     route = mechanostat.exercise_route(log_load, log_phi, u[U.exercise_accommodation_relative])
-    feedback = p[PS.mechanosensitivity + s] * mechanostat.set_point_signal(p, log_phi_bone)
+    # The bone the mechanostat maintains declines with age (a site fraction per year) and with the menopausal
+    # estradiol fall (background.py).
+    decline = p[P.stiffness_bone_volume_exponent] * (p[PS.set_point_decline_per_year + s] * u[U.elapsed_years]
+                                                     + p[P.menopause_set_point_decline] * u[U.menopause_fall_since_start])
+    feedback = p[PS.mechanosensitivity + s] * (mechanostat.set_point_signal(p, log_phi_bone) - decline)
     wnt = np.exp(p[P.sclerostin_stimulus_exponent] * (feedback + p[PS.exercise_loading_sensitivity + s] * route)) / u[U.sclerostin_relative]
     pth = signalling.pth_pM(p, u)
     opg = signalling.opg_pM(p, u, y[o + S.osteoblasts_pM], pth)
@@ -190,6 +195,8 @@ def baseline_inputs() -> np.ndarray:
     u = np.ones(N_INPUTS)
     u[U.background_rankl_drive] = 0.0
     u[U.age_rankl_drive] = 0.0
+    u[U.elapsed_years] = 0.0
+    u[U.menopause_fall_since_start] = 0.0
     return u
 
 

@@ -2,7 +2,10 @@
 
 Rows used (calibration_targets.csv): ATAC bone substudy on- and off-treatment, both arms
 (S1-001..S1-018); the anastrozole compliance substudy (S1-061..S1-064); SWAN, Michigan, SOF,
-CaMos and Rochester natural-loss rows (S1-065..S1-081). Scenarios are built at the engine level
+CaMos and Rochester natural-loss rows (S1-065..S1-081); the modern AI cohorts with untreated
+comparators: IBIS-II bone substudy anastrozole and placebo at 3 years and off treatment from year 5
+to 7 (S1-019..S1-025), MA.17B letrozole and placebo after tamoxifen (S1-026..S1-029) and the IES
+switch from tamoxifen to exemestane (S1-036..S1-043). Scenarios are built at the engine level
 (``physiology.engine.PatientArrays``) because natural-loss cohorts start before the final
 menstrual period (negative years since menopause), which the user-facing Scenario refuses.
 
@@ -28,7 +31,7 @@ from osteotwin.physiology import bone, engine, estrogen
 from osteotwin.physiology.lifestyle import LifestyleDrives
 from osteotwin.physiology.options import EngineOptions
 from osteotwin.physiology.parameters import ParameterTable, registry
-from osteotwin.population.calibration.targets import TargetResult, target
+from osteotwin.population.calibration.targets import TargetResult, confidence_interval, target
 
 ATAC_TOLERANCE_PP = 1.0  # issue 2 goal: every ATAC point within 1.0 percentage point
 DEFAULT_TOLERANCE_PP = 1.5  # ours for the other percentage rows
@@ -73,6 +76,8 @@ def run_cohorts(cohorts: Sequence[Cohort], params: ParameterTable | None = None,
         on = (mid >= c.endocrine_start_month) & (mid < c.endocrine_stop_month)
         code[on, i] = estrogen.ENDOCRINE_DRUG_CODES[c.endocrine]
         adherence[on, i] = c.adherence
+        if c.key in SWITCH_TO:
+            code[mid >= c.endocrine_stop_month, i] = estrogen.ENDOCRINE_DRUG_CODES[SWITCH_TO[c.key]]
     arrays = engine.PatientArrays(
         months=months,
         age_years=np.array([c.age_years for c in cohorts]),
@@ -106,7 +111,7 @@ def pct_change(series: np.ndarray, month: float, baseline_month: float = 0.0) ->
     return float(100.0 * (series[int(round(month))] / series[int(round(baseline_month))] - 1.0))
 
 
-SITE_OF = {"LS": "lumbar_spine", "TH": "total_hip", "FN": "total_hip"}
+SITE_OF = {"LS": "lumbar_spine", "TH": "total_hip", "FN": "total_hip", "hip": "total_hip"}
 
 # Ours, one assumption for every cohort: natural menopause (FMP) at the catalog's population age; years since the FMP = age - 51.
 AGE_AT_FMP_YEARS = AGE_AT_MENOPAUSE_YEARS
@@ -134,20 +139,46 @@ COHORTS = (
            years_since_menopause=73 - AGE_AT_FMP_YEARS, total_hip_t_score=-1.6),
     Cohort("rochester", "untreated, age 62 (ours), 11 y since the FMP, 12 months", 12, age_years=62, years_since_menopause=62 - AGE_AT_FMP_YEARS),
 )
+# Modern AI cohorts with untreated comparators, all advised calcium and vitamin D (ages ours, FMP at 51):
+# IBIS-II bone substudy women aged 59 (entry 40-70, most 45-60; Sestak 2014), strata I-II (T-score >= -2.5) for
+# the anastrozole and placebo rows, stratum I (normal BMD) for the off-treatment rows (Sestak 2021); MA.17B women
+# aged 62 starting letrozole or placebo after 5 y of tamoxifen (Perez 2006); IES women aged 62 switching to
+# exemestane after 2.5 y of tamoxifen or staying on it (Coleman 2007).
+IBIS = "IBIS-II bone substudy cohort (ours: age 59, 8 y since the FMP)"
+MA17 = "MA.17B cohort (ours: tamoxifen from age 57, 6 y since the FMP, for 5 y; month 60 = start of letrozole or placebo at 62)"
+IES = "IES cohort (ours: tamoxifen from age 59.5 for 30 months; month 30 = the switch at 62)"
+COHORTS = COHORTS + (
+    Cohort("ibis_placebo", f"{IBIS}; placebo (untreated) for 84 months", 84, age_years=59, years_since_menopause=59 - AGE_AT_FMP_YEARS,
+           lumbar_spine_t_score=-0.8, total_hip_t_score=-0.8),
+    Cohort("ibis_anastrozole", f"{IBIS}; anastrozole 1 mg/d months 0-60, then off to month 84", 84, age_years=59,
+           years_since_menopause=59 - AGE_AT_FMP_YEARS, endocrine="anastrozole", endocrine_stop_month=60,
+           lumbar_spine_t_score=-0.8, total_hip_t_score=-0.8),
+    Cohort("ma17_letrozole", f"{MA17}; tamoxifen months 0-60, letrozole 2.5 mg/d months 60-84", 84, age_years=57,
+           years_since_menopause=57 - AGE_AT_FMP_YEARS, endocrine="tamoxifen", endocrine_stop_month=60),
+    Cohort("ma17_placebo", f"{MA17}; tamoxifen months 0-60, then placebo (untreated) to month 84", 84, age_years=57,
+           years_since_menopause=57 - AGE_AT_FMP_YEARS, endocrine="tamoxifen", endocrine_stop_month=60),
+    Cohort("ies_exemestane", f"{IES}; tamoxifen months 0-30, exemestane 25 mg/d months 30-54", 54, age_years=59.5,
+           years_since_menopause=59.5 - AGE_AT_FMP_YEARS, endocrine="tamoxifen", endocrine_stop_month=30),
+    Cohort("ies_tamoxifen", f"{IES}; tamoxifen months 0-54 (continued)", 54, age_years=59.5,
+           years_since_menopause=59.5 - AGE_AT_FMP_YEARS, endocrine="tamoxifen"),
+)
+# A cohort that switches from one endocrine therapy to another at ``endocrine_stop_month``: what follows.
+SWITCH_TO = {"ma17_letrozole": "letrozole", "ies_exemestane": "exemestane"}
 COHORT_BY_KEY = {c.key: c for c in COHORTS}
 
 
 def _results(runs: dict[str, dict[str, np.ndarray]]) -> list[TargetResult]:
     results: list[TargetResult] = []
 
-    def add_pct(row_id: str, key: str, month: float, tolerance: float, baseline_month: float = 0.0, note: str = "") -> None:
+    def add_pct(row_id: str, key: str, month: float, tolerance: float, baseline_month: float = 0.0, note: str = "",
+                interval: tuple[float, float] | None = None) -> None:
         row = target(row_id)
         site = SITE_OF[row.site.split()[0]]
         if row.site.startswith("FN"):
             note = (note + "; " if note else "") + "femoral neck compared with the model's total hip"
         model = pct_change(runs[key][site], month, baseline_month)
         text = COHORT_BY_KEY[key].description + (f"; change from month {baseline_month:g} to {month:g}" if baseline_month else f"; change at month {month:g}")
-        results.append(TargetResult.of(row, model, tolerance, text, note=note))
+        results.append(TargetResult.of(row, model, tolerance, text, note=note, interval=interval))
 
     # ATAC on treatment and after stopping (baseline = end of therapy)
     for row_id, key, month in [("S1-001", "atac_anastrozole", 12), ("S1-002", "atac_anastrozole", 12),
@@ -211,8 +242,46 @@ def _results(runs: dict[str, dict[str, np.ndarray]]) -> list[TargetResult]:
     results.append(TargetResult.of(target("S1-080"), pct_change(runs["rochester"]["total_hip"], 12), ANNUAL_TOLERANCE_PP,
                                    COHORT_BY_KEY["rochester"].description + "; %/yr", unit="%/yr",
                                    note="femoral neck compared with the model's total hip; both sexes"))
+    # Modern AI cohorts: IBIS-II (3 y on treatment; off-treatment from year 5 to 7), MA.17B (2 y after tamoxifen), IES
+    for row_id, key, month, baseline in [("S1-019", "ibis_anastrozole", 36, 0), ("S1-020", "ibis_anastrozole", 36, 0),
+                                         ("S1-021", "ibis_placebo", 36, 0), ("S1-022", "ibis_placebo", 36, 0),
+                                         ("S1-023", "ibis_anastrozole", 84, 60), ("S1-024", "ibis_placebo", 84, 60),
+                                         ("S1-025", "ibis_placebo", 84, 60),
+                                         ("S1-026", "ma17_letrozole", 84, 60), ("S1-027", "ma17_letrozole", 84, 60),
+                                         ("S1-028", "ma17_placebo", 84, 60), ("S1-029", "ma17_placebo", 84, 60),
+                                         ("S1-036", "ies_exemestane", 36, 30), ("S1-037", "ies_exemestane", 36, 30),
+                                         ("S1-038", "ies_exemestane", 54, 42), ("S1-039", "ies_exemestane", 54, 42),
+                                         ("S1-040", "ies_exemestane", 42, 30), ("S1-041", "ies_tamoxifen", 42, 30),
+                                         ("S1-042", "ies_exemestane", 42, 30), ("S1-043", "ies_tamoxifen", 42, 30)]:
+        row = target(row_id)
+        interval = confidence_interval(row)
+        add_pct(row_id, key, month, DEFAULT_TOLERANCE_PP, baseline_month=baseline, interval=interval,
+                note="within the reported 95% CI counts as met" if interval else "")
+    # Sestak 2021 (abstract): "At the hip, BMD remained unchanged between years 5 and 7 for those previously on anastrozole"
+    hip_after_ibis = pct_change(runs["ibis_anastrozole"]["total_hip"], 84, 60)
+    results.append(TargetResult.check("IBIS-HIP-OFF", "IBIS-II bone substudy (off-treatment), Sestak 2021 abstract",
+                                      "ex-anastrozole, hip unchanged years 5-7 (no number given)", 24.0, "TH", 0.0, hip_after_ibis,
+                                      ATAC_TOLERANCE_PP, COHORT_BY_KEY["ibis_anastrozole"].description + "; change from month 60 to 84",
+                                      note="not a row of the targets CSV; |change| within 1.0 pp (ours)"))
     return results
 
+
+# Rows the model misses, with the reason (docs/calibration.md prints it beside the row; each is a strict xfail in
+# tests/physiology/test_calibration.py, so meeting one fails the test until the entry goes).
+KNOWN_MISSES: dict[str, str] = {
+    "S1-008": ("ATAC's hip loses 7.2% in 5 years on anastrozole, IBIS-II's 4.0% in 3 (S1-020) and MA.17B's 3.6% in 2 on letrozole "
+               "(S1-027): one AI effect, weighed by precision, sits between them; ATAC women took no routine calcium/vitamin D "
+               "(the modern cohorts did), which the engine does not carry into the AI effect"),
+    "S1-012": ("ATAC's spine recovers 4.0% in the 2 years after anastrozole, IBIS-II's 1.25% (S1-023, 95% CI 0.73-1.77) in women "
+               "5 years younger; the declining set point gives one recovery between them"),
+    "S1-070": ("Michigan's 3.3 %/yr in the 2 years after the FMP and SWAN's 7.4% over FMP-1 to FMP+2 y (S1-066) cannot both be "
+               "met (Michigan implies more than 8%)"),
+    "S1-072": ("SWAN's early-postmenopausal spine loss (0.022 g/cm2/yr): the set-point fall that gives SWAN's 10.6% from FMP-5 y "
+               "to FMP+5 y (S1-065) front-loads the loss into the first postmenopausal year"),
+    "S1-080": ("Rochester's femoral neck (both sexes, ages mixed; compared with the model's total hip) loses 1 %/yr at our age 62; "
+               "the fitted hip ageing (set-point decline at its 2 %/yr bound, age drive from ~58 y) gives 0.1 %/yr in the first year, "
+               "as bone follows the declining set point with a lag"),
+}
 
 NOT_EVALUATED = {
     "S1-079": "current estrogen users: hormone therapy is not an input of the engine",

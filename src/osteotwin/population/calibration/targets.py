@@ -10,6 +10,8 @@ docs/calibration.md.
 from __future__ import annotations
 
 import csv
+import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -96,3 +98,52 @@ def load_targets() -> dict[str, TargetRow]:
 
 def target(row_id: str) -> TargetRow:
     return load_targets()[row_id]
+
+
+# Weights by precision (scripts/calibrate.py fits error / sigma with sigma = sqrt(SE**2 + (tolerance/2)**2)):
+# SE is the sampling error of the row's mean, from its 95% CI when reported (width / 3.92), else SD / sqrt(n) for
+# percent-change rows; tolerance/2 is the model discrepancy we accept (a row within tolerance is within 2 of it).
+SD_OF_PCT_CHANGE_PP = 4.0  # ours [A]: SD of a woman's 1-5-year BMD % change, 3-5 pp in the trials of the targets CSV
+UNKNOWN_ARM_N = 25  # ours: a row without n is weighed as an arm of 25 women
+RECALLED_FACTOR = 0.5  # research README: a recalled-unverified target is weighted low
+
+
+def arm_size(row: TargetRow) -> int | None:
+    """Women behind the row's mean: the first number of its n text, split over arms when it counts 'both' or 'all 3'."""
+    match = re.search(r"\d+", row.n)
+    if match is None:
+        return None
+    n = int(match.group())
+    if "both arms" in row.n:
+        return n // 2
+    if "all 3 arms" in row.n:
+        return n // 3
+    return n
+
+
+def confidence_interval(row: TargetRow) -> tuple[float, float] | None:
+    """(low, high) of a '95% CI a to b' dispersion, else None."""
+    match = re.match(r"95% CI (-?[\d.]+) to (-?[\d.]+)", row.dispersion)
+    return (float(match.group(1)), float(match.group(2))) if match else None
+
+
+def standard_error(result: TargetResult) -> float:
+    """Sampling SE of the target's mean in its unit (0 for checks and for non-percent rows without a CI)."""
+    row = load_targets().get(result.row_id)
+    if row is None:
+        return 0.0
+    interval = confidence_interval(row)
+    if interval is not None:
+        return abs(interval[1] - interval[0]) / 3.92
+    if result.unit != "%":
+        return 0.0
+    return SD_OF_PCT_CHANGE_PP / math.sqrt(arm_size(row) or UNKNOWN_ARM_N)
+
+
+def precision_weight(result: TargetResult) -> float:
+    """Weight of a result in the fit, on the residual error / tolerance: tolerance / sqrt(SE**2 + (tolerance/2)**2),
+    halved for a recalled-unverified row. No row's weight is chosen by hand."""
+    sigma = math.hypot(standard_error(result), result.tolerance / 2.0)
+    row = load_targets().get(result.row_id)
+    recalled = row is not None and row.certainty == "recalled-unverified"
+    return result.tolerance / sigma * (RECALLED_FACTOR if recalled else 1.0)
