@@ -147,6 +147,7 @@ class Identifiability:
     values: np.ndarray
     half_width_share: np.ndarray  # 1.96 SE / prior range width
     correlation: np.ndarray
+    information: np.ndarray  # J^T J of the standardised residuals, parameters in prior-range units
 
     def identified(self, name: str) -> bool:
         """Identified: its 95% interval spans less than half its prior range."""
@@ -176,7 +177,7 @@ def identifiability(suite: str = "all", params: ParameterTable | None = None, st
     se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
         correlation = np.nan_to_num(covariance / np.outer(se, se))
-    return Identifiability(tuple(names), x, 1.96 * se, correlation)
+    return Identifiability(tuple(names), x, 1.96 * se, correlation, jac.T @ jac)
 
 
 def at_bound(table: ParameterTable | None = None) -> list[tuple[str, float, tuple[float, float], str]]:
