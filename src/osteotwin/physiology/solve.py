@@ -38,7 +38,7 @@ CORE_OUTPUT_NAMES = (
     "lumbar_spine_formation_relative", "total_hip_formation_relative",
     "rankl_opg_ratio_relative", "sclerostin_relative",
     "osteoclast_precursors_relative", "denosumab_serum_ug_per_ml", "bisphosphonate_resorption_inhibition",
-    "integrator_steps",
+    "integrator_steps", "integrator_rejected_steps", "integrator_drug_substeps",
 )
 OUTPUT_NAMES = CORE_OUTPUT_NAMES + tuple(f"drug_{name}" for name in dk.DRUG_STATE_NAMES)
 N_OUTPUTS = len(OUTPUT_NAMES)
@@ -182,7 +182,7 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, aug, mats):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _advance_drugs(ds, r, dp, h, rtol, drug_h, trial, f0, f1, jac, increment, remainder, aug, mats):
+def _advance_drugs(ds, r, dp, h, rtol, drug_h, tally, trial, f0, f1, jac, increment, remainder, aug, mats):
     """Advance the drug states over h days in sub-steps with their own error control.
 
     The drugs' step control is kept apart from the core's: the denosumab central compartment's
@@ -190,7 +190,8 @@ def _advance_drugs(ds, r, dp, h, rtol, drug_h, trial, f0, f1, jac, increment, re
     sub-step no longer throws away the core's work. Each sub-step is ``_drug_step``; its error is the
     nonlinear remainder scaled by ``rtol * |x| + atol``. ``drug_h[0]`` carries the drugs' preferred step
     from one call to the next (reset after each dose). ``r`` (resorption relative to baseline) is
-    held over h, as the core's step holds its own rates at the step's ends.
+    held over h, as the core's step holds its own rates at the step's ends. ``tally[0]`` counts the
+    sub-steps taken, accepted or not (the ``integrator_drug_substeps`` output).
     """
     t = 0.0
     hd = min(drug_h[0], h)
@@ -201,6 +202,7 @@ def _advance_drugs(ds, r, dp, h, rtol, drug_h, trial, f0, f1, jac, increment, re
         for i in range(ds.size):
             trial[i] = ds[i]
         _drug_step(trial, r, dp, hd, f0, f1, jac, increment, remainder, aug, mats)
+        tally[0] += 1
         err = 0.0
         for i in range(ds.size):
             e = abs(remainder[i]) / (rtol * (abs(trial[i]) + dk.ABSOLUTE_TOLERANCE[i]))
@@ -220,7 +222,7 @@ def _advance_drugs(ds, r, dp, h, rtol, drug_h, trial, f0, f1, jac, increment, re
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _step(y, p, dp, u, h, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment, remainder,
+def _step(y, p, dp, u, h, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment, remainder,
           aug, mats):
     """Advance one patient by h days in place; returns the core's scaled error estimate (<= 1 accepts).
 
@@ -244,7 +246,7 @@ def _step(y, p, dp, u, h, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, 
     bp1 = 0.0
     err = 0.0
     if active:
-        _advance_drugs(ds_new, _resorption_relative(y, p), dp, h, rtol, drug_h, trial, f0, f1, jac, increment, remainder,
+        _advance_drugs(ds_new, _resorption_relative(y, p), dp, h, rtol, drug_h, tally, trial, f0, f1, jac, increment, remainder,
                        aug, mats)
         den0 = dk.denosumab_inhibition(ds, dp)
         bp0 = dk.bisphosphonate_inhibition(ds, dp)
@@ -313,6 +315,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
     ds_new = np.empty(nd)
     trial = np.empty(nd)
     drug_h = np.full(1, h_after_dose)  # the drugs' own preferred sub-step (_advance_drugs)
+    tally = np.zeros(1, dtype=np.int64)  # drug sub-steps taken (_advance_drugs)
     f0 = np.empty(nd)
     f1 = np.empty(nd)
     jac = np.zeros((nd, nd))  # off-block entries stay zero (drugs.drug_jacobian_kernel writes only the blocks)
@@ -341,7 +344,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
         dt = min(h, BURN_IN_DAYS - t)
         for k in range(_HELD_IN_BURN_IN.size):
             saved[k] = y[_HELD_IN_BURN_IN[k]]
-        err = _step(y, p, dp, u, dt, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
+        err = _step(y, p, dp, u, dt, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
                         remainder, aug, mats)
         for k in range(_HELD_IN_BURN_IN.size):
             y[_HELD_IN_BURN_IN[k]] = saved[k]
@@ -352,7 +355,11 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
         u[j] = inputs[j, 0, i]
     _record(y, y_start, p, dp, u, out, np.int64(0), i)  # the same specialisation as the monthly records
     out[OUT.integrator_steps, 0, i] = 0.0
+    out[OUT.integrator_rejected_steps, 0, i] = 0.0
+    out[OUT.integrator_drug_substeps, 0, i] = 0.0
     steps = 0
+    rejected = 0
+    tally[0] = 0  # the burn-in's sub-steps are not counted
     t = 0.0
     # The inputs jump at every month start; the first step of a month starts from the step that the
     # previous month's first step ended up accepting (grown as the error allows), not from the last
@@ -388,13 +395,14 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                 dt = limit - t
             for k in range(n):
                 saved[k] = y[k]
-            err = _step(y, p, dp, u, dt, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
+            err = _step(y, p, dp, u, dt, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
                         remainder, aug, mats)
             factor = min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12)))
             if err > 1.0 and dt > H_MIN:
                 for k in range(n):
                     y[k] = saved[k]
                 h = max(H_MIN, dt * max(0.2, factor))
+                rejected += 1
                 continue
             t = t + dt
             steps += 1
@@ -406,6 +414,8 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                 h = dt
         _record(y, y_start, p, dp, u, out, m + 1, i)
         out[OUT.integrator_steps, m + 1, i] = steps
+        out[OUT.integrator_rejected_steps, m + 1, i] = rejected
+        out[OUT.integrator_drug_substeps, m + 1, i] = tally[0]
         for k in range(first, last):
             kk = k - first
             site = item_rule_site[k]
