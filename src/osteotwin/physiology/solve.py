@@ -73,29 +73,25 @@ def _resorption_relative(y, p):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _matmul(a, b, out, n):
-    """out[:n, :n] = a[:n, :n] @ b[:n, :n] (small dense matrices)."""
-    for i in range(n):
-        for j in range(n):
-            total = 0.0
-            for k in range(n):
-                total += a[i, k] * b[k, j]
-            out[i, j] = total
+def _phi1_times(a, v, mats, vecs):
+    """``vecs[1] = phi1(a) v`` with ``phi1(z) = (exp(z) - 1) / z``, for one BLOCK_SIZE x BLOCK_SIZE block ``a``.
 
-
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _expm_small(m, n, mats):
-    """exp of the leading n x n block of ``m`` into ``mats[0]`` (scaling and squaring, Taylor order 7).
-
-    ``m`` is scaled so its infinity norm is <= 0.25, where the truncated series is accurate to
-    0.25**8 / 8! ~ 4e-10 (far below the integrator's tolerance); the result is then squared back.
-    ``mats`` holds three work matrices.
+    ``phi1(a) v`` is the last column of ``exp([[a, v], [0, 0]])`` (Hochbruck & Ostermann 2010 Acta
+    Numerica 19:209); this computes that exponential by scaling and squaring with the Taylor series of
+    order 7, keeping the matrix part ``E = exp(a)`` and the vector part ``w`` apart so that no work is
+    spent on the augmented row of zeros: a term ``[[T, t], [0, 0]]`` times the augmented matrix is
+    ``[[T a, T v], [0, 0]]``, and squaring ``[[E, w], [0, 1]]`` gives ``[[E E, E w + w], [0, 1]]``.
+    ``a`` and ``v`` are scaled by ``2**-s`` so that the infinity norm of ``a`` is <= 0.25, where the
+    truncated series is accurate to 0.25**8 / 8! ~ 4e-10 of ``|v|`` (far below the integrator's
+    tolerance). The size is the compile-time BLOCK_SIZE, so the loops unroll. ``mats``: three work
+    matrices; ``vecs``: three work vectors (the result in ``vecs[1]``).
     """
+    n = dk.BLOCK_SIZE
     norm = 0.0
     for i in range(n):
         row = 0.0
         for j in range(n):
-            row += abs(m[i, j])
+            row += abs(a[i, j])
         norm = max(norm, row)
     squarings = 0
     while norm > 0.25:
@@ -103,33 +99,54 @@ def _expm_small(m, n, mats):
         squarings += 1
     scale = 0.5**squarings
     result, term, tmp = mats[0], mats[1], mats[2]
+    v_scaled, w, tmp_v = vecs[0], vecs[1], vecs[2]
     for i in range(n):
+        v_scaled[i] = v[i] * scale
+        w[i] = 0.0
         for j in range(n):
             identity = 1.0 if i == j else 0.0
             result[i, j] = identity
             term[i, j] = identity
     for order in range(1, 8):
-        _matmul(term, m, tmp, n)
-        factor = scale / order
+        factor = 1.0 / order
+        for i in range(n):
+            total = 0.0
+            for k in range(n):
+                total += term[i, k] * v_scaled[k]
+            w[i] += total * factor  # T_{order-1} v / order: the vector part of this order's term
+            for j in range(n):
+                total = 0.0
+                for k in range(n):
+                    total += term[i, k] * a[k, j]
+                tmp[i, j] = total * scale * factor
         for i in range(n):
             for j in range(n):
-                term[i, j] = tmp[i, j] * factor
-                result[i, j] += term[i, j]
+                term[i, j] = tmp[i, j]
+                result[i, j] += tmp[i, j]
     for _ in range(squarings):
-        _matmul(result, result, tmp, n)
         for i in range(n):
+            total = 0.0
+            for k in range(n):
+                total += result[i, k] * w[k]
+            tmp_v[i] = total + w[i]
+            for j in range(n):
+                total = 0.0
+                for k in range(n):
+                    total += result[i, k] * result[k, j]
+                tmp[i, j] = total
+        for i in range(n):
+            w[i] = tmp_v[i]
             for j in range(n):
                 result[i, j] = tmp[i, j]
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, aug, mats):
+def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, block, block_f, mats, vecs):
     """One exponential Rosenbrock-Euler step of the drug states: ``x+ = x + h phi1(h J) F(x)``.
 
     Exact when the right-hand side is linear in the states, which the bisphosphonate pools are
     (at the step's resorption) and denosumab is except for its Michaelis-Menten elimination; so
-    steps are limited by the bone, not by the drugs' fast plasma phases. ``h phi1(h J) F`` is the
-    last column of ``exp([[h J, h F], [0, 0]])`` (Hochbruck & Ostermann 2010 Acta Numerica 19:209).
+    steps are limited by the bone, not by the drugs' fast plasma phases (``_phi1_times``).
     The Jacobian is block diagonal (dk.BLOCK_START): each 3-state block is done on its own and
     blocks holding no drug are skipped. The denosumab effect site, ``dCe/dt = ke0 (C - Ce)``, is
     then integrated exactly for C linear over the step. Returns with ``remainder`` holding
@@ -145,22 +162,21 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, aug, mats):
     for blk in range(dk.N_BLOCKS):
         o = dk.BLOCK_START[blk]
         empty = True
-        f_scale = 0.0
+        moving = False
         for i in range(n):
             if ds[o + i] != 0.0:
                 empty = False
-            f_scale = max(f_scale, abs(h * f0[o + i]))
-        if empty or f_scale == 0.0:
+            if f0[o + i] != 0.0:
+                moving = True
+        if empty or not moving:
             continue
         for i in range(n):
             for j in range(n):
-                aug[i, j] = h * jac[o + i, o + j]
-            aug[i, n] = h * f0[o + i] / f_scale
-            aug[n, i] = 0.0
-        aug[n, n] = 0.0
-        _expm_small(aug, n + 1, mats)
+                block[i, j] = h * jac[o + i, o + j]
+            block_f[i] = h * f0[o + i]
+        _phi1_times(block, block_f, mats, vecs)
         for i in range(n):
-            increment[o + i] += mats[0][i, n] * f_scale
+            increment[o + i] += vecs[1][i]
     effect = dk.IDX_DMAB_EFFECT
     if ds[effect] != 0.0 or ds[dk.IDX_DMAB_CENTRAL] != 0.0:
         c0 = dk.denosumab_serum_ug_per_ml(ds, dp)
@@ -182,13 +198,14 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, aug, mats):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _advance_drugs(ds, r, dp, h, rtol, drug_h, tally, trial, f0, f1, jac, increment, remainder, aug, mats):
+def _advance_drugs(ds, r, dp, h, rtol, drug_h, tally, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs):
     """Advance the drug states over h days in sub-steps with their own error control.
 
     The drugs' step control is kept apart from the core's: the denosumab central compartment's
     Michaelis-Menten elimination needs short steps where the bone does not, and a rejected drug
     sub-step no longer throws away the core's work. Each sub-step is ``_drug_step``; its error is the
-    nonlinear remainder scaled by ``rtol * |x| + atol``. ``drug_h[0]`` carries the drugs' preferred step
+    nonlinear remainder, ``O(hd**3)``, scaled by ``dk.RTOL_FACTOR * rtol * (|x| + atol)``; the next
+    sub-step is ``hd * SAFETY / err**(1/3)``, the rule for an error of that order. ``drug_h[0]`` carries the drugs' preferred step
     from one call to the next (reset after each dose). ``r`` (resorption relative to baseline) is
     held over h, as the core's step holds its own rates at the step's ends. ``tally[0]`` counts the
     sub-steps taken, accepted or not (the ``integrator_drug_substeps`` output).
@@ -201,14 +218,14 @@ def _advance_drugs(ds, r, dp, h, rtol, drug_h, tally, trial, f0, f1, jac, increm
         last = h - t - hd < 1e-9
         for i in range(ds.size):
             trial[i] = ds[i]
-        _drug_step(trial, r, dp, hd, f0, f1, jac, increment, remainder, aug, mats)
+        _drug_step(trial, r, dp, hd, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
         tally[0] += 1
         err = 0.0
         for i in range(ds.size):
-            e = abs(remainder[i]) / (rtol * (abs(trial[i]) + dk.ABSOLUTE_TOLERANCE[i]))
+            e = abs(remainder[i]) / (dk.RTOL_FACTOR * rtol * (abs(trial[i]) + dk.ABSOLUTE_TOLERANCE[i]))
             if e > err:
                 err = e
-        factor = min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12)))
+        factor = min(MAX_GROWTH, SAFETY / max(err, 1e-12) ** (1.0 / 3.0))  # the remainder is O(hd**3)
         if err > 1.0 and hd > H_MIN:
             hd = max(H_MIN, hd * max(0.2, factor))
             continue
@@ -223,7 +240,7 @@ def _advance_drugs(ds, r, dp, h, rtol, drug_h, tally, trial, f0, f1, jac, increm
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def _step(y, p, dp, u, h, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment, remainder,
-          aug, mats):
+          block, block_f, mats, vecs):
     """Advance one patient by h days in place; returns the core's scaled error estimate (<= 1 accepts).
 
     Drug states: exponential Rosenbrock-Euler sub-steps with their own error control
@@ -247,7 +264,7 @@ def _step(y, p, dp, u, h, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, d
     err = 0.0
     if active:
         _advance_drugs(ds_new, _resorption_relative(y, p), dp, h, rtol, drug_h, tally, trial, f0, f1, jac, increment, remainder,
-                       aug, mats)
+                       block, block_f, mats, vecs)
         den0 = dk.denosumab_inhibition(ds, dp)
         bp0 = dk.bisphosphonate_inhibition(ds, dp)
         den1 = dk.denosumab_inhibition(ds_new, dp)
@@ -321,8 +338,10 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
     jac = np.zeros((nd, nd))  # off-block entries stay zero (drugs.drug_jacobian_kernel writes only the blocks)
     increment = np.empty(nd)
     remainder = np.empty(nd)
-    aug = np.empty((dk.BLOCK_SIZE + 1, dk.BLOCK_SIZE + 1))
-    mats = np.empty((3, dk.BLOCK_SIZE + 1, dk.BLOCK_SIZE + 1))
+    block = np.empty((dk.BLOCK_SIZE, dk.BLOCK_SIZE))  # h J and h F of one drug block (_drug_step)
+    block_f = np.empty(dk.BLOCK_SIZE)
+    mats = np.empty((3, dk.BLOCK_SIZE, dk.BLOCK_SIZE))
+    vecs = np.empty((3, dk.BLOCK_SIZE))
     saved = np.empty(n)
     u = np.empty(inputs.shape[0])
     h = h_max
@@ -345,7 +364,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
         for k in range(_HELD_IN_BURN_IN.size):
             saved[k] = y[_HELD_IN_BURN_IN[k]]
         err = _step(y, p, dp, u, dt, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
-                        remainder, aug, mats)
+                        remainder, block, block_f, mats, vecs)
         for k in range(_HELD_IN_BURN_IN.size):
             y[_HELD_IN_BURN_IN[k]] = saved[k]
         t += dt
@@ -396,7 +415,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
             for k in range(n):
                 saved[k] = y[k]
             err = _step(y, p, dp, u, dt, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
-                        remainder, aug, mats)
+                        remainder, block, block_f, mats, vecs)
             factor = min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12)))
             if err > 1.0 and dt > H_MIN:
                 for k in range(n):
