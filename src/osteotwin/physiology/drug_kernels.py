@@ -91,3 +91,15 @@ def drug_rhs(ds, resorption_relative, dp, out):
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
 def drug_jacobian(ds, resorption_relative, dp, jac):
     drugs.drug_jacobian_kernel(ds, resorption_relative, dp, jac)
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def depends_on_resorption(ds, dp, scratch):
+    """Whether these drug states' right-hand side moves with the bone's resorption (a bisphosphonate on
+    board: uptake, surface exit and buried release scale with it), from drugs.py's coupling column;
+    ``scratch`` is a work vector of N_DRUG_STATES."""
+    drugs.drug_rhs_resorption_derivative_kernel(ds, 1.0, dp, scratch)
+    coupled = False
+    for i in range(scratch.size):
+        coupled = coupled or scratch[i] != 0.0
+    return coupled

@@ -198,53 +198,93 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, block, block_f, 
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _advance_drugs(ds, r, dp, h, rtol, drug_h, tally, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs):
-    """Advance the drug states over h days in sub-steps with their own error control.
+def _drugs_at(ds, t, t_target, limit, r, dp, rtol, h_max, drug_h, tally, track_t, track_x, track_f, ds_new, trial, f0, f1, jac,
+              increment, remainder, block, block_f, mats, vecs):
+    """The drug states at ``t_target`` into ``ds_new``, read off the drugs' own track.
 
-    The drugs' step control is kept apart from the core's: the denosumab central compartment's
-    Michaelis-Menten elimination needs short steps where the bone does not, and a rejected drug
-    sub-step no longer throws away the core's work. Each sub-step is ``_drug_step``; its error is the
-    nonlinear remainder, ``O(hd**3)``, scaled by ``dk.RTOL_FACTOR * rtol * (|x| + atol)``; the next
-    sub-step is ``hd * SAFETY / err**(1/3)``, the rule for an error of that order. ``drug_h[0]`` carries the drugs' preferred step
-    from one call to the next (reset after each dose). ``r`` (resorption relative to baseline) is
-    held over h, as the core's step holds its own rates at the step's ends. ``tally[0]`` counts the
-    sub-steps taken, accepted or not (the ``integrator_drug_substeps`` output).
+    The drugs are integrated on their own time grid, apart from the core's steps: the denosumab
+    central compartment's Michaelis-Menten elimination needs short steps where the bone does not,
+    and the bone needs short steps where the drugs do not, so neither sets the other's step. The
+    track holds the last accepted sub-step, from ``track_t[0]`` to ``track_t[1]``, with its end states
+    ``track_x`` and their derivatives ``track_f``; the core reads the drugs anywhere on it by cubic
+    Hermite interpolation (error O(hd**4), below the sub-step's own), and the track is extended by
+    sub-steps until it reaches ``t_target``. A sub-step may run past the core's step, never past
+    ``limit`` (the next dose) nor longer than ``h_max``. While a bisphosphonate is on board
+    (``dk.depends_on_resorption``) the drugs are stepped as before this track existed: its pools move
+    with the bone's resorption, which the core holds only over its own step, and its plasma phase
+    (hours) is too fast for interpolation; so sub-steps end with the core's step and a rejected core
+    step restarts the track. The track also restarts, from ``ds`` (the drug states at the core's time
+    ``t``), after a dose (``track_t[0]`` set to inf) and when a rejected core step asks for a time
+    before the track's start.
+
+    Each sub-step is ``_drug_step``; its error is the nonlinear remainder, ``O(hd**3)``, scaled by
+    ``dk.RTOL_FACTOR * rtol * (|x| + atol)``; the next sub-step is ``hd * SAFETY / err**(1/3)``, the
+    rule for an error of that order. ``drug_h[0]`` carries the preferred sub-step (reset after each
+    dose). ``r`` (resorption relative to baseline, which releases buried bisphosphonate) is the core's
+    at ``t``, held over each new sub-step. ``tally[0]`` counts the sub-steps taken, accepted or not
+    (the ``integrator_drug_substeps`` output).
     """
-    t = 0.0
-    hd = min(drug_h[0], h)
-    preferred = drug_h[0]
-    while t < h - 1e-9:
-        hd = min(hd, h - t)
-        last = h - t - hd < 1e-9
-        for i in range(ds.size):
-            trial[i] = ds[i]
+    nd = ds.size
+    coupled = dk.depends_on_resorption(ds, dp, trial)
+    if not track_t[0] <= t_target or (coupled and t_target < track_t[1] - 1e-9):
+        track_t[0] = t
+        track_t[1] = t
+        dk.drug_rhs(ds, r, dp, f0)
+        for i in range(nd):
+            track_x[0, i] = ds[i]
+            track_x[1, i] = ds[i]
+            track_f[0, i] = f0[i]
+            track_f[1, i] = f0[i]
+    while track_t[1] < t_target - 1e-9:
+        room = min(h_max, limit - track_t[1])
+        if coupled:
+            room = min(room, t_target - track_t[1])  # r is the core's at t: held no further than the core's step
+        hd = min(drug_h[0], room)
+        for i in range(nd):
+            trial[i] = track_x[1, i]
         _drug_step(trial, r, dp, hd, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
         tally[0] += 1
         err = 0.0
-        for i in range(ds.size):
+        for i in range(nd):
             e = abs(remainder[i]) / (dk.RTOL_FACTOR * rtol * (abs(trial[i]) + dk.ABSOLUTE_TOLERANCE[i]))
             if e > err:
                 err = e
         factor = min(MAX_GROWTH, SAFETY / max(err, 1e-12) ** (1.0 / 3.0))  # the remainder is O(hd**3)
         if err > 1.0 and hd > H_MIN:
-            hd = max(H_MIN, hd * max(0.2, factor))
+            drug_h[0] = max(H_MIN, hd * max(0.2, factor))
             continue
-        for i in range(ds.size):
-            ds[i] = trial[i]
-        t += hd
-        if not last or hd * factor < preferred:
-            preferred = hd * factor  # a final sub-step cut short to reach h does not shrink the preference
-        hd = hd * factor
-    drug_h[0] = preferred
+        if hd < room - 1e-9 or hd * factor < drug_h[0]:
+            drug_h[0] = hd * factor  # a sub-step cut short by the next dose does not shrink the preference
+        track_t[0] = track_t[1]
+        track_t[1] += hd
+        for i in range(nd):
+            track_x[0, i] = track_x[1, i]
+            track_f[0, i] = f0[i]
+            track_x[1, i] = trial[i]
+            track_f[1, i] = f1[i]
+    span = track_t[1] - track_t[0]
+    if span <= 0.0:
+        for i in range(nd):
+            ds_new[i] = track_x[1, i]
+        return
+    theta = min(max((t_target - track_t[0]) / span, 0.0), 1.0)
+    theta2 = theta * theta
+    theta3 = theta2 * theta
+    h00 = 2.0 * theta3 - 3.0 * theta2 + 1.0
+    h10 = (theta3 - 2.0 * theta2 + theta) * span
+    h01 = 3.0 * theta2 - 2.0 * theta3
+    h11 = (theta3 - theta2) * span
+    for i in range(nd):
+        ds_new[i] = max(h00 * track_x[0, i] + h10 * track_f[0, i] + h01 * track_x[1, i] + h11 * track_f[1, i], 0.0)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _step(y, p, dp, u, h, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment, remainder,
-          block, block_f, mats, vecs):
+def _step(y, p, dp, u, t, h, limit, rtol, h_max, drug_h, tally, track_t, track_x, track_f, prod0, loss0, prod1, loss1, y1, ds_new,
+          trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs):
     """Advance one patient by h days in place; returns the core's scaled error estimate (<= 1 accepts).
 
-    Drug states: exponential Rosenbrock-Euler sub-steps with their own error control
-    (``_advance_drugs``). Core: stage 1 Patankar-Euler ``y1 = (y + h P) / (1 + h L)``; stage 2
+    ``t``: the step's start (days). Drug states: read off the drugs' own track at ``t + h``
+    (``_drugs_at``; ``limit``: the next dose). Core: stage 1 Patankar-Euler ``y1 = (y + h P) / (1 + h L)``; stage 2
     exponential with rates averaged over both ends, ``y+ = P/L + (y - P/L) exp(-h L)``, the drugs'
     inhibition taken at the step's start (stage 1) and at both ends (stage 2). Error estimate: the
     difference between the first-order stage 1 and the second-order result, scaled by
@@ -263,8 +303,8 @@ def _step(y, p, dp, u, h, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, d
     bp1 = 0.0
     err = 0.0
     if active:
-        _advance_drugs(ds_new, _resorption_relative(y, p), dp, h, rtol, drug_h, tally, trial, f0, f1, jac, increment, remainder,
-                       block, block_f, mats, vecs)
+        _drugs_at(ds, t, t + h, limit, _resorption_relative(y, p), dp, rtol, h_max, drug_h, tally, track_t, track_x, track_f,
+                  ds_new, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
         den0 = dk.denosumab_inhibition(ds, dp)
         bp0 = dk.bisphosphonate_inhibition(ds, dp)
         den1 = dk.denosumab_inhibition(ds_new, dp)
@@ -331,8 +371,11 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
     nd = dk.N_DRUG_STATES
     ds_new = np.empty(nd)
     trial = np.empty(nd)
-    drug_h = np.full(1, h_after_dose)  # the drugs' own preferred sub-step (_advance_drugs)
-    tally = np.zeros(1, dtype=np.int64)  # drug sub-steps taken (_advance_drugs)
+    drug_h = np.full(1, h_after_dose)  # the drugs' own preferred sub-step (_drugs_at)
+    tally = np.zeros(1, dtype=np.int64)  # drug sub-steps taken (_drugs_at)
+    track_t = np.full(2, np.inf)  # the drugs' own track (_drugs_at); inf: restart at the next step
+    track_x = np.empty((2, nd))
+    track_f = np.empty((2, nd))
     f0 = np.empty(nd)
     f1 = np.empty(nd)
     jac = np.zeros((nd, nd))  # off-block entries stay zero (drugs.drug_jacobian_kernel writes only the blocks)
@@ -363,8 +406,8 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
         dt = min(h, BURN_IN_DAYS - t)
         for k in range(_HELD_IN_BURN_IN.size):
             saved[k] = y[_HELD_IN_BURN_IN[k]]
-        err = _step(y, p, dp, u, dt, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
-                        remainder, block, block_f, mats, vecs)
+        err = _step(y, p, dp, u, t, dt, np.inf, rtol, h_max, drug_h, tally, track_t, track_x, track_f, prod0, loss0, prod1, loss1,
+                    y1, ds_new, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
         for k in range(_HELD_IN_BURN_IN.size):
             y[_HELD_IN_BURN_IN[k]] = saved[k]
         t += dt
@@ -403,6 +446,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                         next_dose[kk] = np.inf
                     h = min(h, h_after_dose)
                     drug_h[0] = h_after_dose
+                    track_t[0] = np.inf  # the drugs' track restarts from the dosed states
                 if next_dose[kk] < soonest:
                     soonest = next_dose[kk]
             if t >= t_end - 1e-9:
@@ -414,8 +458,8 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                 dt = limit - t
             for k in range(n):
                 saved[k] = y[k]
-            err = _step(y, p, dp, u, dt, rtol, drug_h, tally, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
-                        remainder, block, block_f, mats, vecs)
+            err = _step(y, p, dp, u, t, dt, soonest, rtol, h_max, drug_h, tally, track_t, track_x, track_f, prod0, loss0, prod1,
+                        loss1, y1, ds_new, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
             factor = min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12)))
             if err > 1.0 and dt > H_MIN:
                 for k in range(n):
