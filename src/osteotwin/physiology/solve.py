@@ -5,9 +5,11 @@ adaptive, per patient. The core uses a two-stage production/loss scheme for
 ``dy/dt = P(y) - L(y) * y`` with P, L >= 0: stage 1 is the Patankar-Euler step
 ``y1 = (y + h P) / (1 + h L)``, stage 2 is exponential with rates averaged over both ends; each
 step is positive and unconditionally stable, and a steady state is preserved exactly. The drug
-states take an exponential Rosenbrock-Euler step with their exact block-diagonal Jacobian (exact
-for linear pharmacokinetics, so the drugs' fast plasma phases do not limit the step). The step
-size follows the difference between the first- and second-order results. Receptor binding is
+states take exponential Rosenbrock-Euler sub-steps with their exact block-diagonal Jacobian (exact
+for linear pharmacokinetics, so the drugs' fast plasma phases do not limit the step) on their own
+time grid and error control; the core reads denosumab off that track by cubic Hermite interpolation
+(``_drugs_at``). The core's step size follows the difference between its first- and second-order
+results. Receptor binding is
 quasi-steady (algebraic), which removes the stiffest modes, so this cheap scheme compiled with
 numba and run over patients in parallel (``prange``) beats a general stiff solver here. Accuracy
 against SciPy Radau at tight tolerance is a test (tests/physiology/test_solver_accuracy.py).
@@ -210,10 +212,9 @@ def _drugs_at(ds, t, t_target, limit, r, dp, rtol, h_max, drug_h, tally, track_t
     Hermite interpolation (error O(hd**4), below the sub-step's own), and the track is extended by
     sub-steps until it reaches ``t_target``. A sub-step may run past the core's step, never past
     ``limit`` (the next dose) nor longer than ``h_max``. While a bisphosphonate is on board
-    (``dk.depends_on_resorption``) the drugs are stepped as before this track existed: its pools move
-    with the bone's resorption, which the core holds only over its own step, and its plasma phase
-    (hours) is too fast for interpolation; so sub-steps end with the core's step and a rejected core
-    step restarts the track. The track also restarts, from ``ds`` (the drug states at the core's time
+    (``dk.depends_on_resorption``) the sub-steps end with the core's step and a rejected core step
+    restarts the track: its pools move with the bone's resorption, which the core holds only over its
+    own step, and its plasma phase (hours) is too fast for interpolation. The track also restarts, from ``ds`` (the drug states at the core's time
     ``t``), after a dose (``track_t[0]`` set to inf) and when a rejected core step asks for a time
     before the track's start.
 
