@@ -9,9 +9,9 @@ states take exponential Rosenbrock-Euler sub-steps with their exact block-diagon
 for linear pharmacokinetics, so the drugs' fast plasma phases do not limit the step) on their own
 time grid and error control; the core reads denosumab off that track by cubic Hermite interpolation
 (``_drugs_at``). The core's step size follows the difference between its first- and second-order
-results. Receptor binding is
-quasi-steady (algebraic), which removes the stiffest modes, so this cheap scheme compiled with
-numba and run over patients in parallel (``prange``) beats a general stiff solver here. Accuracy
+results. Receptor binding is quasi-steady (algebraic), which removes the stiffest modes, so this
+cheap scheme compiled with numba and run over patients in parallel (``prange``) beats a general
+stiff solver here. Accuracy
 against SciPy Radau at tight tolerance is a test (tests/physiology/test_solver_accuracy.py).
 
 Events: inputs are piecewise constant per month; doses fall at any time (steps are cut at dose
