@@ -280,36 +280,17 @@ def _drugs_at(ds, t, t_target, limit, r, dp, rtol, h_max, drug_h, tally, track_t
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _step(y, p, dp, u, t, h, limit, rtol, h_max, drug_h, tally, track_t, track_x, track_f, prod0, loss0, prod1, loss1, y1, ds_new,
-          trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs):
-    """Advance one patient by h days in place; returns the core's scaled error estimate (<= 1 accepts).
+def _core_step(y, p, u, h, rtol, den0, bp0, den1, bp1, prod0, loss0, prod1, loss1, y1):
+    """Advance the core states of one patient by h days in place; returns the scaled error estimate (<= 1 accepts).
 
-    ``t``: the step's start (days). Drug states: read off the drugs' own track at ``t + h``
-    (``_drugs_at``; ``limit``: the next dose). Core: stage 1 Patankar-Euler ``y1 = (y + h P) / (1 + h L)``; stage 2
-    exponential with rates averaged over both ends, ``y+ = P/L + (y - P/L) exp(-h L)``, the drugs'
-    inhibition taken at the step's start (stage 1) and at both ends (stage 2). Error estimate: the
-    difference between the first-order stage 1 and the second-order result, scaled by
+    Stage 1 Patankar-Euler ``y1 = (y + h P) / (1 + h L)``; stage 2 exponential with rates averaged
+    over both ends, ``y+ = P/L + (y - P/L) exp(-h L)``; the drugs' inhibitions are ``den0, bp0`` at the
+    step's start (stage 1) and ``den1, bp1`` at its end (stage 2). Error estimate: the difference
+    between the first-order stage 1 and the second-order result, scaled by
     ``rtol_factor * rtol * (|y| + absolute_scale * reference)`` (per state, from spec.SITE_STATES).
     """
     nc = spec.N_CORE_STATES
-    ds = y[nc:]
-    active = False
-    for i in range(ds.size):
-        ds_new[i] = ds[i]
-        if ds[i] != 0.0:
-            active = True
-    den0 = 0.0
-    bp0 = 0.0
-    den1 = 0.0
-    bp1 = 0.0
     err = 0.0
-    if active:
-        _drugs_at(ds, t, t + h, limit, _resorption_relative(y, p), dp, rtol, h_max, drug_h, tally, track_t, track_x, track_f,
-                  ds_new, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
-        den0 = dk.denosumab_inhibition(ds, dp)
-        bp0 = dk.bisphosphonate_inhibition(ds, dp)
-        den1 = dk.denosumab_inhibition(ds_new, dp)
-        bp1 = dk.bisphosphonate_inhibition(ds_new, dp)
     sy.core_rates(y, p, u, den0, bp0, prod0, loss0)
     for k in range(nc):
         y1[k] = (y[k] + h * prod0[k]) / (1.0 + h * loss0[k])
@@ -323,9 +304,16 @@ def _step(y, p, dp, u, t, h, limit, rtol, h_max, drug_h, tally, track_t, track_x
         if e > err:
             err = e
         y[k] = new
-    for i in range(ds.size):
-        ds[i] = ds_new[i]
     return err
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def _any_drug(y):
+    """Whether any drug state of ``y`` is non-zero (after the first dose)."""
+    present = False
+    for i in range(spec.N_CORE_STATES, y.size):
+        present = present or y[i] != 0.0
+    return present
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -407,8 +395,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
         dt = min(h, BURN_IN_DAYS - t)
         for k in range(_HELD_IN_BURN_IN.size):
             saved[k] = y[_HELD_IN_BURN_IN[k]]
-        err = _step(y, p, dp, u, t, dt, np.inf, rtol, h_max, drug_h, tally, track_t, track_x, track_f, prod0, loss0, prod1, loss1,
-                    y1, ds_new, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
+        err = _core_step(y, p, u, dt, rtol, 0.0, 0.0, 0.0, 0.0, prod0, loss0, prod1, loss1, y1)  # no dose before month 0
         for k in range(_HELD_IN_BURN_IN.size):
             y[_HELD_IN_BURN_IN[k]] = saved[k]
         t += dt
@@ -459,8 +446,17 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                 dt = limit - t
             for k in range(n):
                 saved[k] = y[k]
-            err = _step(y, p, dp, u, t, dt, soonest, rtol, h_max, drug_h, tally, track_t, track_x, track_f, prod0, loss0, prod1,
-                        loss1, y1, ds_new, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
+            if _any_drug(y):
+                ds = y[spec.N_CORE_STATES:]
+                _drugs_at(ds, t, t + dt, soonest, _resorption_relative(y, p), dp, rtol, h_max, drug_h, tally, track_t, track_x,
+                          track_f, ds_new, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
+                err = _core_step(y, p, u, dt, rtol, dk.denosumab_inhibition(ds, dp), dk.bisphosphonate_inhibition(ds, dp),
+                                 dk.denosumab_inhibition(ds_new, dp), dk.bisphosphonate_inhibition(ds_new, dp), prod0, loss0, prod1,
+                                 loss1, y1)
+                for k in range(ds.size):
+                    ds[k] = ds_new[k]
+            else:
+                err = _core_step(y, p, u, dt, rtol, 0.0, 0.0, 0.0, 0.0, prod0, loss0, prod1, loss1, y1)
             factor = min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12)))
             if err > 1.0 and dt > H_MIN:
                 for k in range(n):
