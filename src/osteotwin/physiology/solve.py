@@ -52,6 +52,9 @@ assert all(CORE_OUTPUT_NAMES[getattr(OUT, f"lumbar_spine_{kind}_relative") + s] 
 NO_RULE = -1
 
 
+# The per-step functions (_core_step, _drugs_at, _drug_step) are inlined into the patient loop
+# (numba ``inline="always"``): each takes a dozen or more arrays, and passing them cost about 5-10% of
+# a patient-decade (benchmarks/RESULTS.md).
 H_MIN = 1e-3  # days
 BURN_IN_DAYS = 1000.0  # > 5 time constants of the fast mineral phase (1/(r + kappa)); bone volume and the slow phase are held
 BURN_IN_FIRST_STEP = 1.0
@@ -142,7 +145,7 @@ def _phi1_times(a, v, mats, vecs):
                 result[i, j] = tmp[i, j]
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
+@numba.njit(cache=True, error_model="numpy", fastmath=True, inline="always")
 def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, block, block_f, mats, vecs):
     """One exponential Rosenbrock-Euler step of the drug states: ``x+ = x + h phi1(h J) F(x)``.
 
@@ -199,7 +202,7 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, block, block_f, 
         ds[i] = max(increment[i], 0.0)
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
+@numba.njit(cache=True, error_model="numpy", fastmath=True, inline="always")
 def _drugs_at(ds, t, t_target, limit, r, dp, rtol, h_max, drug_h, tally, track_t, track_x, track_f, ds_new, trial, f0, f1, jac,
               increment, remainder, block, block_f, mats, vecs):
     """The drug states at ``t_target`` into ``ds_new``, read off the drugs' own track.
@@ -279,7 +282,7 @@ def _drugs_at(ds, t, t_target, limit, r, dp, rtol, h_max, drug_h, tally, track_t
         ds_new[i] = max(h00 * track_x[0, i] + h10 * track_f[0, i] + h01 * track_x[1, i] + h11 * track_f[1, i], 0.0)
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
+@numba.njit(cache=True, error_model="numpy", fastmath=True, inline="always")
 def _core_step(y, p, u, h, rtol, den0, bp0, den1, bp1, prod0, loss0, prod1, loss1, y1):
     """Advance the core states of one patient by h days in place; returns the scaled error estimate (<= 1 accepts).
 
