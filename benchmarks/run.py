@@ -2,9 +2,12 @@
 
 Measures, in one process and run (after warm-up, i.e. numba compilation excluded and reported):
   1. one patient, 10 years, anastrozole (engine.run and the public ``simulate``);
-  2. 10,000 patients, 10 years, anastrozole;
-  3. 10,000 patients, 10 years, anastrozole + denosumab 60 mg every 6 months; 10,000 patients through
-     the public ``simulate_batch`` with every lifestyle and outcome module on;
+  2. steps per patient-decade (core steps, rejected steps, drug sub-steps: deterministic counts, which
+     hold on a shared machine where timings do not), anastrozole alone and with denosumab;
+  3. 20,000 patients, 10 years, anastrozole, and anastrozole + denosumab 60 mg every 6 months, on
+     numba's thread pool, with 100,000 patient-decades extrapolated linearly from them (the kernel's
+     cost is per patient, in chunks of EngineOptions.chunk_patients); 10,000 patients through the
+     public ``simulate_batch`` with every lifestyle and outcome module on;
   4. peak memory for 100,000 patients, 10 years (separate child process, chunked);
   5. SciPy ``solve_ivp`` (Radau and LSODA, rtol 1e-6) on our own right-hand side, one patient 10 years;
   6. the ``bone-models`` package (cmodiz/Bone-Models; its Martinez-Reina 2019 model, one patient),
@@ -45,6 +48,9 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "anastrozole_5y.json"
 STARTUP_HEADING = "## Start-up and per call"
 FLOOR_IMPORTS = "import numpy, scipy.integrate, numba, pydantic"
+BIG = 20_000  # patients of the batch timings; 100,000 is extrapolated from them
+KERNEL_PATIENTS = 200  # patients of the kernel's CPU-time measurement
+STEP_OUTPUTS = ("integrator_steps", "integrator_rejected_steps", "integrator_drug_substeps")
 
 
 def _arrays(patients: int, denosumab: bool = False) -> engine.PatientArrays:
@@ -85,6 +91,30 @@ def _best_of(function, repeats: int) -> float:
         function()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def _kernel_cpu_ms(arrays: engine.PatientArrays, solve) -> float:
+    """Best CPU time (ms) per patient of solve's serial kernel on these arrays (captured from engine.run)."""
+    captured: list[tuple] = []
+    kernel = solve.integrate_batch
+
+    def spy(*args):
+        captured.append(args)
+        return kernel(*args)
+
+    solve.integrate_batch = spy
+    try:
+        engine.run(arrays)
+    finally:
+        solve.integrate_batch = kernel
+    args = captured[-1]
+    out = np.empty((solve.N_OUTPUTS, args[15] + 1, arrays.patients))
+    best = np.inf
+    for _ in range(3):
+        start = time.process_time()
+        solve._integrate_serial(*args, out)
+        best = min(best, time.process_time() - start)
+    return 1000 * best / arrays.patients
 
 
 def memory_child(patients: int) -> None:
@@ -257,6 +287,7 @@ def main() -> int:
         return 0
     # First, while this process is still small: on Linux a child's peak RSS (ru_maxrss) starts from the
     # parent's resident size at fork, so measuring after the 10,000-patient runs would count the parent.
+    load_start = os.getloadavg()[0]
     child = subprocess.run([sys.executable, __file__, "--memory-child", "100000"], capture_output=True, text=True, check=True)
     peak_mb, patients = child.stdout.split()
     rows: list[tuple[str, str]] = []
@@ -281,17 +312,35 @@ def main() -> int:
     rows.append(("10,000 patients, 10 y, public simulate_batch() with diet, supplements, exercise and gut blocks "
                  "(every lifestyle and outcome module on; Trajectories built)", f"{batch_s:.2f} s"))
 
-    big = _arrays(10_000)
-    ai_s = _best_of(lambda: engine.run(big), 2)
-    rows.append(("10,000 patients, 10 y, anastrozole", f"{ai_s:.2f} s ({10_000 / ai_s:,.0f} patient-decades/s)"))
-    big_dmab = _arrays(10_000, denosumab=True)
-    dmab_s = _best_of(lambda: engine.run(big_dmab), 2)
-    rows.append(("10,000 patients, 10 y, anastrozole + denosumab q6m", f"{dmab_s:.2f} s ({10_000 / dmab_s:,.0f} patient-decades/s)"))
+    for label, denosumab in (("anastrozole", False), ("anastrozole + denosumab q6m", True)):
+        counts = engine.run(_arrays(1, denosumab=denosumab), outputs=STEP_OUTPUTS)
+        core, rejected, drug = (int(counts[name][0, -1]) for name in STEP_OUTPUTS)
+        rows.append((f"steps per patient-decade, {label} (deterministic)",
+                     f"{core:,} core steps ({rejected:,} more rejected), {drug:,} drug sub-steps"))
+
+    from osteotwin.physiology import solve
+
+    for label, denosumab, target_s in (("anastrozole", False, 15), ("anastrozole + denosumab q6m", True, 30)):
+        cpu_ms = _kernel_cpu_ms(_arrays(KERNEL_PATIENTS, denosumab=denosumab), solve)
+        rows.append((f"engine kernel CPU time per patient-decade, {label} (1 thread, {KERNEL_PATIENTS} patients, best of 3; "
+                     "CPU time does not count the time other processes hold the cores)",
+                     f"{cpu_ms:.3f} ms: 100,000 patient-decades on 2 idle cores ~ {cpu_ms * 100_000 / 2 / 1000:.1f} s "
+                     f"of kernel (target <= {target_s} s)"))
+
+    big = _arrays(BIG)
+    big_dmab = _arrays(BIG, denosumab=True)
+    for label, arrays, target_s in (("anastrozole", big, 15), ("anastrozole + denosumab q6m", big_dmab, 30)):
+        seconds = _best_of(lambda arrays=arrays: engine.run(arrays), 2)
+        rows.append((f"{BIG:,} patients, 10 y, {label} (engine.run, numba's {_threads()}-thread pool)",
+                     f"{seconds:.2f} s ({BIG / seconds:,.0f} patient-decades/s)"))
+        rows.append((f"100,000 patient-decades, {label}: extrapolated x{100_000 // BIG} from the {BIG:,} above (cost is per "
+                     f"patient, chunks of {EngineOptions().chunk_patients:,}); target <= {target_s} s",
+                     f"{seconds * 100_000 / BIG:.1f} s"))
     loose = EngineOptions(rtol=2e-3)
     for label, arrays, big_arrays in (("anastrozole", one, big), ("anastrozole + denosumab", _arrays(1, denosumab=True), big_dmab)):
         errors = {name: _max_bmd_error_pp(arrays, options) for name, options in (("default", EngineOptions()), ("rtol 2e-3", loose))}
         loose_s = _best_of(lambda big_arrays=big_arrays: engine.run(big_arrays, options=loose), 1)
-        rows.append((f"10,000 patients, 10 y, {label}, rtol 2e-3 (max BMD error vs Radau, 1 patient: "
+        rows.append((f"{BIG:,} patients, 10 y, {label}, rtol 2e-3 (max BMD error vs Radau, 1 patient: "
                      f"{errors['rtol 2e-3']:.3f} pp; at the default rtol {errors['default']:.3f} pp)", f"{loose_s:.2f} s"))
 
     rows.append(("100,000 patients, 10 y: peak resident memory (child process, chunks of "
@@ -320,8 +369,10 @@ def main() -> int:
         "",
         f"Generated by `python benchmarks/run.py` (`make bench`) on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
-        "The machine is shared: other processes may have been running. Timings are the best of several runs after warm-up; "
-        "the engine integrates months 0-120 with monthly outputs (adaptive production/loss scheme, rtol 2e-4).",
+        f"The machine is shared: other processes may have been running (load average {load_start:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end). Timings are the best of several runs after warm-up; "
+        "the engine integrates months 0-120 with monthly outputs (adaptive production/loss scheme, rtol 2e-4; the drugs "
+        "on their own exponential Rosenbrock sub-steps, physiology/solve.py).",
         "",
         "| measurement | result |",
         "|---|---|",

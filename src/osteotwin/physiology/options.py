@@ -11,10 +11,11 @@ class EngineOptions:
 
     ``mechanics``, ``minerals``, ``gut_axis``, ``weak_evidence_nutrients``: include these lifestyle
     effects (all on by default; off means the drive stays at its baseline of 1.0).
-    ``rtol``: relative error per step of the adaptive integrator (solve.py); the default keeps
-    BMD within 0.1 percentage point of SciPy Radau at tight tolerance over 10 years
-    (tests/physiology/test_solver_accuracy.py; benchmarks/RESULTS.md). ``max_step_days``: largest step;
-    ``step_after_dose_days``: the step is cut back to this after each dose.
+    ``rtol``: relative error per step of the adaptive integrator (solve.py; the drug sub-steps use
+    drug_kernels.RTOL_FACTOR x rtol); the default keeps BMD within 0.05 percentage point of SciPy
+    Radau at tight tolerance over 10 years (tests/physiology/test_solver_accuracy.py;
+    benchmarks/RESULTS.md). ``max_step_days``: largest step, of the core and of the drugs' sub-steps;
+    ``step_after_dose_days``: the core's step and the drugs' sub-step are cut back to this after each dose.
     ``chunk_patients``: patients per chunk in the batched path (bounds memory; 1,000 measured
     faster than 10,000 on the 2-core machine, cache-friendlier).
     """

@@ -5,11 +5,13 @@ adaptive, per patient. The core uses a two-stage production/loss scheme for
 ``dy/dt = P(y) - L(y) * y`` with P, L >= 0: stage 1 is the Patankar-Euler step
 ``y1 = (y + h P) / (1 + h L)``, stage 2 is exponential with rates averaged over both ends; each
 step is positive and unconditionally stable, and a steady state is preserved exactly. The drug
-states take an exponential Rosenbrock-Euler step with their exact block-diagonal Jacobian (exact
-for linear pharmacokinetics, so the drugs' fast plasma phases do not limit the step). The step
-size follows the difference between the first- and second-order results. Receptor binding is
-quasi-steady (algebraic), which removes the stiffest modes, so this cheap scheme compiled with
-numba and run over patients in parallel (``prange``) beats a general stiff solver here. Accuracy
+states take exponential Rosenbrock-Euler sub-steps with their exact block-diagonal Jacobian (exact
+for linear pharmacokinetics, so the drugs' fast plasma phases do not limit the step) on their own
+time grid and error control; the core reads denosumab off that track by cubic Hermite interpolation
+(``_drugs_at``). The core's step size follows the difference between its first- and second-order
+results. Receptor binding is quasi-steady (algebraic), which removes the stiffest modes, so this
+cheap scheme compiled with numba and run over patients in parallel (``prange``) beats a general
+stiff solver here. Accuracy
 against SciPy Radau at tight tolerance is a test (tests/physiology/test_solver_accuracy.py).
 
 Events: inputs are piecewise constant per month; doses fall at any time (steps are cut at dose
@@ -38,7 +40,7 @@ CORE_OUTPUT_NAMES = (
     "lumbar_spine_formation_relative", "total_hip_formation_relative",
     "rankl_opg_ratio_relative", "sclerostin_relative",
     "osteoclast_precursors_relative", "denosumab_serum_ug_per_ml", "bisphosphonate_resorption_inhibition",
-    "integrator_steps",
+    "integrator_steps", "integrator_rejected_steps", "integrator_drug_substeps",
 )
 OUTPUT_NAMES = CORE_OUTPUT_NAMES + tuple(f"drug_{name}" for name in dk.DRUG_STATE_NAMES)
 N_OUTPUTS = len(OUTPUT_NAMES)
@@ -50,6 +52,9 @@ assert all(CORE_OUTPUT_NAMES[getattr(OUT, f"lumbar_spine_{kind}_relative") + s] 
 NO_RULE = -1
 
 
+# The per-step functions (_core_step, _drugs_at, _drug_step) are inlined into the patient loop
+# (numba ``inline="always"``): each takes a dozen or more arrays, and passing them cost about 5-10% of
+# a patient-decade (benchmarks/RESULTS.md).
 H_MIN = 1e-3  # days
 BURN_IN_DAYS = 1000.0  # > 5 time constants of the fast mineral phase (1/(r + kappa)); bone volume and the slow phase are held
 BURN_IN_FIRST_STEP = 1.0
@@ -73,29 +78,25 @@ def _resorption_relative(y, p):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _matmul(a, b, out, n):
-    """out[:n, :n] = a[:n, :n] @ b[:n, :n] (small dense matrices)."""
-    for i in range(n):
-        for j in range(n):
-            total = 0.0
-            for k in range(n):
-                total += a[i, k] * b[k, j]
-            out[i, j] = total
+def _phi1_times(a, v, mats, vecs):
+    """``vecs[1] = phi1(a) v`` with ``phi1(z) = (exp(z) - 1) / z``, for one BLOCK_SIZE x BLOCK_SIZE block ``a``.
 
-
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _expm_small(m, n, mats):
-    """exp of the leading n x n block of ``m`` into ``mats[0]`` (scaling and squaring, Taylor order 7).
-
-    ``m`` is scaled so its infinity norm is <= 0.25, where the truncated series is accurate to
-    0.25**8 / 8! ~ 4e-10 (far below the integrator's tolerance); the result is then squared back.
-    ``mats`` holds three work matrices.
+    ``phi1(a) v`` is the last column of ``exp([[a, v], [0, 0]])`` (Hochbruck & Ostermann 2010 Acta
+    Numerica 19:209); this computes that exponential by scaling and squaring with the Taylor series of
+    order 7, keeping the matrix part ``E = exp(a)`` and the vector part ``w`` apart so that no work is
+    spent on the augmented row of zeros: a term ``[[T, t], [0, 0]]`` times the augmented matrix is
+    ``[[T a, T v], [0, 0]]``, and squaring ``[[E, w], [0, 1]]`` gives ``[[E E, E w + w], [0, 1]]``.
+    ``a`` and ``v`` are scaled by ``2**-s`` so that the infinity norm of ``a`` is <= 0.25, where the
+    truncated series is accurate to 0.25**8 / 8! ~ 4e-10 of ``|v|`` (far below the integrator's
+    tolerance). The size is the compile-time BLOCK_SIZE, so the loops unroll. ``mats``: three work
+    matrices; ``vecs``: three work vectors (the result in ``vecs[1]``).
     """
+    n = dk.BLOCK_SIZE
     norm = 0.0
     for i in range(n):
         row = 0.0
         for j in range(n):
-            row += abs(m[i, j])
+            row += abs(a[i, j])
         norm = max(norm, row)
     squarings = 0
     while norm > 0.25:
@@ -103,33 +104,54 @@ def _expm_small(m, n, mats):
         squarings += 1
     scale = 0.5**squarings
     result, term, tmp = mats[0], mats[1], mats[2]
+    v_scaled, w, tmp_v = vecs[0], vecs[1], vecs[2]
     for i in range(n):
+        v_scaled[i] = v[i] * scale
+        w[i] = 0.0
         for j in range(n):
             identity = 1.0 if i == j else 0.0
             result[i, j] = identity
             term[i, j] = identity
     for order in range(1, 8):
-        _matmul(term, m, tmp, n)
-        factor = scale / order
+        factor = 1.0 / order
+        for i in range(n):
+            total = 0.0
+            for k in range(n):
+                total += term[i, k] * v_scaled[k]
+            w[i] += total * factor  # T_{order-1} v / order: the vector part of this order's term
+            for j in range(n):
+                total = 0.0
+                for k in range(n):
+                    total += term[i, k] * a[k, j]
+                tmp[i, j] = total * scale * factor
         for i in range(n):
             for j in range(n):
-                term[i, j] = tmp[i, j] * factor
-                result[i, j] += term[i, j]
+                term[i, j] = tmp[i, j]
+                result[i, j] += tmp[i, j]
     for _ in range(squarings):
-        _matmul(result, result, tmp, n)
         for i in range(n):
+            total = 0.0
+            for k in range(n):
+                total += result[i, k] * w[k]
+            tmp_v[i] = total + w[i]
+            for j in range(n):
+                total = 0.0
+                for k in range(n):
+                    total += result[i, k] * result[k, j]
+                tmp[i, j] = total
+        for i in range(n):
+            w[i] = tmp_v[i]
             for j in range(n):
                 result[i, j] = tmp[i, j]
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, aug, mats):
+@numba.njit(cache=True, error_model="numpy", fastmath=True, inline="always")
+def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, block, block_f, mats, vecs):
     """One exponential Rosenbrock-Euler step of the drug states: ``x+ = x + h phi1(h J) F(x)``.
 
     Exact when the right-hand side is linear in the states, which the bisphosphonate pools are
     (at the step's resorption) and denosumab is except for its Michaelis-Menten elimination; so
-    steps are limited by the bone, not by the drugs' fast plasma phases. ``h phi1(h J) F`` is the
-    last column of ``exp([[h J, h F], [0, 0]])`` (Hochbruck & Ostermann 2010 Acta Numerica 19:209).
+    steps are limited by the bone, not by the drugs' fast plasma phases (``_phi1_times``).
     The Jacobian is block diagonal (dk.BLOCK_START): each 3-state block is done on its own and
     blocks holding no drug are skipped. The denosumab effect site, ``dCe/dt = ke0 (C - Ce)``, is
     then integrated exactly for C linear over the step. Returns with ``remainder`` holding
@@ -145,22 +167,21 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, aug, mats):
     for blk in range(dk.N_BLOCKS):
         o = dk.BLOCK_START[blk]
         empty = True
-        f_scale = 0.0
+        moving = False
         for i in range(n):
             if ds[o + i] != 0.0:
                 empty = False
-            f_scale = max(f_scale, abs(h * f0[o + i]))
-        if empty or f_scale == 0.0:
+            if f0[o + i] != 0.0:
+                moving = True
+        if empty or not moving:
             continue
         for i in range(n):
             for j in range(n):
-                aug[i, j] = h * jac[o + i, o + j]
-            aug[i, n] = h * f0[o + i] / f_scale
-            aug[n, i] = 0.0
-        aug[n, n] = 0.0
-        _expm_small(aug, n + 1, mats)
+                block[i, j] = h * jac[o + i, o + j]
+            block_f[i] = h * f0[o + i]
+        _phi1_times(block, block_f, mats, vecs)
         for i in range(n):
-            increment[o + i] += mats[0][i, n] * f_scale
+            increment[o + i] += vecs[1][i]
     effect = dk.IDX_DMAB_EFFECT
     if ds[effect] != 0.0 or ds[dk.IDX_DMAB_CENTRAL] != 0.0:
         c0 = dk.denosumab_serum_ug_per_ml(ds, dp)
@@ -181,75 +202,98 @@ def _drug_step(ds, r, dp, h, f0, f1, jac, increment, remainder, aug, mats):
         ds[i] = max(increment[i], 0.0)
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _advance_drugs(ds, r, dp, h, rtol, drug_h, trial, f0, f1, jac, increment, remainder, aug, mats):
-    """Advance the drug states over h days in sub-steps with their own error control.
+@numba.njit(cache=True, error_model="numpy", fastmath=True, inline="always")
+def _drugs_at(ds, t, t_target, limit, r, dp, rtol, h_max, drug_h, tally, track_t, track_x, track_f, ds_new, trial, f0, f1, jac,
+              increment, remainder, block, block_f, mats, vecs):
+    """The drug states at ``t_target`` into ``ds_new``, read off the drugs' own track.
 
-    The drugs' step control is kept apart from the core's: the denosumab central compartment's
-    Michaelis-Menten elimination needs short steps where the bone does not, and a rejected drug
-    sub-step no longer throws away the core's work. Each sub-step is ``_drug_step``; its error is the
-    nonlinear remainder scaled by ``rtol * |x| + atol``. ``drug_h[0]`` carries the drugs' preferred step
-    from one call to the next (reset after each dose). ``r`` (resorption relative to baseline) is
-    held over h, as the core's step holds its own rates at the step's ends.
+    The drugs are integrated on their own time grid, apart from the core's steps: the denosumab
+    central compartment's Michaelis-Menten elimination needs short steps where the bone does not,
+    and the bone needs short steps where the drugs do not, so neither sets the other's step. The
+    track holds the last accepted sub-step, from ``track_t[0]`` to ``track_t[1]``, with its end states
+    ``track_x`` and their derivatives ``track_f``; the core reads the drugs anywhere on it by cubic
+    Hermite interpolation (error O(hd**4), below the sub-step's own), and the track is extended by
+    sub-steps until it reaches ``t_target``. A sub-step may run past the core's step, never past
+    ``limit`` (the next dose) nor longer than ``h_max``. While a bisphosphonate is on board
+    (``dk.depends_on_resorption``) the sub-steps end with the core's step and a rejected core step
+    restarts the track: its pools move with the bone's resorption, which the core holds only over its
+    own step, and its plasma phase (hours) is too fast for interpolation. The track also restarts, from ``ds`` (the drug states at the core's time
+    ``t``), after a dose (``track_t[0]`` set to inf) and when a rejected core step asks for a time
+    before the track's start.
+
+    Each sub-step is ``_drug_step``; its error is the nonlinear remainder, ``O(hd**3)``, scaled by
+    ``dk.RTOL_FACTOR * rtol * (|x| + atol)``; the next sub-step is ``hd * SAFETY / err**(1/3)``, the
+    rule for an error of that order. ``drug_h[0]`` carries the preferred sub-step (reset after each
+    dose). ``r`` (resorption relative to baseline, which releases buried bisphosphonate) is the core's
+    at ``t``, held over each new sub-step. ``tally[0]`` counts the sub-steps taken, accepted or not
+    (the ``integrator_drug_substeps`` output).
     """
-    t = 0.0
-    hd = min(drug_h[0], h)
-    preferred = drug_h[0]
-    while t < h - 1e-9:
-        hd = min(hd, h - t)
-        last = h - t - hd < 1e-9
-        for i in range(ds.size):
-            trial[i] = ds[i]
-        _drug_step(trial, r, dp, hd, f0, f1, jac, increment, remainder, aug, mats)
+    nd = ds.size
+    coupled = dk.depends_on_resorption(ds, dp, trial)
+    if not track_t[0] <= t_target or (coupled and t_target < track_t[1] - 1e-9):
+        track_t[0] = t
+        track_t[1] = t
+        dk.drug_rhs(ds, r, dp, f0)
+        for i in range(nd):
+            track_x[0, i] = ds[i]
+            track_x[1, i] = ds[i]
+            track_f[0, i] = f0[i]
+            track_f[1, i] = f0[i]
+    while track_t[1] < t_target - 1e-9:
+        room = min(h_max, limit - track_t[1])
+        if coupled:
+            room = min(room, t_target - track_t[1])  # r is the core's at t: held no further than the core's step
+        hd = min(drug_h[0], room)
+        for i in range(nd):
+            trial[i] = track_x[1, i]
+        _drug_step(trial, r, dp, hd, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
+        tally[0] += 1
         err = 0.0
-        for i in range(ds.size):
-            e = abs(remainder[i]) / (rtol * (abs(trial[i]) + dk.ABSOLUTE_TOLERANCE[i]))
+        for i in range(nd):
+            e = abs(remainder[i]) / (dk.RTOL_FACTOR * rtol * (abs(trial[i]) + dk.ABSOLUTE_TOLERANCE[i]))
             if e > err:
                 err = e
-        factor = min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12)))
+        factor = min(MAX_GROWTH, SAFETY / max(err, 1e-12) ** (1.0 / 3.0))  # the remainder is O(hd**3)
         if err > 1.0 and hd > H_MIN:
-            hd = max(H_MIN, hd * max(0.2, factor))
+            drug_h[0] = max(H_MIN, hd * max(0.2, factor))
             continue
-        for i in range(ds.size):
-            ds[i] = trial[i]
-        t += hd
-        if not last or hd * factor < preferred:
-            preferred = hd * factor  # a final sub-step cut short to reach h does not shrink the preference
-        hd = hd * factor
-    drug_h[0] = preferred
+        if hd < room - 1e-9 or hd * factor < drug_h[0]:
+            drug_h[0] = hd * factor  # a sub-step cut short by the next dose does not shrink the preference
+        track_t[0] = track_t[1]
+        track_t[1] += hd
+        for i in range(nd):
+            track_x[0, i] = track_x[1, i]
+            track_f[0, i] = f0[i]
+            track_x[1, i] = trial[i]
+            track_f[1, i] = f1[i]
+    span = track_t[1] - track_t[0]
+    if span <= 0.0:
+        for i in range(nd):
+            ds_new[i] = track_x[1, i]
+        return
+    theta = min(max((t_target - track_t[0]) / span, 0.0), 1.0)
+    theta2 = theta * theta
+    theta3 = theta2 * theta
+    h00 = 2.0 * theta3 - 3.0 * theta2 + 1.0
+    h10 = (theta3 - 2.0 * theta2 + theta) * span
+    h01 = 3.0 * theta2 - 2.0 * theta3
+    h11 = (theta3 - theta2) * span
+    for i in range(nd):
+        ds_new[i] = max(h00 * track_x[0, i] + h10 * track_f[0, i] + h01 * track_x[1, i] + h11 * track_f[1, i], 0.0)
 
 
-@numba.njit(cache=True, error_model="numpy", fastmath=True)
-def _step(y, p, dp, u, h, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment, remainder,
-          aug, mats):
-    """Advance one patient by h days in place; returns the core's scaled error estimate (<= 1 accepts).
+@numba.njit(cache=True, error_model="numpy", fastmath=True, inline="always")
+def _core_step(y, p, u, h, rtol, den0, bp0, den1, bp1, prod0, loss0, prod1, loss1, y1):
+    """Advance the core states of one patient by h days in place; returns the scaled error estimate (<= 1 accepts).
 
-    Drug states: exponential Rosenbrock-Euler sub-steps with their own error control
-    (``_advance_drugs``). Core: stage 1 Patankar-Euler ``y1 = (y + h P) / (1 + h L)``; stage 2
-    exponential with rates averaged over both ends, ``y+ = P/L + (y - P/L) exp(-h L)``, the drugs'
-    inhibition taken at the step's start (stage 1) and at both ends (stage 2). Error estimate: the
-    difference between the first-order stage 1 and the second-order result, scaled by
+    Stage 1 Patankar-Euler ``y1 = (y + h P) / (1 + h L)``; stage 2 exponential with rates averaged
+    over both ends, ``y+ = P/L + (y - P/L) exp(-h L)``; the drugs' inhibitions are ``den0, bp0`` at the
+    step's start (stage 1) and ``den1, bp1`` at its end (stage 2). Error estimate: the difference
+    between the first-order stage 1 and the second-order result, scaled by
     ``rtol_factor * rtol * (|y| + absolute_scale * reference)`` (per state, from spec.SITE_STATES).
     """
     nc = spec.N_CORE_STATES
-    ds = y[nc:]
-    active = False
-    for i in range(ds.size):
-        ds_new[i] = ds[i]
-        if ds[i] != 0.0:
-            active = True
-    den0 = 0.0
-    bp0 = 0.0
-    den1 = 0.0
-    bp1 = 0.0
     err = 0.0
-    if active:
-        _advance_drugs(ds_new, _resorption_relative(y, p), dp, h, rtol, drug_h, trial, f0, f1, jac, increment, remainder,
-                       aug, mats)
-        den0 = dk.denosumab_inhibition(ds, dp)
-        bp0 = dk.bisphosphonate_inhibition(ds, dp)
-        den1 = dk.denosumab_inhibition(ds_new, dp)
-        bp1 = dk.bisphosphonate_inhibition(ds_new, dp)
     sy.core_rates(y, p, u, den0, bp0, prod0, loss0)
     for k in range(nc):
         y1[k] = (y[k] + h * prod0[k]) / (1.0 + h * loss0[k])
@@ -263,9 +307,16 @@ def _step(y, p, dp, u, h, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, 
         if e > err:
             err = e
         y[k] = new
-    for i in range(ds.size):
-        ds[i] = ds_new[i]
     return err
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def _any_drug(y):
+    """Whether any drug state of ``y`` is non-zero (after the first dose)."""
+    present = False
+    for i in range(spec.N_CORE_STATES, y.size):
+        present = present or y[i] != 0.0
+    return present
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -312,14 +363,20 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
     nd = dk.N_DRUG_STATES
     ds_new = np.empty(nd)
     trial = np.empty(nd)
-    drug_h = np.full(1, h_after_dose)  # the drugs' own preferred sub-step (_advance_drugs)
+    drug_h = np.full(1, h_after_dose)  # the drugs' own preferred sub-step (_drugs_at)
+    tally = np.zeros(1, dtype=np.int64)  # drug sub-steps taken (_drugs_at)
+    track_t = np.full(2, np.inf)  # the drugs' own track (_drugs_at); inf: restart at the next step
+    track_x = np.empty((2, nd))
+    track_f = np.empty((2, nd))
     f0 = np.empty(nd)
     f1 = np.empty(nd)
     jac = np.zeros((nd, nd))  # off-block entries stay zero (drugs.drug_jacobian_kernel writes only the blocks)
     increment = np.empty(nd)
     remainder = np.empty(nd)
-    aug = np.empty((dk.BLOCK_SIZE + 1, dk.BLOCK_SIZE + 1))
-    mats = np.empty((3, dk.BLOCK_SIZE + 1, dk.BLOCK_SIZE + 1))
+    block = np.empty((dk.BLOCK_SIZE, dk.BLOCK_SIZE))  # h J and h F of one drug block (_drug_step)
+    block_f = np.empty(dk.BLOCK_SIZE)
+    mats = np.empty((3, dk.BLOCK_SIZE, dk.BLOCK_SIZE))
+    vecs = np.empty((3, dk.BLOCK_SIZE))
     saved = np.empty(n)
     u = np.empty(inputs.shape[0])
     h = h_max
@@ -341,8 +398,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
         dt = min(h, BURN_IN_DAYS - t)
         for k in range(_HELD_IN_BURN_IN.size):
             saved[k] = y[_HELD_IN_BURN_IN[k]]
-        err = _step(y, p, dp, u, dt, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
-                        remainder, aug, mats)
+        err = _core_step(y, p, u, dt, rtol, 0.0, 0.0, 0.0, 0.0, prod0, loss0, prod1, loss1, y1)  # no dose before month 0
         for k in range(_HELD_IN_BURN_IN.size):
             y[_HELD_IN_BURN_IN[k]] = saved[k]
         t += dt
@@ -352,7 +408,11 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
         u[j] = inputs[j, 0, i]
     _record(y, y_start, p, dp, u, out, np.int64(0), i)  # the same specialisation as the monthly records
     out[OUT.integrator_steps, 0, i] = 0.0
+    out[OUT.integrator_rejected_steps, 0, i] = 0.0
+    out[OUT.integrator_drug_substeps, 0, i] = 0.0
     steps = 0
+    rejected = 0
+    tally[0] = 0  # the burn-in's sub-steps are not counted
     t = 0.0
     # The inputs jump at every month start; the first step of a month starts from the step that the
     # previous month's first step ended up accepting (grown as the error allows), not from the last
@@ -377,6 +437,7 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                         next_dose[kk] = np.inf
                     h = min(h, h_after_dose)
                     drug_h[0] = h_after_dose
+                    track_t[0] = np.inf  # the drugs' track restarts from the dosed states
                 if next_dose[kk] < soonest:
                     soonest = next_dose[kk]
             if t >= t_end - 1e-9:
@@ -388,13 +449,23 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                 dt = limit - t
             for k in range(n):
                 saved[k] = y[k]
-            err = _step(y, p, dp, u, dt, rtol, drug_h, prod0, loss0, prod1, loss1, y1, ds_new, trial, f0, f1, jac, increment,
-                        remainder, aug, mats)
+            if _any_drug(y):
+                ds = y[spec.N_CORE_STATES:]
+                _drugs_at(ds, t, t + dt, soonest, _resorption_relative(y, p), dp, rtol, h_max, drug_h, tally, track_t, track_x,
+                          track_f, ds_new, trial, f0, f1, jac, increment, remainder, block, block_f, mats, vecs)
+                err = _core_step(y, p, u, dt, rtol, dk.denosumab_inhibition(ds, dp), dk.bisphosphonate_inhibition(ds, dp),
+                                 dk.denosumab_inhibition(ds_new, dp), dk.bisphosphonate_inhibition(ds_new, dp), prod0, loss0, prod1,
+                                 loss1, y1)
+                for k in range(ds.size):
+                    ds[k] = ds_new[k]
+            else:
+                err = _core_step(y, p, u, dt, rtol, 0.0, 0.0, 0.0, 0.0, prod0, loss0, prod1, loss1, y1)
             factor = min(MAX_GROWTH, SAFETY / np.sqrt(max(err, 1e-12)))
             if err > 1.0 and dt > H_MIN:
                 for k in range(n):
                     y[k] = saved[k]
                 h = max(H_MIN, dt * max(0.2, factor))
+                rejected += 1
                 continue
             t = t + dt
             steps += 1
@@ -406,6 +477,8 @@ def _integrate_one(i, y0, p, dp, inputs, burn_inputs, item_ptr, item_row, item_a
                 h = dt
         _record(y, y_start, p, dp, u, out, m + 1, i)
         out[OUT.integrator_steps, m + 1, i] = steps
+        out[OUT.integrator_rejected_steps, m + 1, i] = rejected
+        out[OUT.integrator_drug_substeps, m + 1, i] = tally[0]
         for k in range(first, last):
             kk = k - first
             site = item_rule_site[k]
