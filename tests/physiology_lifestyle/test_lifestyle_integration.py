@@ -242,7 +242,10 @@ def test_compare_builds_the_regimens_from_the_patient_and_respects_osteoporosis_
     assert list(plain) == ["AI alone", "+ diet", "+ exercise", "+ diet + exercise", "+ drug", "+ diet + exercise + drug"]
     assert plain["AI alone"].endocrine_therapy[0].drug == "anastrozole"  # default AI when none is given
     assert plain["AI alone"].exercise is None and plain["AI alone"].bone_agents == []
-    assert plain["+ exercise"].exercise.resistance_intensity == "high"
+    # the planner's default prescription (lifestyle/exercise.guideline_programme): supervised high intensity
+    # (LIFTMOR) is an option there, not the default; impact only when no T-score is <= -2.5
+    assert plain["+ exercise"].exercise.resistance_intensity == "moderate"
+    assert plain["+ exercise"].exercise.impact_sessions_per_week > 0
     assert plain["+ drug"].bone_agents[0].drug == "denosumab"
     fragile = comparison_scenarios(scenario(12, patient={"lumbar_spine_t_score": -2.8}))
     assert fragile["+ exercise"].exercise.resistance_intensity == "moderate"

@@ -93,19 +93,42 @@ def _width_5y(twin, site: str) -> float:
     return bands["p90"][-1] - bands["p10"][-1]
 
 
-def test_intervals_narrow_with_more_scans() -> None:
-    """The same woman's scans at 0, 12 and 24 months, fitted on the first one, two and three of them."""
-    patient = virtual_patient(FAST, (0.0, 12.0, 24.0), np.random.default_rng(3), months_after=60)
+def _posterior_sds(patient) -> dict[int, dict[str, float]]:
+    """The posterior SD of each fitted parameter (Laplace, logit scale: deterministic, unlike the sampled p10-p90)
+    fitted on her first one, two and three scan dates."""
     data = patient.record.model_dump(mode="json")
     dates = sorted({scan["date"] for scan in data["dxa"]})
-    widths = {}
+    sds = {}
     for count in (1, 2, 3):
         subset = {**data, "dxa": [scan for scan in data["dxa"] if scan["date"] in dates[:count]]}
         twin = fit_record(subset, months=24, samples=400)
-        widths[count] = {name: q["p90"] - q["p10"] for name, q in twin.fitted.items()}
+        sds[count] = dict(zip(twin.posterior.prior.names, np.sqrt(np.diag(twin.posterior.cov_z)), strict=True))
+    return sds
+
+
+@pytest.fixture(scope="module")
+def fast_loser_sds():
+    return _posterior_sds(virtual_patient(FAST, (0.0, 12.0, 24.0), np.random.default_rng(3), months_after=60))
+
+
+def test_intervals_narrow_with_follow_up_scans(fast_loser_sds) -> None:
+    """The same woman's scans at 0, 12 and 24 months: every follow-up scan leaves each fitted parameter's
+    posterior narrower than the prior-only fit on one scan."""
+    sds = fast_loser_sds
     for name in FITTED_PARAMETERS:
-        assert widths[3][name] < widths[2][name] < widths[1][name], (name, widths)
-    assert widths[3]["lumbar_spine_turnover_scale"] < 0.8 * widths[1]["lumbar_spine_turnover_scale"], widths
+        assert sds[2][name] < sds[1][name] and sds[3][name] < sds[1][name], (name, sds)
+    assert sds[3]["lumbar_spine_turnover_scale"] < 0.8 * sds[1]["lumbar_spine_turnover_scale"], sds
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "after the issue-13 core recalibration (ageing as a declining set point) the third scan does not narrow this fast "
+    "loser's spine turnover posterior (logit SD 0.95 with two scans, 0.97 with three): the spine's response to turnover "
+    "flattens above about 0.55 in the new core, so a third scan adds little; docs/personal_twin.md's coverage study was "
+    "measured on the earlier core and is to be rerun"))
+def test_each_further_scan_narrows_the_intervals(fast_loser_sds) -> None:
+    sds = fast_loser_sds
+    for name in FITTED_PARAMETERS:
+        assert sds[3][name] < sds[2][name] < sds[1][name], (name, sds)
 
 
 def test_fast_loser_projects_below_the_population() -> None:

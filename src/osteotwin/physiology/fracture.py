@@ -167,19 +167,19 @@ PARAMETERS = ParameterTable(
             "D", (2.0, 8.0), symbol="HR_any",
         ),
         Parameter(
-            "ai_residual_multiplier", 1.069, "RR",
+            "ai_residual_multiplier", 1.0978, "RR",
             "AI fracture meta-analysis multiplier beyond the simulated BMD loss, during AI treatment",
             "Calibrated [C] so that BMD + residual give AI vs no AI RR 1.17 (Tseng 2018, S5-025) [V]",
             "C", (1.0, 1.5), symbol="M_AI",
         ),
         Parameter(
-            "turnover_exponent_mof", 0.5979, "1",
+            "turnover_exponent_mof", 0.5723, "1",
             "Major-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 (S5-034/035) and HORIZON-RFT (S5-041) [V]",
             "C", (0.0, 1.5), symbol="beta_MOF",
         ),
         Parameter(
-            "turnover_exponent_hip", 0.2126, "1",
+            "turnover_exponent_hip", 0.2173, "1",
             "Hip-fracture hazard x (CTX relative)^beta when turnover is suppressed",
             "Calibrated [C] to Bouxsein 2019 hip rows (S5-036/037) and HORIZON-PFT (S5-040) [V]",
             "C", (0.0, 1.5), symbol="beta_hip",

@@ -67,7 +67,7 @@ PARAMETERS = ParameterTable(
             "A", (0.0, 0.05), symbol="e_floor",
         ),
         Parameter(
-            "probiotic_permeability_reduction", 0.8996, "1",
+            "probiotic_permeability_reduction", 0.5483, "1",
             "Fractional fall of gut permeability with a daily Lactobacillus probiotic "
             "(1e10 CFU/d)",
             "Calibrated [C] to Jansson 2019 (S4-045: LS +0.71 pp vs placebo at 12 mo); prior 0.5 "

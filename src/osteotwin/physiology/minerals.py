@@ -113,7 +113,7 @@ PARAMETERS = ParameterTable(
             "A", (5.0, 20.0), symbol="lambda_D",
         ),
         Parameter(
-            "pth_absorbed_calcium_exponent", 0.1605, "1",
+            "pth_absorbed_calcium_exponent", 0.2144, "1",
             "PTH ~ (absorbed calcium / reference)^(-gamma_Ca)",
             "Ours [A] (docs/model.md section 8); calibrated [C] by scripts/calibrate_lifestyle.py to "
             "Tang 2007 (S4-026/027) and WHI CaD (S4-029, weight 0.3)",

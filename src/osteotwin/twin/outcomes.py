@@ -45,14 +45,14 @@ EVIDENCE_NOTES = (
     "protein, magnesium, vitamin K2, fibre and polyphenol effects on bone: weak evidence, small by design",
     "exercise: calibrated (each trial row weighted by its precision) to trials of 8 months to 12 years in "
     "postmenopausal women (LIFTMOR, meta-analyses, EFOPS at 14 months and 12 years) and to the exercise trials' turnover "
-    "markers (Zhang 2025: CTX a little lower, P1NP a little higher); the modelled LIFTMOR gain over control is +2.2 "
+    "markers (Zhang 2025: CTX a little lower, P1NP a little higher); the modelled LIFTMOR gain over control is +2.1 "
     "points at the spine and +1.1 at the hip at 8 months (trial: +4.1 and +2.2; the meta-analyses' typical programmes "
     "gain about 1 point, which the model meets), with CTX about 7% lower and P1NP about 13% higher in the first year. "
     "After about a year the osteocytes' accommodation to the new loading (fitted: onset 11.5 months, time constant "
     "5 months) ends the new formation, so the spine gain stops growing and part of it is given back, while the bone "
-    "already laid down at the hip goes on mineralising (+2.2 points at the spine and +3.6 at the hip after 5 years). "
+    "already laid down at the hip goes on mineralising (+2.2 points at the spine and +3.2 at the hip after 5 years). "
     "EFOPS, a multipurpose high-impact programme (not randomised), gained less at the hip than the model gives for it "
-    "at 14 months (spine +2.5 vs model +3.2 points, hip +0.5 vs +2.2), and exercise trials in women on aromatase "
+    "at 14 months (spine +2.5 vs model +3.0 points, hip +0.5 vs +2.0), and exercise trials in women on aromatase "
     "inhibitors found no significant hip difference: read the modelled hip gains as optimistic; walking alone changes "
     "little; balance and strength training lower falls (Sherrington 2019) and through them fracture risk; fracture "
     "risk counts turnover only for bone drugs",
