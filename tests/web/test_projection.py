@@ -153,10 +153,12 @@ def test_personal_bands_contain_the_median_and_widen_with_horizon(client, databa
         width = [hi - lo for lo, hi in zip(band["lumbar_spine_bmd_pct_change"]["p10"],
                                            band["lumbar_spine_bmd_pct_change"]["p90"], strict=True)]
         assert width[0] == pytest.approx(0.0, abs=1e-9)
-        # The drug regimens' ranges widen with the horizon. Not asserted for lifestyle_plan: the twin composes it
-        # from a second pair of scenarios (twin/personal/projections.py) and its width is not monotone (reported).
+        # The drug regimens' ranges widen with the horizon while the treatment runs (to month 36 here). After her
+        # AI's planned end the mechanostat pulls every draw back towards the same declining set point, whatever
+        # its turnover, so "continue" may narrow again (ageing model, issue 13). Not asserted for lifestyle_plan:
+        # the twin composes it from a second pair of scenarios (twin/personal/projections.py).
         if name != "lifestyle_plan":
-            assert width[12] < width[36] < width[60], (name, width[::12])
+            assert width[12] < width[36], (name, width[::12])
     figures = projection_figures(data)
     band_traces = [t for t in figures["lumbar_spine"]["data"] if t.get("fill") == "tonexty"]
     assert len(band_traces) == len(personal["bands"])  # one shaded band per regimen with a fit
@@ -260,3 +262,24 @@ def test_a_refused_plan_leaves_the_lifestyle_row_out_and_says_why(client, databa
     assert "lifestyle_plan" not in data["regimens"] and data["pending"] == []
     assert any("lifestyle plan could not be made" in a and "energy_kcal_per_day" in a for a in data["assumptions"])
     services._CACHE.items.clear()
+
+
+def test_without_a_personal_fit_the_table_shows_the_model_range(client, database, clinician):
+    """One scan per site: each value carries the model's own range (the calibration's parameter uncertainty,
+    twin/intervals.py, as ``simulate --intervals``), labelled as such, never as her range."""
+    from osteotwin.twin.intervals import series_intervals
+
+    patient_id = _add_on_denosumab(database, clinician)
+    client.cookies.update(clinician.cookies())
+    data = client.get(f"/api/v1/patients/{patient_id}/projection").json()
+    assert data["personal"]["status"] == "population" and data["model_bands"] is not None
+    rows = {row["name"]: row for row in data["table"]}
+    for row in rows.values():
+        assert row["range_label"] == "model range"
+        band = row["ranges"]["lumbar_spine_t_score"]
+        assert band["p10"] <= band["p50"] <= band["p90"] and band["p90"] - band["p10"] > 0
+    scenario = data["regimens"]["continue"]["scenario"]
+    expected = series_intervals(scenario, draws=services.MODEL_BAND_DRAWS)["total_hip_bmd_pct_change"]
+    assert rows["continue"]["ranges"]["total_hip_bmd_pct_change"]["p90"] == pytest.approx(expected["p90"][60], abs=1e-6)
+    page = client.get(f"/patients/{patient_id}/projection").text
+    assert "model range" in page and "her range" not in page

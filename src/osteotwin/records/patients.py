@@ -94,14 +94,16 @@ def patient_for(session: Session, user: User, patient_id: int, what: str, action
     the request's transaction is rolled back) and raises :class:`NotFound`.
     """
     patient = session.get(Patient, patient_id, with_for_update=lock) if isinstance(patient_id, int) else None
-    allowed = patient is not None and (
-        (user.role == "clinician" and patient.clinician_id == user.id)
-        or (user.role == "patient" and patient.account_user_id == user.id)
-    )
-    if not allowed:
+    if patient is None or not may_access(user, patient):
         raise NotFound(patient_id)
     audit(session, user.id, action, patient.id, what)
     return patient
+
+
+def may_access(user: User, patient: Patient) -> bool:
+    """Whether ``user`` may read and write this record: her clinician, or the patient herself."""
+    return ((user.role == "clinician" and patient.clinician_id == user.id)
+            or (user.role == "patient" and patient.account_user_id == user.id))
 
 
 def own_patient(session: Session, user: User) -> Patient | None:
@@ -184,6 +186,8 @@ def update_entry(session: Session, user: User, patient: Patient, entry_kind: str
     """Replace a stored entry by ``data`` after the same checks as a new one (the entry itself excluded
     from the duplicate checks). The audit row names the fields that changed, never their values."""
     what, _, check = ENTRY_KINDS[entry_kind]
+    if not may_access(user, patient):
+        raise NotFound(patient.id)
     row = entry_for(session, patient, entry_kind, entry_id)
     warnings = check(patient, data, row_id=row.id)
     values = data.model_dump() | extra
@@ -198,6 +202,8 @@ def update_entry(session: Session, user: User, patient: Patient, entry_kind: str
 def delete_entry(session: Session, user: User, patient: Patient, entry_kind: str, entry_id: int) -> None:
     """Delete a stored entry (audited: who, when, which entry)."""
     what, _, _ = ENTRY_KINDS[entry_kind]
+    if not may_access(user, patient):
+        raise NotFound(patient.id)
     row = entry_for(session, patient, entry_kind, entry_id)
     session.delete(row)
     session.flush()

@@ -550,10 +550,11 @@ async def bone_page(request: Request, viewer: ViewerDep) -> Response:
 
 
 def _bone_page(request: Request, patient: Patient) -> Response:
-    scanned = all(site in latest_t_scores(patient) for site in services.ENGINE_SITES)
-    projection = services.projection(patient, ["continue", "lifestyle_plan"], narrowing=True) if scanned else None
-    personal = projection["personal"] if projection else services.personal_twin(patient, narrowing=True)
+    personal = services.personal_twin(patient, narrowing=True)  # her own fit: every regimen's range
     twin = personal if personal.get("status") == "fitted" else None
+    scanned = all(site in latest_t_scores(patient) for site in services.ENGINE_SITES)
+    # without a fit, what the model expects for an average woman like her (the projection page's regimens)
+    projection = services.projection(patient, ["continue", "lifestyle_plan"]) if scanned and twin is None else None
     monitoring = services.dxa_monitoring(patient)
     ranges = [range_words(twin, r) for r in ("continue", "lifestyle_plan") if r in twin["projections"]] if twin else []
     return render(request, "me_bone.html", {

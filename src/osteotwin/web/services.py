@@ -447,7 +447,9 @@ def projection_table(result: dict[str, Any], month: int = TABLE_MONTHS) -> list[
     """One row per regimen at ``month``: T-score and BMD % change per site, the 10-year major osteoporotic and
     hip fracture risk then, the risk of a fracture within those months (``cumulative_fracture_risk_pct``), each
     with its difference from the reference regimen, and her personal 80% range where the twin is fitted."""
-    bands = (result.get("personal") or {}).get("bands") or {}
+    personal_bands = (result.get("personal") or {}).get("bands")
+    bands = personal_bands or result.get("model_bands") or {}
+    range_label = "her range" if personal_bands else "model range"
     rows: list[dict[str, Any]] = []
     values: dict[str, dict[str, float]] = {}
     for name, item in result["regimens"].items():
@@ -468,7 +470,7 @@ def projection_table(result: dict[str, Any], month: int = TABLE_MONTHS) -> list[
         ranges |= {f"{site}_bmd_pct_change": _band_at(band.get(f"{site}_bmd_pct_change"), month) for site in ENGINE_SITES}
         ranges["major_osteoporotic_at"] = _band_at(band.get("osteoporotic_fracture_10y_pct"), month)
         ranges["hip_at"] = _band_at(band.get("hip_fracture_10y_pct"), month)
-        rows.append({"name": name, "label": item["label"], "short": REGIMENS[name], "values": v,
+        rows.append({"name": name, "label": item["label"], "short": REGIMENS[name], "values": v, "range_label": range_label,
                      "difference": ({k: x - reference[k] for k, x in v.items()} if reference and name != result["reference"]
                                     else None),
                      "ranges": {k: r for k, r in ranges.items() if r is not None}})
@@ -507,6 +509,9 @@ def projection(patient: Patient, regimens: list[str] | None = None, today: dt.da
         return trajectories, (time.perf_counter() - started) * 1000
 
     trajectories, engine_ms = _shared("projection", batch, compute)
+    model_bands, model_pending = None, False
+    if personal["status"] == "population":  # no personal range: the model's own uncertainty instead
+        model_bands, model_pending = _model_bands(dict(zip(names, batch, strict=True)), wait)
     if personal["status"] == "fitted":
         personal["bands"] = {n: p for n, p in personal.pop("projections").items() if n in names}
         personal["months_since_month_0"] = round((today - dt.date.fromisoformat(personal["month_0_date"])).days
@@ -519,13 +524,45 @@ def projection(patient: Patient, regimens: list[str] | None = None, today: dt.da
         "assumptions": built.assumptions,
         "lifestyle_plan_used": plan is not None,
         "pending": [what for what, waiting in (("lifestyle plan", plan_pending),
-                                               ("personal twin", personal["status"] == "pending")) if waiting],
+                                               ("personal twin", personal["status"] == "pending"),
+                                               ("the model's ranges", model_pending)) if waiting],
         "personal": personal,
+        "model_bands": model_bands,
         "regimens": {n: {"label": labels[n], "short": REGIMENS[n], "scenario": scenarios[n], "trajectory": t}
                      for n, t in zip(names, trajectories, strict=True)},
     }
     result["table"] = projection_table(result)
     return result
+
+
+MODEL_BAND_DRAWS = 100  # ours: per regimen, in the background; the 10th/90th percentiles move ~0.1 SD between seeds
+
+
+def _model_bands(scenarios: dict[str, dict[str, Any]], wait: bool) -> tuple[dict[str, Any] | None, bool]:
+    """(bands per regimen over the calibration's parameter uncertainty, pending?): twin/intervals.py, the same
+    ranges as ``simulate --intervals``, computed on the background worker and cached per scenario set."""
+    key = _key("model-bands", scenarios)
+    bands = _CACHE.peek(key)
+    if bands is None:
+        BACKGROUND.submit(key, _CACHE.get_or_compute, key, lambda: _model_bands_json(scenarios),
+                          delay_s=0.0 if wait else PAGE_FIRST_DELAY_S)
+        if wait:
+            BACKGROUND.wait(WAIT_S, [key])
+            bands = _CACHE.peek(key)
+    return bands, bands is None
+
+
+def _model_bands_json(scenarios: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    from osteotwin.twin.intervals import series_intervals
+
+    bands = {}
+    for name, scenario in scenarios.items():
+        ranges = series_intervals(scenario, draws=MODEL_BAND_DRAWS)
+        bands[name] = {**{f"{site}_{kind}": ranges[f"{site}_{kind}"] for site in ENGINE_SITES
+                          for kind in ("t_score", "bmd_pct_change")},
+                       "osteoporotic_fracture_10y_pct": ranges["major_osteoporotic_fracture_10y_pct"],
+                       "hip_fracture_10y_pct": ranges["hip_fracture_10y_pct"]}
+    return bands
 
 
 TABLE_COLUMNS: list[tuple[str, str]] = [
