@@ -45,10 +45,14 @@ def _decade(denosumab: bool) -> engine.PatientArrays:
 
 
 # Steps per patient-decade (deterministic, unlike timings on a shared machine), measured with the shipped
-# parameters: anastrozole 720 core steps (3 rejected); with denosumab 869 core steps (61 rejected) and 976
-# drug sub-steps (2,544 before the drugs got their own track and error order, benchmarks/RESULTS.md). The
-# budgets allow 15% for a recalibration that moves the dynamics; a larger rise is a slower engine: find why.
-STEP_BUDGET = {False: (830, 0), True: (1000, 1125)}
+# parameters. Before the issue-13 recalibration: anastrozole 720 core steps (3 rejected); with denosumab 869 core
+# steps (61 rejected) and 976 drug sub-steps (2,544 before the drugs got their own track and error order,
+# benchmarks/RESULTS.md). After it: anastrozole 626 (3 rejected); with denosumab 1,847 core steps (65 rejected) and
+# 991 drug sub-steps. The rise is the joint fit's denosumab IC50 (0.083 -> 0.995 ng/mL: with the old value alone the
+# same run takes 821 steps): each 6-month interval now crosses the steep part of the concentration-effect curve, so
+# RANKL inhibition, and with it the core, moves every month instead of staying saturated. The budgets allow 15% for
+# a recalibration that moves the dynamics; a larger rise is a slower engine: find why.
+STEP_BUDGET = {False: (720, 0), True: (2125, 1140)}
 
 
 @pytest.mark.parametrize("denosumab", [False, True], ids=["anastrozole", "anastrozole+denosumab"])
