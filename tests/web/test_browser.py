@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pypdf
 import pytest
 from tests.web.conftest import IN_CI, PASSWORD, make_account
 
@@ -172,6 +173,9 @@ def test_clinician_flow_sign_in_add_patient_assess_project_print(browser, live_s
     visible = f"{chart}.data.filter(t => t.meta === 'zoledronic_acid').map(t => t.visible)"
     assert page.evaluate(visible) == [False]  # one scan per site: the population line only, no band
     assert "one scan per site" in page.inner_text("#projection-decision")
+    table = page.inner_text("#projection-table")  # the decision table: a row per regimen with fracture risks
+    assert "Hip fracture within 5 years" in table and "Continue current treatment" in table
+    assert page.locator("#projection-table tbody tr").count() >= 4
     page.check("input.regimen-toggle[value=zoledronic_acid]")
     page.wait_for_function(f"{visible}[0] === true")
     page.uncheck("input.regimen-toggle[value=continue]")
@@ -188,6 +192,15 @@ def test_clinician_flow_sign_in_add_patient_assess_project_print(browser, live_s
     assert not page.is_visible("header.topbar") and not page.is_visible("#print-button")
     pdf = page.pdf(format="A4")
     assert pdf[:4] == b"%PDF" and len(pdf) > 20_000
+    # the plan she takes home, as the PDF the clinician downloads (WeasyPrint, web/take_home.py): two A4 pages
+    # with the bone-drug decision of the assessment
+    page.emulate_media(media="screen")
+    with page.expect_download() as download:
+        page.click("#pdf-link")
+    pdf_path = download.value.path()
+    reader = pypdf.PdfReader(str(pdf_path))
+    text = "".join(pg.extract_text() for pg in reader.pages)
+    assert 1 <= len(reader.pages) <= 2 and "bone" in text.lower() and "DXA" in text
     assert p.errors == [], p.errors
     assert p.accessibility == [], p.accessibility
     p.close()
