@@ -94,6 +94,9 @@ class Page:
         self.context.close()
 
 
+SETTLE_S = 300  # the background plan and fit may need minutes on a loaded 2-core machine; then fail, not hang
+
+
 def _charts_ready(page) -> None:  # noqa: ANN001
     page.wait_for_selector("body[data-charts-ready='1']")
 
@@ -101,17 +104,20 @@ def _charts_ready(page) -> None:  # noqa: ANN001
 def _settled(page) -> None:  # noqa: ANN001
     """Wait until a page that computes its slow parts in the background (data-pending) has reloaded itself with
     them, then for its charts."""
+    import time
+
     from playwright.sync_api import Error
 
-    for _ in range(240):
+    deadline = time.monotonic() + SETTLE_S
+    while time.monotonic() < deadline:
         try:  # charts ready: the document is complete, so a pending mark would be in it
-            _charts_ready(page)
+            page.wait_for_selector("body[data-charts-ready='1']", timeout=10_000)
             if page.locator("[data-pending]").count() == 0:
                 return
-        except Error:  # the page reloaded itself while we looked
+        except Error:  # the page reloaded itself while we looked, or is not ready yet
             pass
         page.wait_for_timeout(500)
-    raise AssertionError("the page stayed pending")
+    raise AssertionError(f"the page stayed pending, or never drew its charts, for {SETTLE_S} s")
 
 
 def test_clinician_flow_sign_in_add_patient_assess_project_print(browser, live_server, database, database_url):
