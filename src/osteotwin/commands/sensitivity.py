@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 
-from osteotwin.errors import InputError, load_json_file, wrong_document
+from osteotwin.commands.trial import add_backend_arguments, check_backend_arguments
+from osteotwin.errors import load_json_file, wrong_document
 
 SPEC_EXAMPLE = "examples/sensitivity/anastrozole_5y.json"
 
@@ -23,10 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("spec", help=f"sensitivity spec JSON, e.g. {SPEC_EXAMPLE}")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--samples", type=int, metavar="N", help="override the spec's base sample (a power of 2)")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
-    group.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the chunks on this Dask distributed scheduler")
-    parser.add_argument("--report", metavar="DIR", help="write report.md and sensitivity.png into this folder")
+    add_backend_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -42,16 +38,7 @@ def load_spec(path: str, samples: int | None = None):
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.workers < 1 or args.workers > (os.cpu_count() or 1) * 4:
-        raise InputError("--workers", args.workers, f"1 to {(os.cpu_count() or 1) * 4}")
-    if args.scheduler is not None and not args.scheduler.startswith(("tcp://", "tls://", "inproc://")):
-        raise InputError("--scheduler", args.scheduler, "an address like tcp://HOST:PORT")
-    if args.report:
-        report = Path(args.report)
-        if report.exists() and not report.is_dir():
-            raise InputError("--report", args.report, "a folder (existing or new), not a file")
-        if not report.parent.is_dir():
-            raise InputError("--report", args.report, "a folder inside an existing folder")
+    check_backend_arguments(args)
     spec = load_spec(args.spec, args.samples)
 
     from osteotwin.population.sensitivity import run_sensitivity, text_summary, write_report

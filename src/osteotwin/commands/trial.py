@@ -26,12 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("spec", help=f"trial spec JSON, e.g. {SPEC_EXAMPLE}")
     parser.add_argument("--json", action="store_true", help="print the endpoint estimates as one JSON object")
     parser.add_argument("--out", metavar="FILE.parquet", help="write one row per virtual patient to this Parquet file")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
-    group.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the chunks on this Dask distributed scheduler")
+    add_backend_arguments(parser)
     parser.add_argument("--seed", type=int, metavar="S", help="override the spec's seed")
     parser.add_argument("--patients", type=int, metavar="N", help="override the spec's patients_per_arm")
-    parser.add_argument("--report", metavar="DIR", help="write report.md and PNG figures into this folder")
     parser.set_defaults(handler=run)
 
 
@@ -50,19 +47,33 @@ def load_spec(path: str, seed: int | None = None, patients: int | None = None):
     return TrialSpec.model_validate(data)
 
 
-def run(args: argparse.Namespace) -> int:
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers N | --scheduler tcp://HOST:PORT`` and ``--report DIR``: where a study's chunks run and where its
+    report goes (population/backends.py), shared by ``trial`` and ``sensitivity``."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
+    group.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the chunks on this Dask distributed scheduler")
+    parser.add_argument("--report", metavar="DIR", help="write report.md and PNG figures into this folder")
+
+
+def check_backend_arguments(args: argparse.Namespace) -> None:
+    """Refuse a worker count, scheduler address or report folder that cannot work, before any run starts."""
     if args.workers < 1 or args.workers > (os.cpu_count() or 1) * 4:
         raise InputError("--workers", args.workers, f"1 to {(os.cpu_count() or 1) * 4}")
     if args.scheduler is not None and not args.scheduler.startswith(("tcp://", "tls://", "inproc://")):
         raise InputError("--scheduler", args.scheduler, "an address like tcp://HOST:PORT")
-    if args.out:
-        check_output_file(args.out, "--out", ".parquet")
     if args.report:
         report = Path(args.report)
         if report.exists() and not report.is_dir():
             raise InputError("--report", args.report, "a folder (existing or new), not a file")
         if not report.parent.is_dir():
             raise InputError("--report", args.report, "a folder inside an existing folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_backend_arguments(args)
+    if args.out:
+        check_output_file(args.out, "--out", ".parquet")
     spec = load_spec(args.spec, args.seed, args.patients)
 
     from osteotwin.population.backends import run_trial
