@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from osteotwin.catalog import DAYS_PER_MONTH, DAYS_PER_YEAR
 from osteotwin.clinic.record import ASSESSED_DRUGS
+from osteotwin.clinic.record import LAB_UNITS as ASSESSED_LAB_UNITS
 from osteotwin.errors import InputError
 from osteotwin.records import plausibility
 from osteotwin.records.audit import audit
@@ -47,6 +48,8 @@ RISK_FACTOR_FIELDS = (
 # Drugs the `assess` input knows (osteotwin.clinic.record.MedicationName); others (e.g. warfarin)
 # stay in the record and reach the planner's interaction checks, not the assessment.
 ASSESS_DRUGS = frozenset(ASSESSED_DRUGS)
+# Lab tests the assessment reads; others (albumin) are stored and listed but not passed to it.
+ASSESSED_LAB_TESTS = frozenset(ASSESSED_LAB_UNITS)
 
 
 class NotFound(Exception):
@@ -378,7 +381,7 @@ def record_dict(patient: Patient, on: dt.date | None = None, *, with_identity: b
         "dxa": readable_dxa(patient, derive_z=not with_identity)[0],
         "labs": [
             {"date": r.date.isoformat(), "test": r.test, "value": r.value, "unit": r.unit}
-            for r in sorted(patient.labs, key=lambda r: (r.date, r.test))
+            for r in sorted(patient.labs, key=lambda r: (r.date, r.test)) if r.test in ASSESSED_LAB_TESTS
         ],
         "medications": [medication_dict(m) for m in patient.medications if m.drug in ASSESS_DRUGS],
         "conditions": {"rheumatoid_arthritis": patient.rheumatoid_arthritis},
