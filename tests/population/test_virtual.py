@@ -10,7 +10,7 @@ from osteotwin.population.virtual import (
     Variability,
     chunk_rng,
     iter_population,
-    parameter_uncertainty_samples,
+    variability_samples,
     sample_patients,
     sample_scenarios,
 )
@@ -52,7 +52,7 @@ def test_variability_log_sd_and_correlation():
     logs = np.log(np.vstack(list(values.values())))
     assert np.allclose(logs.std(axis=1), 0.3, atol=0.02)
     assert abs(np.corrcoef(logs)[0, 1] - 0.6) < 0.03
-    samples = parameter_uncertainty_samples(5, seed=3, variability=FITTED_VARIABILITY)
+    samples = variability_samples(5, seed=3, variability=FITTED_VARIABILITY)
     assert len(samples) == 5 and set(samples[0]) == set(FITTED_VARIABILITY.sd_log)
 
 

@@ -66,6 +66,13 @@ def _timed_reads(url: str, cookies: dict[str, str], stop: threading.Event) -> li
     return times
 
 
+def _idle_read_times(url: str, cookies: dict[str, str], seconds: float = 1.0) -> list[float]:
+    """The same reads for ``seconds`` while nothing else runs: the baseline a delay is measured against."""
+    stop = threading.Event()
+    threading.Timer(seconds, stop.set).start()
+    return _timed_reads(url, cookies, stop)
+
+
 def test_slow_engine_work_does_not_hold_the_database(live_server, database, monkeypatch):
     """Three users' projections take 3 s each (the engine made slow on purpose); meanwhile another
     user's reads, each of which also writes its audit row, are never delayed by more than 1 s.
@@ -97,9 +104,7 @@ def test_slow_engine_work_does_not_hold_the_database(live_server, database, monk
         return response.status_code, time.perf_counter() - started
 
     read_url = f"{live_server.url}/api/v1/patients/{reader_patient}"
-    baseline_stop = threading.Event()
-    threading.Timer(1.0, baseline_stop.set).start()
-    baseline = _timed_reads(read_url, {SESSION_COOKIE: reader.session_token}, baseline_stop)  # nothing else runs
+    baseline = _idle_read_times(read_url, {SESSION_COOKIE: reader.session_token})
     with ThreadPoolExecutor(max_workers=HEAVY_USERS + 1) as pool:
         reads = pool.submit(_timed_reads, read_url, {SESSION_COOKIE: reader.session_token}, stop)
         heavies = [pool.submit(heavy_user, i) for i in range(HEAVY_USERS)]
@@ -135,9 +140,7 @@ def test_concurrent_heavy_simulations_do_not_delay_another_users_reads(live_serv
         return statuses
 
     read_url = f"{live_server.url}/api/v1/patients/{reader_patient}"
-    baseline_stop = threading.Event()
-    threading.Timer(1.0, baseline_stop.set).start()
-    baseline = _timed_reads(read_url, {SESSION_COOKIE: reader.session_token}, baseline_stop)  # nothing else runs
+    baseline = _idle_read_times(read_url, {SESSION_COOKIE: reader.session_token})
     with ThreadPoolExecutor(max_workers=HEAVY_USERS + 1) as pool:
         reads = pool.submit(_timed_reads, read_url, {SESSION_COOKIE: reader.session_token}, stop)
         statuses = [s for future in [pool.submit(heavy_user, i) for i in range(HEAVY_USERS)] for s in future.result()]

@@ -198,7 +198,8 @@ def iter_population(population: PopulationSpec, regimen: Mapping, n: int, *, chu
                                chunk_index=chunk_index, variability=variability)
 
 
-def parameter_uncertainty_samples(n: int, *, seed: int = 0, variability: Variability = FITTED_VARIABILITY) -> list[dict[str, float]]:
-    """n parameter-override dicts ({registry name: value}) drawn from the variability, for a Scenario's ``parameters``."""
+def variability_samples(n: int, *, seed: int = 0, variability: Variability = FITTED_VARIABILITY) -> list[dict[str, float]]:
+    """n parameter-override dicts ({registry name: value}) drawn from the between-patient variability (not the
+    calibration's parameter uncertainty: twin/intervals.py), for a Scenario's ``parameters``."""
     values = variability.sample(chunk_rng(seed, 0, 0), n)
     return [{name: float(v[i]) for name, v in values.items()} for i in range(n)]
