@@ -10,9 +10,9 @@ from osteotwin.population.virtual import (
     Variability,
     chunk_rng,
     iter_population,
-    variability_samples,
     sample_patients,
     sample_scenarios,
+    variability_samples,
 )
 from osteotwin.scenario import Scenario
 
