@@ -1,6 +1,7 @@
 """SBML export (osteotwin.interop.sbml): valid SBML, the same equations as system.py, the same answers.
 
-The SBML duplicates the numba right-hand side; these tests keep the two in step: the initial rates
+The SBML's equations are traced from the numba right-hand side (interop/trace.py); these tests check the
+result against the engine: the initial rates
 against ``system.core_derivative`` (and again mid-course), a libRoadRunner run against
 ``osteotwin.simulate`` (within 0.1 pp: the engine's own adaptive scheme) and against the SciPy
 reference integration of the same equations (``reference.simulate_one``, far tighter).
@@ -184,7 +185,7 @@ def test_exercise_route_is_exercised():
     exported = _exported("letrozole_exercise")
     exported.rr.resetAll()
     assert exported.data.inputs[U.loading_lumbar_spine_relative, 0] > 1.0
-    assert exported.rr.getValue("lumbar_spine_route") > 0.0
+    assert exported.rr.getValue("lumbar_spine_exercise_route") > 0.0
     assert exported.rr.getValue("lumbar_spine_modelling_formation") > 0.0
 
 

@@ -1,7 +1,7 @@
 """SBML Level 3 Version 2 export of the bone-cell core with one scenario's inputs (docs/interop.md).
 
-What is written: the 18 core states of ``system.py`` (9 per site) with rate rules, the algebraic
-signals of ``system.site_signals`` and the local terms of ``system.core_rates`` as assignment rules,
+What is written: the 18 core states of ``system.py`` (9 per site) with rate rules, one assignment rule
+per call of a mechanism function (the algebraic signals and terms of ``system.core_rates``),
 the engine's monthly inputs of that scenario (``engine.monthly_inputs``, the path ``simulate`` takes) as
 piecewise functions of time, the core's parameters (registry names, with unit, description, source and
 evidence tag in notes and an annotation), and ``lumbar_spine_bmd_pct_change`` / ``total_hip_bmd_pct_change``
@@ -16,10 +16,12 @@ inhibitions stay in the equations as constant parameters ``denosumab_inhibition`
 ``bisphosphonate_inhibition`` fixed at 0. Derived [D] parameters are numbers, not recomputed from
 the registry values they come from (``system.pack_parameters``).
 
-The equations duplicate the numba right-hand side. Each function below produces one term as an
-infix formula (libSBML's L3 syntax) under the name it has in ``system.py``, so the two can be read
-side by side; tests/interop/test_sbml.py keeps them in step (the initial rates against
-``system.core_derivative``, and a libRoadRunner run against ``osteotwin.simulate``).
+The equations are not written here: interop/trace.py traces ``system.core_rates`` and the mechanism
+functions it calls (the code the engine compiles and runs) into formulas, one assignment rule per
+mechanism call, named after its function (``lumbar_spine_rankl_pM``, ``pth_pM``), with its units
+inferred. tests/interop/test_sbml.py checks the result against the engine: the initial and mid-course
+rates against ``system.core_derivative``, a libRoadRunner run against ``osteotwin.simulate`` and COPASI
+against libRoadRunner.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from osteotwin.errors import InputError
+from osteotwin.interop.trace import DIMENSIONLESS, TracedRates, Units, trace_core_rates
 from osteotwin.scenario import Scenario
 
 ANNOTATION_NS = "urn:osteotwin:sbml:1"  # the namespace of our annotation elements
@@ -107,8 +110,6 @@ def engine_data(scenario: Scenario, params=None) -> EngineData:
     from osteotwin.physiology.options import EngineOptions
     from osteotwin.twin.simulation import build_arrays, default_parameters, patient_parameters
 
-    if spec.SITE_STATE_NAMES != _STATE_ORDER:
-        raise RuntimeError("the engine's site states changed (physiology/spec.py): update Terms in osteotwin.interop.sbml")
     table = params if params is not None else default_parameters()
     options = EngineOptions()
     per_patient = patient_parameters([scenario], table)
@@ -137,174 +138,29 @@ def engine_data(scenario: Scenario, params=None) -> EngineData:
 
 
 # ---------------------------------------------------------------------------------------------------
-# The equations: one function per term of system.site_signals / core_rates, same names.
+# The equations: traced from system.core_rates (interop/trace.py), not written here.
 # ---------------------------------------------------------------------------------------------------
 
-def _max(a: str, b: str) -> str:
-    return f"piecewise({a}, {a} >= {b}, {b})"
+def traced_rates(data: EngineData, units_of: Mapping[str, str]) -> TracedRates:
+    """system.core_rates as formulas over the export's ids; ``units_of`` maps every id to its unit id."""
+    from osteotwin.physiology import system as sy
+
+    states = [(state_id(site, state), site, _UNIT_ATOMS[units_of[state_id(site, state)]])
+              for site in data.sites for state in data.state_names]
+    return trace_core_rates(
+        sy.core_rates, states=states,
+        parameters=[(pid, _UNIT_ATOMS[units_of[pid]]) for pid in data.vector_ids],
+        inputs=[(name, _UNIT_ATOMS[units_of[name]]) for name in data.input_names],
+        extra_arguments=[("denosumab_inhibition", DIMENSIONLESS), ("bisphosphonate_inhibition", DIMENSIONLESS)])
 
 
-def _min(a: str, b: str) -> str:
-    return f"piecewise({a}, {a} <= {b}, {b})"
-
-
-class Terms:
-    """Formulas of site ``site``; attribute ``x`` of system.py's locals is the id ``{site}_x``."""
-
-    def __init__(self, site: str, state_names: tuple[str, ...]):
-        self.site = site
-        obp, oba, ocp, oca, bv, mineral, om, slow, prime = (state_id(site, n) for n in state_names)
-        self.obp, self.oba, self.ocp, self.oca, self.bv, self.min, self.om, self.slow, self.prime = (
-            obp, oba, ocp, oca, bv, mineral, om, slow, prime)
-
-    def id(self, local: str) -> str:
-        return f"{self.site}_{local}"
-
-    # -- site_signals ---------------------------------------------------------------------------
-    def mineral_fraction(self) -> str:  # v
-        return f"{self.min} / {self.bv}"
-
-    def log_load(self) -> str:  # log_load = 2 log(u[IN_LOAD0 + s]): exercise above habitual
-        return f"2 * ln(loading_{self.site}_relative)"
-
-    def log_phi_bone(self) -> str:  # strain of the current bone under habitual loading
-        return (f"stiffness_bone_volume_exponent * ln({self.site}_bone_volume_pct_reference / {self.bv})"
-                f" + stiffness_ash_exponent * ln({self.site}_reference_mineral_fraction / {self.id('mineral_fraction')})")
-
-    def log_phi(self) -> str:
-        return f"{self.id('log_load')} + {self.id('log_phi_bone')}"
-
-    def phi(self) -> str:  # mechanical stimulus
-        return f"exp({self.id('log_phi')})"
-
-    def route(self) -> str:  # the exercise route: min(log_load, max(log_phi, 0)) * accommodation
-        return f"{_min(self.id('log_load'), _max(self.id('log_phi'), '0'))} * exercise_accommodation_relative"
-
-    def exercise(self) -> str:
-        return f"{self.site}_exercise_loading_sensitivity * {self.id('route')}"
-
-    def decline(self) -> str:  # the set point's decline with age and the menopausal fall (background.py)
-        return (f"stiffness_bone_volume_exponent * ({self.site}_set_point_decline_per_year * elapsed_years"
-                " + menopause_set_point_decline * menopause_fall_since_start)")
-
-    def log_phi_set(self) -> str:  # lazy zone, then the disuse side scaled; minus the set point's decline
-        a, z = self.id("log_phi_bone"), "mechanostat_lazy_zone_log"
-        return (f"piecewise(({a} + {z}) * mechanostat_disuse_gain_ratio, {a} < -{z}, {a} - {z}, {a} > {z}, 0)"
-                f" - {self.id('decline')}")
-
-    def w(self) -> str:  # Wnt factor (1 / sclerostin)
-        return (f"exp(sclerostin_stimulus_exponent * ({self.site}_mechanosensitivity * {self.id('log_phi_set')}"
-                f" + {self.id('exercise')})) / sclerostin_relative")
-
-    def p_o(self) -> str:  # OPG production
-        return f"opg_production_per_osteoblast_per_day * {self.oba} * pi_m * opg_production_relative"
-
-    def opg(self) -> str:
-        return f"{self.id('p_o')} * opg_max_pM / ({self.id('p_o')} + opg_degradation_per_day * opg_max_pM)"
-
-    def l_eff(self) -> str:
-        return f"rankl_max_per_precursor * {self.obp} * pi_p"
-
-    def production(self) -> str:  # RANKL production: osteocyte share lowered by stimulus and the route
-        return (f"rankl_intrinsic_production_pM_per_day * (1 + {self.prime}) * (((1 - osteocyte_rankl_share)"
-                f" + osteocyte_rankl_share * exp(-osteocyte_rankl_stimulus_exponent * ({self.site}_mechanosensitivity"
-                f" * {self.id('log_phi_set')} + exercise_osteocyte_rankl_sensitivity * {self.id('route')})))"
-                f" * rankl_production_relative + background_rankl_drive + {self.site}_age_drive_scale * age_rankl_drive)")
-
-    def rankl(self) -> str:
-        return (f"(1 - denosumab_inhibition) * {self.id('l_eff')} / (1 + rankl_opg_association_per_pM * {self.id('opg')}"
-                f" + rankl_rank_association_per_pM * rank_pM) * {self.id('production')}"
-                f" / (rankl_intrinsic_production_pM_per_day + rankl_degradation_per_day * {self.id('l_eff')})")
-
-    def x(self) -> str:  # RANK bound
-        return f"rankl_rank_association_per_pM * {self.id('rankl')} * rank_pM"
-
-    def pi_l(self) -> str:
-        return f"{self.id('x')} / ({self.id('x')} + rank_rankl_activation_K_pM)"
-
-    # -- core_rates -----------------------------------------------------------------------------
-    def pi_u(self) -> str:  # tgf = OCa
-        return f"{self.oca} / ({self.oca} + tgf_osteoblast_activation_K_pM)"
-
-    def pi_r(self) -> str:
-        return f"tgf_osteoblast_repression_K_pM / ({self.oca} + tgf_osteoblast_repression_K_pM)"
-
-    def pi_c(self) -> str:
-        return f"{self.oca} / ({self.oca} + tgf_osteoclast_apoptosis_K_pM)"
-
-    def maturation(self) -> str:
-        return f"osteoblast_precursor_differentiation_per_day * {self.id('pi_r')} * {self.id('w')} * formation_relative"
-
-    def differentiation(self) -> str:
-        return f"osteoclast_differentiation_per_day * {self.id('pi_l')}"
-
-    def refusion(self) -> str:
-        return f"{self.site}_turnover_scale * osteomorph_refusion_per_day * (1 - denosumab_inhibition)"
-
-    def osteoclast_loss(self) -> str:  # loss[OCA]
-        return (f"{self.site}_turnover_scale * osteoclast_apoptosis_per_day * {self.id('pi_c')} * osteoclast_apoptosis_relative"
-                f" / (1 - bisphosphonate_inhibition)")
-
-    def modelling_formation(self) -> str:  # system.modelling_formation
-        return f"{self.site}_modelling_formation_per_day * {self.id('route')} * {self.bv}"
-
-    def formation(self) -> str:
-        return f"{self.site}_turnover_scale * formation_rate_pct_per_pM_day * {self.oba} + {self.id('modelling_formation')}"
-
-    def resorption_per_bv(self) -> str:
-        return f"{self.site}_turnover_scale * resorption_rate_pct_per_pM_day * {self.oca} / {self.bv}"
-
-    # -- rates (prod - loss * y) ----------------------------------------------------------------
-    def rates(self) -> dict[str, str]:
-        theta, i = f"{self.site}_turnover_scale", self.id
-        return {
-            self.obp: f"{theta} * uncommitted_osteoblast_differentiation_pM_per_day * {i('pi_u')} - {theta} * {i('maturation')} * {self.obp}",
-            self.oba: f"{theta} * {i('maturation')} * {self.obp} - {theta} * osteoblast_apoptosis_per_day * {self.oba}",
-            self.ocp: (f"{theta} * osteoclast_precursor_supply_pM_per_day"
-                       f" - {theta} * ({i('differentiation')} + osteoclast_precursor_apoptosis_per_day) * {self.ocp}"),
-            self.oca: (f"{theta} * {i('differentiation')} * {self.ocp} + {i('refusion')} * {self.om}"
-                       f" - {i('osteoclast_loss')} * {self.oca}"),
-            self.om: (f"osteomorph_share_of_osteoclast_exits * denosumab_inhibition * {i('osteoclast_loss')} * {self.oca}"
-                      f" - ({theta} * osteomorph_removal_per_day + {i('refusion')}) * {self.om}"),
-            self.bv: f"{i('formation')} - {i('resorption_per_bv')} * {self.bv}",
-            self.min: (f"{i('formation')} * primary_mineral_fraction + secondary_mineralisation_per_day"
-                       f" * (max_mineral_fraction * {self.bv} - {self.slow}) + slow_mineralisation_per_day * {self.slow}"
-                       f" - ({i('resorption_per_bv')} + secondary_mineralisation_per_day) * {self.min}"),
-            self.slow: (f"{i('formation')} * slow_mineralisation_share * (max_mineral_fraction - primary_mineral_fraction)"
-                        f" - ({i('resorption_per_bv')} + slow_mineralisation_per_day) * {self.slow}"),
-            self.prime: (f"primed_rankl_source_clearance_per_day * primed_rankl_source_max_relative * denosumab_inhibition"
-                         f" - primed_rankl_source_clearance_per_day * {self.prime}"),
-        }
-
-    UNITS = {"p_o": "pM_per_day", "opg": "pM", "l_eff": "pM", "production": "pM_per_day", "rankl": "pM", "x": "pM",
-             "maturation": "per_day", "differentiation": "per_day", "refusion": "per_day", "osteoclast_loss": "per_day",
-             "modelling_formation": "percent_per_day", "formation": "percent_per_day", "resorption_per_bv": "per_day"}
-    SIGNALS = ("mineral_fraction", "log_load", "log_phi_bone", "log_phi", "phi", "route", "exercise", "decline", "log_phi_set", "w",
-               "p_o", "opg", "l_eff", "production", "rankl", "x", "pi_l",
-               "pi_u", "pi_r", "pi_c", "maturation", "differentiation", "refusion", "osteoclast_loss",
-               "modelling_formation", "formation", "resorption_per_bv")
-
-    def assignments(self) -> dict[str, tuple[str, str]]:
-        """{id: (formula, units)} of the signals and local terms."""
-        return {self.id(name): (getattr(self, name)(), self.UNITS.get(name, "dimensionless")) for name in self.SIGNALS}
-
-
-def shared_assignments() -> dict[str, tuple[str, str]]:
-    """Terms shared by both sites (PTH's actions on RANKL and OPG): {id: (formula, units)}."""
-    return {
-        "pth": ("pth_baseline_pM * pth_relative", "pM"),
-        "pi_p": ("pth / (pth + pth_rankl_activation_K_pM)", "dimensionless"),
-        "pi_m": ("pth_opg_repression_K_pM / (pth + pth_opg_repression_K_pM)", "dimensionless"),
-    }
-
-
-def output_assignments(sites: tuple[str, ...], state_names: tuple[str, ...]) -> dict[str, str]:
+def output_assignments(sites: tuple[str, ...]) -> dict[str, str]:
     """BMD % change per site (mineral volume relative to month 0, as solve._record) and CTX % change."""
     out = {}
     for site in sites:
-        mineral = state_id(site, state_names[5])
+        mineral = state_id(site, "mineral_volume_pct")
         out[f"{site}_bmd_pct_change"] = f"100 * ({mineral} / {mineral}_month0 - 1)"
-    oca = [state_id(site, state_names[3]) for site in sites]
+    oca = [state_id(site, "osteoclasts_pM") for site in sites]
     out["ctx_pct_change"] = f"100 * (0.5 * ({oca[0]} / {oca[0]}_month0 + {oca[1]} / {oca[1]}_month0) - 1)"
     return out
 
@@ -331,20 +187,49 @@ def input_formula(values: np.ndarray) -> str:
 # The document
 # ---------------------------------------------------------------------------------------------------
 
-_UNITS = {  # id: [(kind, exponent, scale, multiplier)]
-    "day": [("second", 1, 0, 86400.0)],
-    "per_day": [("second", -1, 0, 86400.0)],
-    "pM": [("mole", 1, -12, 1.0), ("litre", -1, 0, 1.0)],
-    "per_pM": [("mole", -1, -12, 1.0), ("litre", 1, 0, 1.0)],
-    "pM_per_day": [("mole", 1, -12, 1.0), ("litre", -1, 0, 1.0), ("second", -1, 0, 86400.0)],
+#: The atoms every unit of the export is made of: [(SBML kind, exponent, scale, multiplier)].
+_ATOM_PARTS: dict[str, list[tuple[str, int, int, float]]] = {
     "picomole": [("mole", 1, -12, 1.0)],
+    "litre": [("litre", 1, 0, 1.0)],
+    "day": [("second", 1, 0, 86400.0)],
     "year": [("second", 1, 0, 31557600.0)],
-    "per_year": [("second", -1, 0, 31557600.0)],
     "percent": [("dimensionless", 1, 0, 0.01)],
-    "percent_per_day": [("dimensionless", 1, 0, 0.01), ("second", -1, 0, 86400.0)],
-    "percent_per_pM_per_day": [("dimensionless", 1, 0, 0.01), ("mole", -1, -12, 1.0), ("litre", 1, 0, 1.0),
-                               ("second", -1, 0, 86400.0)],
 }
+
+
+def _atoms(**powers: int) -> Units:
+    return tuple(sorted(powers.items()))
+
+
+#: The named units: id -> atoms (interop/trace.py infers the units of every traced quantity in atoms).
+_UNIT_ATOMS: dict[str, Units] = {
+    "dimensionless": DIMENSIONLESS,
+    "day": _atoms(day=1),
+    "per_day": _atoms(day=-1),
+    "pM": _atoms(picomole=1, litre=-1),
+    "per_pM": _atoms(picomole=-1, litre=1),
+    "pM_per_day": _atoms(picomole=1, litre=-1, day=-1),
+    "picomole": _atoms(picomole=1),
+    "year": _atoms(year=1),
+    "per_year": _atoms(year=-1),
+    "percent": _atoms(percent=1),
+    "percent_per_day": _atoms(percent=1, day=-1),
+    "percent_per_pM_per_day": _atoms(percent=1, picomole=-1, litre=1, day=-1),
+}
+
+
+def _unit_parts(atoms: Units) -> list[tuple[str, int, int, float]]:
+    return [(kind, exponent * power, scale, multiplier) for atom, power in atoms for kind, exponent, scale, multiplier in _ATOM_PARTS[atom]]
+
+
+def _unit_id(atoms: Units) -> str:
+    """The id of a unit made of these atoms: a named one, else one spelled from its atoms (``pM2`` style)."""
+    for unit_id, known in _UNIT_ATOMS.items():
+        if known == atoms:
+            return unit_id
+    return "_".join(f"{atom}{power}" if power > 0 else f"per_{atom}{-power}" for atom, power in atoms)
+
+
 _REGISTRY_UNITS = {"pM": "pM", "1/d": "per_day", "1/day": "per_day", "pM/pM": "dimensionless", "1": "dimensionless", "y": "year", "1/y": "per_year",
                    "pM/d": "pM_per_day", "1/pM": "per_pM", "%": "percent", "%/(pM d)": "percent_per_pM_per_day"}
 _DERIVED_UNITS = {"formation_rate_pct_per_pM_day": "percent_per_pM_per_day",
@@ -358,22 +243,12 @@ _DERIVED_NOTES = {
     "reference_osteoclast_precursors_pM": "reference osteoclast precursors", "reference_osteoclasts_pM": "reference active osteoclasts",
     "reference_rankl_pM": "reference RANKL", "reference_opg_pM": "reference OPG",
 }
-# state name -> (unit, description); cells are species (pM), the rest parameters with rate rules.
-# Terms reads them in this order (physiology/spec.py SITE_STATES); engine_data checks it.
-_STATES = {
-    "osteoblast_precursors_pM": ("pM", "osteoblast precursors OBp"),
-    "osteoblasts_pM": ("pM", "active osteoblasts OBa"),
-    "osteoclast_precursors_pM": ("pM", "osteoclast precursors OCp"),
-    "osteoclasts_pM": ("pM", "active osteoclasts OCa (also TGF-beta, which is taken equal to OCa)"),
-    "bone_volume_pct": ("percent", "bone volume BV"),
-    "mineral_volume_pct": ("percent", "mineral volume M (BMD is proportional to it)"),
-    "osteomorphs_pM": ("pM", "osteomorphs OM (zero unless denosumab acts)"),
-    "slow_mineral_deficit_pct": ("percent", "slow secondary mineralisation deficit D"),
-    "primed_rankl_source_relative": ("dimensionless", "primed RANKL source P (zero unless denosumab acts)"),
-}
-
-
-_STATE_ORDER = tuple(_STATES)
+def _state_units(name: str) -> str:
+    """A state's unit from its name (names carry their unit: physiology/spec.py SITE_STATES)."""
+    for suffix, units in (("_pM", "pM"), ("_pct", "percent"), ("_relative", "dimensionless")):
+        if name.endswith(suffix):
+            return units
+    raise RuntimeError(f"state {name} has no unit suffix (_pM, _pct, _relative): name it so (physiology/spec.py)")
 
 
 def _notes(text: str) -> str:
@@ -413,18 +288,29 @@ class _Builder:
         self.doc = libsbml.SBMLDocument(3, 2)
         self.model = _check(self.doc.createModel(), "create the model")
         _check(self.model.setId(model_id), "set the model id")
-        for unit_id, parts in _UNITS.items():
-            definition = _check(self.model.createUnitDefinition(), f"create unit {unit_id}")
-            _check(definition.setId(unit_id), f"set unit id {unit_id}")
-            for kind, exponent, scale, multiplier in parts:
-                unit = _check(definition.createUnit(), f"create a part of unit {unit_id}")
-                _check(unit.setKind(libsbml.UnitKind_forName(kind)), f"set kind {kind}")
-                _check(unit.setExponent(exponent), "set exponent")
-                _check(unit.setScale(scale), "set scale")
-                _check(unit.setMultiplier(multiplier), "set multiplier")
+        self.unit_ids: set[str] = set()
+        for atoms in _UNIT_ATOMS.values():
+            self.unit(atoms)
         for setter, unit in (("setTimeUnits", "day"), ("setSubstanceUnits", "picomole"), ("setVolumeUnits", "litre"),
                              ("setExtentUnits", "picomole")):
             _check(getattr(self.model, setter)(unit), f"{setter}({unit})")
+
+    def unit(self, atoms: Units) -> str:
+        """The id of the unit made of these atoms, defined in the model on first use."""
+        unit_id = _unit_id(atoms)
+        if unit_id in self.unit_ids or unit_id == "dimensionless":
+            return unit_id
+        libsbml = self.libsbml
+        definition = _check(self.model.createUnitDefinition(), f"create unit {unit_id}")
+        _check(definition.setId(unit_id), f"set unit id {unit_id}")
+        for kind, exponent, scale, multiplier in _unit_parts(atoms):
+            unit = _check(definition.createUnit(), f"create a part of unit {unit_id}")
+            _check(unit.setKind(libsbml.UnitKind_forName(kind)), f"set kind {kind}")
+            _check(unit.setExponent(exponent), "set exponent")
+            _check(unit.setScale(scale), "set scale")
+            _check(unit.setMultiplier(multiplier), "set multiplier")
+        self.unit_ids.add(unit_id)
+        return unit_id
 
     def parameter(self, pid: str, value: float | None, *, constant: bool, units: str | None = None,
                   notes: str | None = None, annotation: str | None = None):
@@ -506,6 +392,8 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
         model_notes += " " + " ".join(warnings)
     _check(b.model.setNotes(_notes(model_notes)), "set model notes")
 
+    units_of: dict[str, str] = {}  # every id the equations read -> its unit id
+
     # Parameters of the core (registry or derived [D]).
     for pid, value in data.parameters.items():
         name = registry_name(pid)
@@ -525,6 +413,9 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
             text = f"{description} [derived D in system.pack_parameters so the untreated reference is a steady state]"
             ann = _annotation("parameter", registry_name="", unit=units or "", description=description,
                               source="system.pack_parameters", evidence="D")
+        if units is None:
+            raise RuntimeError(f"parameter {name} has a unit the SBML export does not know: add it to _REGISTRY_UNITS")
+        units_of[pid] = units
         b.parameter(pid, value, constant=True, units=units, notes=text, annotation=ann)
     for pid in ("denosumab_inhibition", "bisphosphonate_inhibition"):
         b.parameter(pid, 0.0, constant=True, units="dimensionless",
@@ -534,6 +425,7 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
     from osteotwin.physiology import spec
 
     input_units = {i.name: _REGISTRY_UNITS[i.unit] for i in spec.INPUTS}
+    units_of.update(input_units)
     for units in sorted(set(input_units.values()) - {"dimensionless"}):  # numbers are dimensionless: one unit carries it
         b.parameter(f"one_{units}", 1.0, constant=True, units=units, notes=f"1 {units}: the unit of the inputs measured in it")
     for k, name in enumerate(data.input_names):
@@ -551,30 +443,31 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
         b.compartment(site, f"{site}: a notional unit volume holding the site's cell concentrations")
         for k, state in enumerate(data.state_names):
             sid = state_id(site, state)
-            units, description = _STATES[state]
+            units = units_of[sid] = _state_units(state)
+            description = spec.SITE_STATES[k].description
             text = f"{description} at the {site.replace('_', ' ')} (system.SITE_STATE_NAMES); initial value after the burn-in"
             if units == "pM":
                 b.species(sid, site, y0[s * n_site + k], "pM", text)
             else:
                 b.parameter(sid, y0[s * n_site + k], constant=False, units=units, notes=text)
     for s, site in enumerate(data.sites):
-        for k in (3, 5):  # osteoclasts and mineral volume at month 0: the outputs' denominators
-            sid = state_id(site, data.state_names[k])
-            b.parameter(f"{sid}_month0", y0[s * n_site + k], constant=True, units=_STATES[data.state_names[k]][0],
+        for state in ("osteoclasts_pM", "mineral_volume_pct"):  # at month 0: the outputs' denominators
+            sid = state_id(site, state)
+            b.parameter(f"{sid}_month0", y0[s * n_site + data.state_names.index(state)], constant=True, units=units_of[sid],
                         notes=f"{sid} at month 0 (after the burn-in)")
 
-    # Algebraic signals and rates.
-    for pid, (formula, units) in shared_assignments().items():
-        b.parameter(pid, None, constant=False, units=units)
-        b.assignment(pid, formula)
-    for site in data.sites:
-        terms = Terms(site, data.state_names)
-        for pid, (formula, units) in terms.assignments().items():
-            b.parameter(pid, None, constant=False, units=units)
-            b.assignment(pid, formula)
-        for variable, formula in terms.rates().items():
-            b.rate(variable, formula)
-    for pid, formula in output_assignments(data.sites, data.state_names).items():
+    # The algebraic signals and the rates, traced from system.core_rates: one assignment per mechanism call.
+    traced = traced_rates(data, {**units_of, "denosumab_inhibition": "dimensionless", "bisphosphonate_inhibition": "dimensionless"})
+    for quantity in traced.quantities:
+        b.parameter(quantity.id, None, constant=False, units=b.unit(quantity.units),
+                    notes=f"{quantity.id}: the result of {quantity.source} (traced from the engine's compiled right-hand side)")
+        b.assignment(quantity.id, quantity.formula)
+    for variable, rate in traced.rates.items():
+        expected = _UNIT_ATOMS[units_of[variable]] + _UNIT_ATOMS["per_day"]
+        if tuple(sorted(expected)) != rate.units:
+            raise SbmlExportError(f"the traced rate of {variable} has units {rate.units}, not {units_of[variable]} per day")
+        b.rate(variable, rate.text)
+    for pid, formula in output_assignments(data.sites).items():
         b.parameter(pid, None, constant=False, units="dimensionless",
                     notes=f"{pid}: as in osteotwin.simulate (relative to month 0)")
         b.assignment(pid, formula)

@@ -131,14 +131,7 @@ def exercise_route(log_load, log_phi, accommodation):
 def set_point_signal(p, log_phi_bone):
     """The disuse/loss feedback signal: log Phi of the bone shrunk towards 0 by the lazy zone's
     half-width, and scaled by r_disuse on the disuse side (bone stiffer than loading needs)."""
-    lazy = p[P.mechanostat_lazy_zone_log]
-    signal = log_phi_bone
-    if signal > lazy:
-        signal -= lazy
-    elif signal < -lazy:
-        signal += lazy
-    else:
-        signal = 0.0
-    if signal < 0.0:
-        signal *= p[P.mechanostat_disuse_gain_ratio]
-    return signal
+    lazy = p[P.mechanostat_lazy_zone_log]  # >= 0 (its prior range)
+    signal = max(log_phi_bone - lazy, 0.0) + min(log_phi_bone + lazy, 0.0)  # 0 inside the lazy zone
+    # Written without branches on values, so that the SBML export can trace it (interop/trace.py).
+    return max(signal, 0.0) + p[P.mechanostat_disuse_gain_ratio] * min(signal, 0.0)

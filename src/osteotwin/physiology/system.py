@@ -161,7 +161,9 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     production = signalling.rankl_production_pM_per_day(p, u, s, y[o + S.primed_rankl_source_relative],
                                                          feedback + p[P.exercise_osteocyte_rankl_sensitivity] * route)
     rankl = signalling.rankl_pM(p, y[o + S.osteoblast_precursors_pM], opg, pth, production, denosumab_inhibition)
-    return np.exp(log_phi), wnt, rankl, opg, signalling.rank_activation(p, rankl), route
+    phi = np.exp(log_phi)
+    pi_l = signalling.rank_activation(p, rankl)
+    return phi, wnt, rankl, opg, pi_l, route
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
