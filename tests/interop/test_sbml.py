@@ -23,6 +23,7 @@ roadrunner = pytest.importorskip("roadrunner")
 from osteotwin import simulate  # noqa: E402
 from osteotwin.cli import main  # noqa: E402
 from osteotwin.interop import sbml  # noqa: E402
+from osteotwin.physiology import drug_kernels as dk  # noqa: E402
 from osteotwin.physiology import reference  # noqa: E402
 from osteotwin.physiology import system as sy  # noqa: E402
 from osteotwin.physiology.options import EngineOptions  # noqa: E402
@@ -50,6 +51,10 @@ SCENARIOS = {
         "exercise": {"walking_minutes_per_week": 150, "impact_sessions_per_week": 3, "resistance_sessions_per_week": 2,
                      "resistance_intensity": "high"},
     },
+    # the bone agents as dosing events: denosumab q6m (and its rebound once stopped), zoledronic acid yearly
+    "anastrozole_denosumab": json.loads((EXAMPLES / "anastrozole_denosumab_5y.json").read_text(encoding="utf-8")),
+    "denosumab_stopped": json.loads((EXAMPLES / "denosumab_stopped_3y.json").read_text(encoding="utf-8")),
+    "anastrozole_zoledronic_acid": json.loads((EXAMPLES / "anastrozole_zoledronic_acid_5y.json").read_text(encoding="utf-8")),
 }
 
 
@@ -65,13 +70,16 @@ class Exported:
         integrator.setValue("absolute_tolerance", 1e-14)
         self.state_ids = [sbml.state_id(site, name) for site in self.data.sites for name in self.data.state_names]
 
-    def rates(self) -> np.ndarray:
+    def rates(self, ids=None) -> np.ndarray:
         named = self.rr.getRatesOfChangeNamedArray()
         values = dict(zip(named.colnames, np.asarray(named)[0], strict=True))
-        return np.array([values[f"{sid}'"] for sid in self.state_ids])
+        return np.array([values[f"{sid}'"] for sid in (ids or self.state_ids)])
 
-    def state(self) -> np.ndarray:
-        return np.array([self.rr.getValue(sid) for sid in self.state_ids])
+    def state(self, ids=None) -> np.ndarray:
+        return np.array([self.rr.getValue(sid) for sid in (ids or self.state_ids)])
+
+    def drug_state(self) -> np.ndarray:
+        return self.state(list(self.data.drug_state_names))
 
 
 @functools.cache
@@ -84,7 +92,8 @@ def exported(request) -> Exported:
     return _exported(request.param)
 
 
-def _assert_rates_match(rates: np.ndarray, y: np.ndarray, u: np.ndarray, vector: np.ndarray) -> None:
+def _assert_rates_match(rates: np.ndarray, y: np.ndarray, u: np.ndarray, vector: np.ndarray, denosumab: float = 0.0,
+                        bisphosphonate: float = 0.0) -> None:
     """Rates equal prod - loss * y of core_rates within 1e-9 of the size of the terms.
 
     Relative to the terms, not to the net rate: near the burn-in's quasi-steady state the net rate of a
@@ -92,8 +101,8 @@ def _assert_rates_match(rates: np.ndarray, y: np.ndarray, u: np.ndarray, vector:
     """
     prod = np.empty(sy.N_CORE_STATES)
     loss = np.empty(sy.N_CORE_STATES)
-    sy.core_rates(y, vector, np.ascontiguousarray(u), 0.0, 0.0, prod, loss)
-    expected = sy.core_derivative(y, vector, np.ascontiguousarray(u))
+    sy.core_rates(y, vector, np.ascontiguousarray(u), denosumab, bisphosphonate, prod, loss)
+    expected = sy.core_derivative(y, vector, np.ascontiguousarray(u), denosumab, bisphosphonate)
     np.testing.assert_allclose(expected, prod - loss * y, rtol=1e-12, atol=0)
     scale = np.abs(prod) + np.abs(loss * y)
     error = np.abs(rates - expected)
@@ -161,10 +170,17 @@ def test_matches_simulate_and_reference(exported):
             assert value == pytest.approx(getattr(trajectory, f"{site}_bmd_pct_change")[m], abs=0.1), (site, m)
             assert value == pytest.approx(100.0 * (oracle[f"{site}_bmd_relative"][m] - 1.0), abs=1e-6), (site, m)
         assert result[m, 3] == pytest.approx(trajectory.ctx_pct_change[m], abs=0.1), m
-    # Mid-course (month 30 inputs, the state reached by roadrunner), the rates are still system.py's.
+    # Mid-course (month 30 inputs, the state reached by roadrunner), the rates are still the engine's: the core's
+    # with the drugs' inhibitions (drug_kernels.py), and the drugs' own.
     rr.resetAll()
     rr.simulate(0.0, 30.4 * DAYS_PER_MONTH, 3)
-    _assert_rates_match(exported.rates(), exported.state(), exported.data.inputs[:, 30], exported.data.vector)
+    ds, dp = exported.drug_state(), exported.data.drug_vector
+    _assert_rates_match(exported.rates(), exported.state(), exported.data.inputs[:, 30], exported.data.vector,
+                        dk.denosumab_inhibition(ds, dp), dk.bisphosphonate_inhibition(ds, dp))
+    expected = np.empty(ds.size)
+    dk.drug_rhs(ds, float(np.mean([exported.rr.getValue(f"{site}_osteoclasts_pM") for site in SITES]))
+                / exported.data.vector[sy.VECTOR_NAMES.index("reference_osteoclasts_pM")], dp, expected)
+    np.testing.assert_allclose(exported.rates(list(exported.data.drug_state_names)), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_time_constants_are_the_engines():
@@ -189,19 +205,35 @@ def test_exercise_route_is_exercised():
     assert exported.rr.getValue("lumbar_spine_modelling_formation") > 0.0
 
 
-def test_cli_refuses_bone_agents_and_writes_file(tmp_path, capsys):
+def test_doses_are_events_at_the_engines_times(exported):
+    """One event per dosing item; the denosumab example's depot receives 60 mg x bioavailability every 6 months."""
+    model = libsbml.readSBMLFromString(exported.text).getModel()
+    assert model.getNumEvents() == len(exported.data.doses)
+    for k, dose in enumerate(exported.data.doses):
+        assert model.getEvent(f"dose_{k}").getEventAssignment(dose.state) is not None
+    if exported.scenario.bone_agents and exported.scenario.bone_agents[0].drug == "denosumab":
+        dose = exported.data.doses[0]
+        assert dose.state == "denosumab_depot_ug" and dose.interval_days == pytest.approx(6 * DAYS_PER_MONTH)
+        assert dose.amount == pytest.approx(60_000 * default_parameters().value("denosumab_bioavailability_fraction"))
+
+
+def test_cli_writes_file_and_refuses_rule_triggered_starts(tmp_path, capsys):
     scenario = tmp_path / "dmab.json"
-    scenario.write_text((EXAMPLES / "anastrozole_denosumab_5y.json").read_text(encoding="utf-8"))
+    scenario.write_text((EXAMPLES / "anastrozole_denosumab_5y.json").read_text(encoding="utf-8"), encoding="utf-8")
     out = tmp_path / "model.xml"
-    assert main(["export", "sbml", str(scenario), "--out", str(out)]) == 2
-    assert "bone_agents" in capsys.readouterr().err and not out.exists()
-    assert main(["export", "sbml", str(scenario), "--out", str(out), "--drop-bone-agents"]) == 0
+    assert main(["export", "sbml", str(scenario), "--out", str(out)]) == 0
+    assert libsbml.readSBMLFromString(out.read_text(encoding="utf-8")).getModel().getNumEvents() == 1
+    ruled = tmp_path / "ruled.json"
+    ruled.write_text((EXAMPLES / "letrozole_zoledronic_acid_when_t_below_minus2.json").read_text(encoding="utf-8"), encoding="utf-8")
+    out.unlink()
+    assert main(["export", "sbml", str(ruled), "--out", str(out)]) == 2
+    assert "start_when" in capsys.readouterr().err and not out.exists()
+    assert main(["export", "sbml", str(ruled), "--out", str(out), "--drop-bone-agents"]) == 0
     err = capsys.readouterr().err
-    assert "WARNING" in err and "denosumab" in err
+    assert "WARNING" in err and "zoledronic_acid" in err
     text = out.read_text(encoding="utf-8")
     assert "NOT in this SBML model" in text
-    doc = libsbml.readSBMLFromString(text)
-    assert doc.getModel().getParameter("denosumab_inhibition").getValue() == 0.0
+    assert libsbml.readSBMLFromString(text).getModel().getNumEvents() == 0
 
 
 def _copasi_bmd(text: str) -> np.ndarray:

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 import pytest
 
-from osteotwin.interop.trace import _NUMPY, DIMENSIONLESS, Formula, TraceError, Tracer, trace_core_rates
+from osteotwin.interop.trace import _NUMPY, DIMENSIONLESS, Formula, Sink, Symbols, TraceError, Tracer
 from osteotwin.physiology import system as sy
 from osteotwin.physiology.spec import CORE_STATE_NAMES, INPUT_NAMES, VECTOR_NAMES
 from osteotwin.twin.simulation import default_parameters
@@ -46,27 +46,29 @@ def test_traced_rates_reproduce_the_engine():
     dmab, bp = 0.3, 0.2
     # The reference bone volume {site}_bone_volume_pct shares its name with the state: suffixed, as the SBML does.
     parameter_ids = [f"{name}_reference" if name in CORE_STATE_NAMES else name for name in VECTOR_NAMES]
-    result = trace_core_rates(
-        sy.core_rates,
-        states=[(name, _site(name), DIMENSIONLESS) for name in CORE_STATE_NAMES],
-        parameters=[(name, DIMENSIONLESS) for name in parameter_ids],
-        inputs=[(name, DIMENSIONLESS) for name in INPUT_NAMES],
-        extra_arguments=[("denosumab_inhibition", DIMENSIONLESS), ("bisphosphonate_inhibition", DIMENSIONLESS)])
+    tracer = Tracer()  # every symbol dimensionless: units are checked by the SBML tests
+    y_sym = Symbols([Formula(name, DIMENSIONLESS, frozenset({_site(name)}), True) for name in CORE_STATE_NAMES])
+    p_sym = Symbols([Formula(name, atomic=True) for name in parameter_ids])
+    u_sym = Symbols([Formula(name, atomic=True) for name in INPUT_NAMES])
+    prod, loss = Sink(len(y)), Sink(len(y))
+    tracer.call(sy.core_rates, y_sym, p_sym, u_sym, Formula("denosumab_inhibition", atomic=True),
+                Formula("bisphosphonate_inhibition", atomic=True), prod, loss)
+    rates = {name: prod[k] - loss[k] * y_sym[k] for k, name in enumerate(CORE_STATE_NAMES)}
     values = {**dict(zip(CORE_STATE_NAMES, y, strict=True)), **dict(zip(parameter_ids, vector, strict=True)),
               **dict(zip(INPUT_NAMES, u, strict=True)), "denosumab_inhibition": dmab, "bisphosphonate_inhibition": bp}
-    for quantity in result.quantities:  # in the order made: each reads only earlier ones
+    for quantity in tracer.quantities.values():  # in the order made: each reads only earlier ones
         values[quantity.id] = _evaluate(quantity.formula, values)
     expected = sy.core_derivative(y, vector, u, dmab, bp)
-    got = np.array([_evaluate(result.rates[name].text, values) for name in CORE_STATE_NAMES])
+    got = np.array([_evaluate(rates[name].text, values) for name in CORE_STATE_NAMES])
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
     # One quantity per mechanism call, named after its function and site; shared terms once.
-    ids = {q.id for q in result.quantities}
+    ids = set(tracer.quantities)
     for site in SITES:
         for term in ("opg_pM", "rankl_pM", "rank_activation", "rankl_production_pM_per_day", "set_point_signal",
                      "exercise_route", "log_bone_stimulus", "modelling_formation", "remodelling_formation", "wnt"):
             assert f"{site}_{term}" in ids
     assert "pth_pM" in ids and not any(i.startswith("pth_pM_") for i in ids)
-    sources = {q.source.rsplit(".", 1)[0] for q in result.quantities}
+    sources = {q.source.rsplit(".", 1)[0] for q in tracer.quantities.values()}
     assert {"osteotwin.physiology.signalling", "osteotwin.physiology.mechanostat", "osteotwin.physiology.bone",
             "osteotwin.physiology.system"} <= sources
 

@@ -2,9 +2,10 @@
 
 Writes SBML Level 3 Version 2 of the bone-cell core with that scenario's inputs (docs/interop.md):
 time in days, ``lumbar_spine_bmd_pct_change`` and ``total_hip_bmd_pct_change`` as model quantities,
-initial values after the engine's burn-in so month 0 matches ``osteotwin simulate``. Bone agents
-are not exported yet: a scenario with them is refused (exit 2) unless ``--drop-bone-agents`` is
-given, which exports the scenario without them and says so loudly on stderr and in the model's notes.
+initial values after the engine's burn-in so month 0 matches ``osteotwin simulate``. Bone agents are
+exported as dosing events into the drugs' compartments; a start triggered by a simulated T-score
+(``start_when``) is not, and such a scenario is refused (exit 2) unless ``--drop-bone-agents`` is given,
+which exports it without bone agents and says so loudly on stderr and in the model's notes.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 from osteotwin.errors import check_output_file
 
 SBML_HELP = ("write SBML L3V2 of the bone model with this scenario's inputs (time in days; BMD %% change per site "
-             "as model quantities). Bone agents are not exported yet: a scenario with bone_agents is refused "
-             "(exit 2) unless --drop-bone-agents is given")
+             "as model quantities; bone-agent doses as events). A start triggered by a simulated T-score (start_when) "
+             "is not exported: such a scenario is refused (exit 2) unless --drop-bone-agents is given")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

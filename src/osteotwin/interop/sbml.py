@@ -33,10 +33,13 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from osteotwin.errors import InputError
-from osteotwin.interop.trace import DIMENSIONLESS, TracedRates, Units, trace_core_rates
+from osteotwin.interop.trace import DIMENSIONLESS, Formula, Quantity, Sink, Symbols, Tracer, Units
+from osteotwin.physiology import drugs
 from osteotwin.scenario import Scenario
 
 ANNOTATION_NS = "urn:osteotwin:sbml:1"  # the namespace of our annotation elements
+_DOSE_TIME_SLACK_DAYS = 1e-9  # solve.py: a repeat falling within 1e-9 d of the stop day is not given
+_NEVER_DAYS = 1e300  # the next-dose time of an item that has ended
 DAYS_PER_MONTH = 365.25 / 12.0
 BURN_IN_DAYS = 1000.0
 OUTPUT_NAMES = ("lumbar_spine_bmd_pct_change", "total_hip_bmd_pct_change", "ctx_pct_change")
@@ -84,6 +87,23 @@ class EngineData:
     burn_inputs: np.ndarray  # (N_INPUTS,)
     initial_state: np.ndarray  # (N_CORE_STATES,) after the burn-in
     months: int
+    drug_state_names: tuple[str, ...]  # drugs.DRUG_STATE_NAMES (all zero at month 0)
+    drug_vector_ids: tuple[str, ...]  # drugs.RATE_NAMES: the rate constants the drug kernels read
+    drug_vector: np.ndarray
+    doses: tuple[Dose, ...]
+
+
+@dataclass(frozen=True)
+class Dose:
+    """One dosing item of the scenario (engine.DoseSchedule): ``amount`` into drug state ``state`` at
+    ``start_day``, then every ``interval_days`` (0: once) while before ``stop_day``."""
+
+    drug: str
+    state: str
+    amount: float
+    start_day: float
+    interval_days: float
+    stop_day: float
 
 
 def state_id(site: str, state: str) -> str:
@@ -102,7 +122,7 @@ def registry_name(sbml_id: str) -> str:
 
 
 def engine_data(scenario: Scenario, params=None) -> EngineData:
-    """The parameter vector, inputs and burn-in state of one scenario (no bone agents)."""
+    """The parameter vectors, inputs, doses and burn-in state of one scenario."""
     from scipy.integrate import solve_ivp
 
     from osteotwin.physiology import engine, spec
@@ -115,6 +135,7 @@ def engine_data(scenario: Scenario, params=None) -> EngineData:
     per_patient = patient_parameters([scenario], table)
     arrays, _ = build_arrays([scenario], options, per_patient)
     u, burn, _, _ = engine.monthly_inputs(arrays, per_patient, options, 0, 1)
+    doses = _doses(arrays.schedule.select(0, 1), per_patient) if arrays.schedule is not None else ()
     vector = sy.pack_parameters(per_patient)[0]
     state_ids = {state_id(site, state) for site in sy.SITES for state in sy.SITE_STATE_NAMES}
     ids = _vector_ids(sy.VECTOR_NAMES, state_ids)
@@ -134,24 +155,63 @@ def engine_data(scenario: Scenario, params=None) -> EngineData:
     return EngineData(sites=tuple(sy.SITES), state_names=tuple(sy.SITE_STATE_NAMES),
                       parameters=dict(zip(ids, (float(x) for x in vector), strict=True)), vector_ids=ids,
                       vector=vector, input_names=tuple(sy.INPUT_NAMES), inputs=u[:, :, 0].copy(),
-                      burn_inputs=u_burn.copy(), initial_state=sol.y[:, -1].copy(), months=arrays.months)
+                      burn_inputs=u_burn.copy(), initial_state=sol.y[:, -1].copy(), months=arrays.months,
+                      drug_state_names=tuple(drugs.DRUG_STATE_NAMES), drug_vector_ids=tuple(drugs.RATE_NAMES),
+                      drug_vector=engine.drug_parameters(per_patient)[0].copy(), doses=doses)
+
+
+def _doses(schedule, per_patient) -> tuple[Dose, ...]:
+    """The scenario's dosing items, with the absorbed amount of each dose (engine.dose_rows_and_amounts)."""
+    from osteotwin.physiology import engine
+
+    rows, amounts = engine.dose_rows_and_amounts(schedule, per_patient)
+    return tuple(Dose(drug=drugs.DRUGS[int(code)], state=drugs.DRUG_STATE_NAMES[int(row)], amount=float(amount),
+                      start_day=float(start), interval_days=float(interval), stop_day=float(stop))
+                 for code, row, amount, start, interval, stop in zip(schedule.drug_code, rows, amounts, schedule.start_day,
+                                                                    schedule.interval_days, schedule.stop_day, strict=True))
 
 
 # ---------------------------------------------------------------------------------------------------
 # The equations: traced from system.core_rates (interop/trace.py), not written here.
 # ---------------------------------------------------------------------------------------------------
 
-def traced_rates(data: EngineData, units_of: Mapping[str, str]) -> TracedRates:
-    """system.core_rates as formulas over the export's ids; ``units_of`` maps every id to its unit id."""
+@dataclass(frozen=True)
+class TracedModel:
+    """The right-hand side as formulas: named quantities (in the order made: each reads earlier ones) and
+    the rate of every core and drug state."""
+
+    quantities: tuple[Quantity, ...]
+    rates: dict[str, Formula]
+
+
+def traced_model(data: EngineData, units_of: Mapping[str, str]) -> TracedModel:
+    """The engine's compiled right-hand side as formulas over the export's ids (interop/trace.py), in the
+    order the integrator (solve.py) evaluates it: the skeleton's resorption (it releases buried
+    bisphosphonate), the drugs' rates, denosumab's RANKL inhibition and the bisphosphonate inhibition
+    of resorption, then the core's rates. ``units_of`` maps every id to its unit id."""
+    from osteotwin.physiology import drug_kernels, solve
     from osteotwin.physiology import system as sy
 
-    states = [(state_id(site, state), site, _UNIT_ATOMS[units_of[state_id(site, state)]])
-              for site in data.sites for state in data.state_names]
-    return trace_core_rates(
-        sy.core_rates, states=states,
-        parameters=[(pid, _UNIT_ATOMS[units_of[pid]]) for pid in data.vector_ids],
-        inputs=[(name, _UNIT_ATOMS[units_of[name]]) for name in data.input_names],
-        extra_arguments=[("denosumab_inhibition", DIMENSIONLESS), ("bisphosphonate_inhibition", DIMENSIONLESS)])
+    def symbols(ids, sites_of=lambda _id: frozenset()):
+        return Symbols([Formula(i, _UNIT_ATOMS[units_of[i]], sites_of(i), True) for i in ids])
+
+    state_ids = [state_id(site, state) for site in data.sites for state in data.state_names]
+    site_of = {sid: frozenset({site}) for site in data.sites for sid in state_ids if sid.startswith(f"{site}_")}
+    # A site's own parameter ({site}_turnover_scale) makes a formula that site's, as its states do.
+    site_of_parameter = {pid: frozenset(s for s in data.sites if pid.startswith(f"{s}_")) for pid in data.vector_ids}
+    y, p = symbols(state_ids, site_of.__getitem__), symbols(data.vector_ids, site_of_parameter.__getitem__)
+    u, ds, dp = symbols(data.input_names), symbols(data.drug_state_names), symbols(data.drug_vector_ids)
+    tracer = Tracer()
+    resorption = tracer.call(solve._resorption_relative, y, p)
+    drug_rates = Sink(len(ds))
+    tracer.call(drug_kernels.drug_rhs, ds, resorption, dp, drug_rates)
+    denosumab = tracer.call(drug_kernels.denosumab_inhibition, ds, dp)
+    bisphosphonate = tracer.call(drug_kernels.bisphosphonate_inhibition, ds, dp)
+    prod, loss = Sink(len(y)), Sink(len(y))
+    tracer.call(sy.core_rates, y, p, u, denosumab, bisphosphonate, prod, loss)
+    rates = {sid: prod[k] - loss[k] * y[k] for k, sid in enumerate(state_ids)}
+    rates.update({name: drug_rates[k] for k, name in enumerate(data.drug_state_names)})
+    return TracedModel(tuple(tracer.quantities.values()), rates)
 
 
 def output_assignments(sites: tuple[str, ...]) -> dict[str, str]:
@@ -194,6 +254,9 @@ _ATOM_PARTS: dict[str, list[tuple[str, int, int, float]]] = {
     "day": [("second", 1, 0, 86400.0)],
     "year": [("second", 1, 0, 31557600.0)],
     "percent": [("dimensionless", 1, 0, 0.01)],
+    "microgram": [("gram", 1, -6, 1.0)],
+    "micromole": [("mole", 1, -6, 1.0)],
+    "millilitre": [("litre", 1, -3, 1.0)],
 }
 
 
@@ -215,7 +278,29 @@ _UNIT_ATOMS: dict[str, Units] = {
     "percent": _atoms(percent=1),
     "percent_per_day": _atoms(percent=1, day=-1),
     "percent_per_pM_per_day": _atoms(percent=1, picomole=-1, litre=1, day=-1),
+    "ug": _atoms(microgram=1),
+    "ug_per_ml": _atoms(microgram=1, millilitre=-1),
+    "ug_per_day": _atoms(microgram=1, day=-1),
+    "umol": _atoms(micromole=1),
+    "ml": _atoms(millilitre=1),
+    "ml_per_day": _atoms(millilitre=1, day=-1),
 }
+
+#: Units from a name's suffix (names carry their unit: drugs.py, spec.py), longest suffix first.
+_NAME_SUFFIX_UNITS: tuple[tuple[str, str], ...] = (
+    ("_ug_per_ml", "ug_per_ml"), ("_ug_per_day", "ug_per_day"), ("_ml_per_day", "ml_per_day"), ("_per_day", "per_day"),
+    ("_ug", "ug"), ("_umol", "umol"), ("_ml", "ml"), ("_pM", "pM"), ("_pct", "percent"),
+    ("_relative", "dimensionless"), ("_fraction", "dimensionless"), ("_weight", "dimensionless"),
+    ("_coefficient", "dimensionless"), ("_potency", "dimensionless"),
+)
+
+
+def _name_units(name: str) -> str:
+    """The unit id of a state or rate constant, from its name's unit suffix."""
+    for suffix, units in _NAME_SUFFIX_UNITS:
+        if name.endswith(suffix):
+            return units
+    raise RuntimeError(f"{name} has no unit suffix the SBML export knows ({', '.join(s for s, _ in _NAME_SUFFIX_UNITS)})")
 
 
 def _unit_parts(atoms: Units) -> list[tuple[str, int, int, float]]:
@@ -243,14 +328,6 @@ _DERIVED_NOTES = {
     "reference_osteoclast_precursors_pM": "reference osteoclast precursors", "reference_osteoclasts_pM": "reference active osteoclasts",
     "reference_rankl_pM": "reference RANKL", "reference_opg_pM": "reference OPG",
 }
-def _state_units(name: str) -> str:
-    """A state's unit from its name (names carry their unit: physiology/spec.py SITE_STATES)."""
-    for suffix, units in (("_pM", "pM"), ("_pct", "percent"), ("_relative", "dimensionless")):
-        if name.endswith(suffix):
-            return units
-    raise RuntimeError(f"state {name} has no unit suffix (_pM, _pct, _relative): name it so (physiology/spec.py)")
-
-
 def _notes(text: str) -> str:
     return f'<body xmlns="http://www.w3.org/1999/xhtml"><p>{escape(text)}</p></body>'
 
@@ -350,6 +427,31 @@ class _Builder:
         _check(compartment.setConstant(True), f"set constant of {cid}")
         self._describe(compartment, cid, notes, None)
 
+    def dose_event(self, k: int, dose: Dose, units: str) -> None:
+        """Dosing item k: at ``dose_k_next_day`` (first the start day) add the absorbed amount to its drug
+        state and move the next time on by the interval, or past every horizon when the item ends
+        (the engine's rule, solve.py: a repeat is given while before the stop day)."""
+        next_id, amount_id, interval_id, stop_id = (f"dose_{k}_{name}" for name in ("next_day", "amount", "interval_days", "stop_day"))
+        text = f"dosing item {k}: {dose.drug} into {dose.state}"
+        self.parameter(next_id, dose.start_day, constant=False, units="day", notes=f"{text}: time of its next dose (days)")
+        self.parameter(amount_id, dose.amount, constant=True, units=units, notes=f"{text}: absorbed amount of one dose")
+        self.parameter(interval_id, dose.interval_days, constant=True, units="day", notes=f"{text}: dosing interval (0: once)")
+        self.parameter(stop_id, dose.stop_day, constant=True, units="day", notes=f"{text}: no dose on or after this day")
+        event = _check(self.model.createEvent(), f"create event {k}")
+        _check(event.setId(f"dose_{k}"), f"set id of event {k}")
+        _check(event.setUseValuesFromTriggerTime(True), f"set useValuesFromTriggerTime of event {k}")
+        trigger = _check(event.createTrigger(), f"create trigger of event {k}")
+        _check(trigger.setMath(_math(f"time >= {next_id}")), f"set trigger of event {k}")
+        _check(trigger.setInitialValue(False), f"set initialValue of event {k}")
+        _check(trigger.setPersistent(True), f"set persistent of event {k}")
+        for variable, formula in (
+                (dose.state, f"{dose.state} + {amount_id}"),
+                (next_id, f"piecewise({next_id} + {interval_id}, {interval_id} > 0 * {interval_id} && "
+                          f"{next_id} + {interval_id} < {stop_id} - {_DOSE_TIME_SLACK_DAYS!r} * one_day, {_NEVER_DAYS!r} * one_day)")):
+            assignment = _check(event.createEventAssignment(), f"create an assignment of event {k}")
+            _check(assignment.setVariable(variable), f"set variable {variable} of event {k}")
+            _check(assignment.setMath(_math(formula)), f"set math of {variable} in event {k}")
+
     def assignment(self, variable: str, formula: str):
         rule = _check(self.model.createAssignmentRule(), f"create assignment rule for {variable}")
         _check(rule.setVariable(variable), f"set variable {variable}")
@@ -361,14 +463,18 @@ class _Builder:
         _check(rule.setMath(_math(formula)), f"set math of rate of {variable}")
 
 
-def _refuse_bone_agents(scenario: Scenario, drop_bone_agents: bool) -> tuple[Scenario, list[str]]:
-    if not scenario.bone_agents:
+def _refuse_rule_starts(scenario: Scenario, drop_bone_agents: bool) -> tuple[Scenario, list[str]]:
+    """Bone agents are exported as dosing events, except a start triggered by a simulated T-score
+    (``start_when``): the engine checks it at month ends, which SBML events do not express. Such a
+    scenario is refused unless the caller drops every bone agent (``drop_bone_agents``)."""
+    if not scenario.bone_agents or not drop_bone_agents and not any(a.start_when for a in scenario.bone_agents):
         return scenario, []
-    drugs = sorted({agent.drug for agent in scenario.bone_agents})
+    names = sorted({agent.drug for agent in scenario.bone_agents})
     if not drop_bone_agents:
-        raise InputError("bone_agents", drugs, "the SBML export does not carry bone agents yet; remove them from the "
-                         "scenario or pass --drop-bone-agents to export without them")
-    warning = (f"WARNING: bone agents {', '.join(drugs)} are NOT in this SBML model (dropped at export): it simulates "
+        ruled = [f"bone_agents[{k}].start_when" for k, agent in enumerate(scenario.bone_agents) if agent.start_when]
+        raise InputError(ruled[0], names, "the SBML export carries scheduled doses, not starts triggered by a simulated "
+                         "T-score; give start_month instead, or pass --drop-bone-agents to export without bone agents")
+    warning = (f"WARNING: bone agents {', '.join(names)} are NOT in this SBML model (dropped at export): it simulates "
                "the scenario without them")
     return scenario.model_copy(update={"bone_agents": []}), [warning]
 
@@ -377,7 +483,7 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
     """The libsbml.SBMLDocument of one scenario, and the warnings raised building it."""
     from osteotwin.twin.simulation import as_scenario, default_parameters
 
-    scenario, warnings = _refuse_bone_agents(as_scenario(scenario), drop_bone_agents)
+    scenario, warnings = _refuse_rule_starts(as_scenario(scenario), drop_bone_agents)
     data = engine_data(scenario, params)
     table = params if params is not None else default_parameters()
     b = _Builder("osteotwin_bone_core")
@@ -387,7 +493,8 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
                    f"functions of time (days; month m covers [m, m+1) x {DAYS_PER_MONTH!r} d; {data.months} months; the last "
                    "month is held after the horizon). Initial values: the state after the engine's 1000-day burn-in. "
                    "Derived [D] parameters are fixed numbers (not recomputed if a registry value is changed). "
-                   "Bone agents are not exported (denosumab_inhibition and bisphosphonate_inhibition stay 0).")
+                   "Bone agents: the drug states (drugs.py) with rate rules and one event per dosing item of the scenario, "
+                   "adding each dose's absorbed amount at its times (days).")
     if warnings:
         model_notes += " " + " ".join(warnings)
     _check(b.model.setNotes(_notes(model_notes)), "set model notes")
@@ -417,9 +524,14 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
             raise RuntimeError(f"parameter {name} has a unit the SBML export does not know: add it to _REGISTRY_UNITS")
         units_of[pid] = units
         b.parameter(pid, value, constant=True, units=units, notes=text, annotation=ann)
-    for pid in ("denosumab_inhibition", "bisphosphonate_inhibition"):
-        b.parameter(pid, 0.0, constant=True, units="dimensionless",
-                    notes=f"{pid}: bone agents are not exported; 0 keeps the untreated equations")
+    # The drugs' rate constants (drugs.rate_constants: registry values, half-lives turned into rates).
+    for pid, value in zip(data.drug_vector_ids, data.drug_vector, strict=True):
+        units_of[pid] = _name_units(pid)
+        b.parameter(pid, float(value), constant=True, units=units_of[pid],
+                    notes=f"{pid}: drug rate constant from the registry (drugs.rate_constants; `osteotwin parameters` lists "
+                          "the values, units, sources and evidence it is made from)",
+                    annotation=_annotation("parameter", registry_name="", unit=units_of[pid], description=pid,
+                                           source="drugs.rate_constants", evidence="D"))
 
     # Inputs: piecewise in time.
     from osteotwin.physiology import spec
@@ -443,7 +555,7 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
         b.compartment(site, f"{site}: a notional unit volume holding the site's cell concentrations")
         for k, state in enumerate(data.state_names):
             sid = state_id(site, state)
-            units = units_of[sid] = _state_units(state)
+            units = units_of[sid] = _name_units(state)
             description = spec.SITE_STATES[k].description
             text = f"{description} at the {site.replace('_', ' ')} (system.SITE_STATE_NAMES); initial value after the burn-in"
             if units == "pM":
@@ -456,8 +568,17 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
             b.parameter(f"{sid}_month0", y0[s * n_site + data.state_names.index(state)], constant=True, units=units_of[sid],
                         notes=f"{sid} at month 0 (after the burn-in)")
 
-    # The algebraic signals and the rates, traced from system.core_rates: one assignment per mechanism call.
-    traced = traced_rates(data, {**units_of, "denosumab_inhibition": "dimensionless", "bisphosphonate_inhibition": "dimensionless"})
+    # Drug states (amounts; denosumab's effect site as a concentration), zero at month 0, and the doses.
+    for name in data.drug_state_names:
+        units_of[name] = _name_units(name)
+        b.parameter(name, 0.0, constant=False, units=units_of[name], notes=f"{name}: drug state (drugs.py), zero before the first dose")
+    if data.doses:
+        b.parameter("one_day", 1.0, constant=True, units="day", notes="1 day: the unit of the dosing times' numbers")
+    for k, dose in enumerate(data.doses):
+        b.dose_event(k, dose, units_of[dose.state])
+
+    # The algebraic signals and the rates, traced from the engine's right-hand side: one assignment per mechanism call.
+    traced = traced_model(data, units_of)
     for quantity in traced.quantities:
         b.parameter(quantity.id, None, constant=False, units=b.unit(quantity.units),
                     notes=f"{quantity.id}: the result of {quantity.source} (traced from the engine's compiled right-hand side)")

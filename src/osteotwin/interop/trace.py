@@ -76,6 +76,8 @@ class Formula:
         return Formula(f"{a._wrapped()} {operator} {b._wrapped()}", units, a.sites | b.sites)
 
     def _sum(self, other: object, operator: str, reflected: bool = False) -> Formula:
+        if _is_zero(other):  # an accumulator's 0.0 (``c = 0.0; c += ...``) has no units of its own
+            return -self if reflected and operator == "-" else self
         b = Formula.lift(other)
         if b.units != self.units:
             left, right = (b, self) if reflected else (self, b)
@@ -107,10 +109,16 @@ class Formula:
         return self._join(other, "/", _combine(Formula.lift(other).units, self.units, -1), reflected=True)
 
     def __pow__(self, exponent):
-        if not isinstance(exponent, int):
-            raise TraceError(f"only integer powers keep units: {self.text} ** {exponent!r}")
-        units = tuple((atom, power * exponent) for atom, power in self.units)
-        return Formula(f"pow({self.text}, {exponent})", units, self.sites)
+        if isinstance(exponent, int):
+            units = tuple((atom, power * exponent) for atom, power in self.units)
+            return Formula(f"pow({self.text}, {exponent})", units, self.sites)
+        power = Formula.lift(exponent)
+        if self.units != DIMENSIONLESS or power.units != DIMENSIONLESS:
+            raise TraceError(f"a non-integer power needs dimensionless terms: {self.text} ** {power.text}")
+        return Formula(f"pow({self.text}, {power.text})", DIMENSIONLESS, self.sites | power.sites)
+
+    def __rpow__(self, base):
+        return Formula.lift(base) ** self
 
     def __neg__(self):
         return Formula(f"-{self._wrapped()}", self.units, self.sites)
@@ -135,6 +143,10 @@ class Formula:
         raise TraceError(f"the traced code branches on the value of {self.text}: write it with min/max")
 
 
+def _is_zero(value: object) -> bool:
+    return not isinstance(value, Formula) and isinstance(value, (int, float)) and value == 0
+
+
 def _function(name: str, argument: object) -> Formula:
     x = Formula.lift(argument)
     if x.units != DIMENSIONLESS:
@@ -145,6 +157,11 @@ def _function(name: str, argument: object) -> Formula:
 def _choose(a: object, b: object, comparison: str) -> Formula | float:
     if not isinstance(a, Formula) and not isinstance(b, Formula):
         return min(a, b) if comparison == "<=" else max(a, b)
+    # A literal 0 against a quantity with units (``max(amount, 0.0)``) becomes 0 x that quantity: same units.
+    if _is_zero(b) and isinstance(a, Formula) and a.units != DIMENSIONLESS:
+        b = Formula(f"0 * {a._wrapped()}", a.units, a.sites)
+    if _is_zero(a) and isinstance(b, Formula) and b.units != DIMENSIONLESS:
+        a = Formula(f"0 * {b._wrapped()}", b.units, b.sites)
     x, y = Formula.lift(a), Formula.lift(b)
     if x.units != y.units:
         raise TraceError(f"min/max across units: {x.text} [{x.units}] and {y.text} [{y.units}]")
@@ -216,6 +233,10 @@ class Tracer:
     quantities: dict[str, Quantity] = field(default_factory=dict)
     _wrapped: dict[int, Callable] = field(default_factory=dict)
 
+    def call(self, compiled: Callable, *arguments):
+        """Call a compiled function with formulas: its result, named (one quantity per returned value)."""
+        return self.wrap(compiled)(*arguments)
+
     def wrap(self, compiled: Callable) -> Callable:
         """A tracing stand-in for a numba dispatcher (or a plain function) and, through it, its callees."""
         key = id(compiled)
@@ -226,9 +247,10 @@ class Tracer:
         traced: list[Callable] = []
 
         source = f"{original.__module__}.{original.__name__}"
+        base = original.__name__.lstrip("_")  # solve._resorption_relative -> resorption_relative
 
         def call(*args):
-            return self._name(original.__name__, source, names, traced[0](*args))
+            return self._name(base, source, names, traced[0](*args))
 
         self._wrapped[key] = call
         namespace = dict(original.__globals__)
@@ -292,37 +314,4 @@ def _return_names(function: Callable) -> tuple[str | None, ...] | None:
     return tuple(element.id if isinstance(element, ast.Name) else None for element in returns[0].value.elts)
 
 
-@dataclass(frozen=True)
-class TracedRates:
-    """The right-hand side as formulas: named intermediates (in the order they were made) and, per state,
-    ``dy/dt = prod - loss * y``."""
-
-    quantities: tuple[Quantity, ...]
-    rates: dict[str, Formula]
-
-
-def trace_core_rates(core_rates: Callable, *, states: Sequence[tuple[str, str, Units]],
-                     parameters: Sequence[tuple[str, Units]], inputs: Sequence[tuple[str, Units]],
-                     extra_arguments: Sequence[tuple[str, Units]]) -> TracedRates:
-    """Trace ``core_rates(y, p, u, *extra, prod, loss)`` (system.core_rates).
-
-    ``states``: (id, site, units) per entry of y; ``parameters``: (id, units) per entry of the packed
-    vector p; ``inputs``: (id, units) per entry of u; ``extra_arguments``: the scalar arguments between
-    u and the buffers (the drug inhibitions), as named symbols.
-    """
-    tracer = Tracer()
-    sites = {site for _sid, site, _units in states}
-    y = Symbols([Formula(sid, units, frozenset({site}), True) for sid, site, units in states])
-    # A site's own parameter ({site}_turnover_scale) makes a formula that site's, as its states do.
-    p = Symbols([Formula(pid, units, frozenset(s for s in sites if pid.startswith(f"{s}_")), True) for pid, units in parameters])
-    u = Symbols([Formula(uid, units, frozenset(), True) for uid, units in inputs])
-    extra = [Formula(name, units, frozenset(), True) for name, units in extra_arguments]
-    prod, loss = Sink(len(states)), Sink(len(states))
-    tracer.wrap(core_rates)(y, p, u, *extra, prod, loss)
-    rates = {}
-    for k, (sid, _site, _units) in enumerate(states):
-        rates[sid] = prod[k] - loss[k] * y[k]
-    return TracedRates(tuple(tracer.quantities.values()), rates)
-
-
-__all__ = ["DIMENSIONLESS", "Formula", "Quantity", "TraceError", "TracedRates", "Units", "trace_core_rates"]
+__all__ = ["DIMENSIONLESS", "Formula", "Quantity", "Sink", "Symbols", "TraceError", "Tracer", "Units"]

@@ -76,11 +76,10 @@ def bisphosphonate_inhibition(ds, dp):
         row = drugs.IDX_BP_FIRST + len(POOL) * d
         potency = dp[K.zoledronic_acid_plasma_elimination_per_day + len(KB) * d + KB.relative_potency]
         c += potency * (max(ds[row + POOL.surface], 0.0) + weight * max(ds[row + POOL.buried], 0.0))
-    if c <= 0.0:
-        return 0.0
-    h = dp[K.bisphosphonate_hill_coefficient]
-    ch = c**h
-    return dp[K.bisphosphonate_max_inhibition_fraction] * ch / (ch + dp[K.bisphosphonate_ec50_umol] ** h)
+    # Imax c^h / (c^h + EC50^h), written as x^h / (1 + x^h) with x = c / EC50: 0 without drug, no branch on a
+    # value, and a dimensionless power (interop/trace.py writes it into the SBML export with its units).
+    xh = (c / dp[K.bisphosphonate_ec50_umol]) ** dp[K.bisphosphonate_hill_coefficient]
+    return dp[K.bisphosphonate_max_inhibition_fraction] * xh / (1.0 + xh)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
