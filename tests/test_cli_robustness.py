@@ -313,8 +313,12 @@ def test_the_readme_uses_shipped_files_and_no_placeholders():
 
 @pytest.mark.parametrize("argv", [a for a in _readme_commands() if a[0] not in ("serve",) and "--plot" not in a],
                          ids=" ".join)
-def test_every_readme_command_runs(argv, monkeypatch):
+def test_every_readme_command_runs(argv, monkeypatch, tmp_path):
+    """Each command as written, from the repository root; what it writes (--out, --report) goes to a
+    temporary folder, so the suite leaves the working tree as it found it."""
     monkeypatch.chdir(ROOT)
+    argv = [str(tmp_path / Path(arg).name) if k and argv[k - 1] in ("--out", "--report") else arg
+            for k, arg in enumerate(argv)]
     code, out, err = run(argv)
     assert code == 0, err
     assert out.strip()
