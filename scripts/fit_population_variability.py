@@ -64,10 +64,9 @@ SEED = 11
 
 # Baseline tables of the emulated arms (ours [A] unless stated; the means follow the calibration suites'
 # representative patients: population/calibration/core.py and lifestyle.py).
-LIFTMOR_POPULATION = {"age_years": {"mean": 65, "sd": 5, "min": 58, "max": 85},  # LIFTMOR: mean age 65, T < -1 [V]
-                      "years_since_menopause": {"mean": 15, "sd": 6, "min": 5},
-                      "lumbar_spine_t_score": {"mean": -1.8, "sd": 0.6, "min": -3.5, "max": -1.0},
-                      "total_hip_t_score": {"mean": -1.3, "sd": 0.6, "min": -3.5, "max": -0.5}}
+# LIFTMOR's baseline table is the shipped trial spec's (one source for the fit and the trial).
+LIFTMOR_POPULATION = json.loads(Path(__file__).resolve().parents[1].joinpath("examples/trials/liftmor.json")
+                                .read_text(encoding="utf-8"))["population"]
 JANSSON_POPULATION = {"age_years": {"mean": 59, "sd": 4, "min": 50, "max": 70},  # early postmenopausal [V]
                       "years_since_menopause": {"mean": 6, "sd": 3, "min": 2, "max": 12},
                       "lumbar_spine_t_score": {"mean": -0.8, "sd": 0.9, "min": -2.5, "max": 1.0}}
