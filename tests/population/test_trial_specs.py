@@ -12,7 +12,13 @@ from osteotwin.cli import main
 from osteotwin.population.calibration.lifestyle import LIFTMOR_CONTROL, LIFTMOR_HIRIT
 from osteotwin.population.calibration.targets import target
 from osteotwin.population.trial import TrialSpec
-from osteotwin.population.virtual import DEFAULT_COVARIATES, PopulationSpec, chunk_rng, sample_patients, scenario_dicts
+from osteotwin.population.virtual import (
+    DEFAULT_COVARIATES,
+    PopulationSpec,
+    chunk_rng,
+    sample_patients,
+    scenario_dicts,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "examples" / "trials").glob("*.json"))
