@@ -329,7 +329,7 @@ def main() -> None:
         "what the scans and the residual add (`MeasurementModel.added_variance_pct2`; a trial samples the same terms "
         "per patient, `MeasurementModel.measure`, tested to agree). Means are the engine's (the measurement adds none).", "",
         f"**Met: {len(ROWS) - len(result['misses'])} of {len(ROWS)} rows.**"
-        + (f" Missed: {', '.join(result['misses'])} (see below)." if result["misses"] else ""), "",
+        + (f" Missed: {', '.join(result['misses'])} (the reason is beside each row)." if result["misses"] else ""), "",
         "Profile per omega (lower is better; SD part with the residual's priors + means part = objective): "
         + "; ".join(f"{g:g}: {p['sd_loss']:.1f} + {p['mean_loss']:.1f} = {p['loss']:.1f}" for g, p in result["profile"].items()),
         "",
