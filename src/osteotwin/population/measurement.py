@@ -27,7 +27,9 @@ change between two scans a and b then has, to first order, the variance
     Var(%) = Var_engine(%) + 100^2 x [2 (cv_nominal^2 + cv_excess^2) + drift^2 x (t_b - t_a) / 12]
 
 (``added_variance_pct2``), which the fit uses; trials sample the same terms per patient
-(``MeasurementModel.measure``), seeded by the chunk's generator.
+(``MeasurementModel.measure``), seeded by the chunk's generator. A virtual woman's baseline T-score from
+the trial's table stands for her baseline scan (inclusion criteria act on measured values, as in a
+trial); later T-scores move with her measured % change.
 """
 
 from __future__ import annotations
