@@ -29,7 +29,7 @@ import argparse
 import json
 import math
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +95,6 @@ class SdRow:
     baseline_month: int = 0
     n: int | None = None  # per arm, when the CSV's n text does not give it
     n_note: str = ""
-    arm: dict = field(default_factory=dict)
 
     @property
     def row(self) -> TargetRow:
