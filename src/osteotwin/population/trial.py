@@ -2,7 +2,8 @@
 
 A chunk of one arm is sampled (``virtual.sample_scenarios``, seeded by (seed, arm, chunk)), simulated
 (``simulation.simulate_batch``) and reduced to one row per patient: BMD % change and T-score per site
-on the month grid, the month a bone agent started, and one sampled clinical fracture time per outcome.
+on the month grid as the trial's DXA scans measure them (``measurement.py``: precision error per scan),
+the month a bone agent started, and one sampled clinical fracture time per outcome.
 Fracture events: each month's 10-year probability p (% , from the engine's
 ``*_fracture_10y_pct`` outputs, ``physiology/fracture.py``) becomes a monthly hazard
 h = -ln(1 - p/100) / 120 (constant hazard over the 10 years, as FRAX's probabilities are read by
@@ -21,6 +22,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 
+from osteotwin.population.measurement import (
+    FITTED_MEASUREMENT,
+    PRECISION_ONLY,
+    MeasurementModel,
+    measurement_rng,
+)
 from osteotwin.population.virtual import (
     FITTED_VARIABILITY,
     NO_VARIABILITY,
@@ -145,6 +152,10 @@ class TrialSpec(BaseModel):
     def variability_model(self) -> Variability:
         return FITTED_VARIABILITY if self.variability == "fitted" else NO_VARIABILITY
 
+    def measurement_model(self) -> MeasurementModel:
+        """Scans carry DXA precision error; with fitted variability also the fitted residual (population/measurement.py)."""
+        return FITTED_MEASUREMENT if self.variability == "fitted" else PRECISION_ONLY
+
     def chunks(self) -> list[tuple[int, int, int, int]]:
         """Tasks: (arm index, chunk index, first patient, patients)."""
         return [(a, c, start, min(self.chunk_size, self.patients_per_arm - start))
@@ -185,15 +196,17 @@ def run_chunk(spec_json: dict, arm_index: int, chunk_index: int, first: int, siz
         "age_years": covariates["age_years"], "years_since_menopause": covariates["years_since_menopause"],
         "bmi_kg_m2": covariates["bmi_kg_m2"],
     }
+    scans, scan_rng = spec.measurement_model(), measurement_rng(rng)  # own stream: the fracture draws are unchanged
     for site in SITES:
-        pct = batch.series(f"{site}_bmd_pct_change")
+        # what the trial's scans at the grid months measure (DXA precision and the residual; population/measurement.py)
+        pct = scans.measure(batch.series(f"{site}_bmd_pct_change")[:, grid], site, grid, scan_rng)
         baseline_t = covariates[f"{site}_t_score"]
         # T-score moves with BMD: T(m) = (BMD0 (1 + pct/100) - mean) / sd; from T0 this is T0 + (BMD0/sd) pct/100.
         bmd0 = batch.baseline_bmd_g_cm2[SITES.index(site)]
         ref_sd = batch.t_score_references[:, 2 * SITES.index(site) + 1]
-        for m in grid:
-            columns[f"{site}_pct_m{m}"] = pct[:, m]
-            columns[f"{site}_t_m{m}"] = baseline_t + bmd0 / ref_sd * pct[:, m] / 100.0
+        for j, m in enumerate(grid):
+            columns[f"{site}_pct_m{m}"] = pct[:, j]
+            columns[f"{site}_t_m{m}"] = baseline_t + bmd0 / ref_sd * pct[:, j] / 100.0
     columns["bone_agent_start_month"] = _start_month(batch, size, horizon)
     exp_draws = rng.exponential(size=(len(OUTCOMES), size))
     for k, outcome in enumerate(OUTCOMES):
