@@ -1,0 +1,29 @@
+"""Serum CTX and P1NP as stored lab tests: refused when impossible, warned when unusual (records/limits.py),
+listed on her overview, exported to FHIR with their LOINC codes, and read by the assessment record."""
+
+from __future__ import annotations
+
+from tests.web.conftest import add_patient
+from tests.web.test_records_plausibility import api, readable, refused
+
+
+def test_ctx_and_p1np_are_stored_checked_listed_and_exported(client, database, clinician):
+    headers = api(client, clinician)
+    patient_id = add_patient(database, clinician)
+    url = f"/api/v1/patients/{patient_id}/labs"
+    ok = client.post(url, json={"date": "2025-10-01", "test": "ctx", "value": 420}, headers=headers)
+    assert ok.status_code == 201 and ok.json()["warnings"] == []
+    high = client.post(url, json={"date": "2025-11-01", "test": "ctx", "value": 1800}, headers=headers)
+    assert high.status_code == 201 and "above 1500 ng/L" in high.json()["warnings"][0]
+    refused(client.post(url, json={"date": "2025-12-01", "test": "ctx", "value": 0.42}, headers=headers), "value")
+    refused(client.post(url, json={"date": "2025-12-01", "test": "ctx", "value": 420, "unit": "ng/mL"},
+                        headers=headers), "unit", "ng/L")
+    assert client.post(url, json={"date": "2025-10-01", "test": "p1np", "value": 61, "unit": "ug/L"},
+                       headers=headers).status_code == 201
+    low = client.post(url, json={"date": "2025-11-01", "test": "p1np", "value": 3}, headers=headers)
+    assert low.status_code == 201 and "below 5 ug/L" in low.json()["warnings"][0]
+    page = client.get(f"/patients/{patient_id}").text
+    assert "CTX (serum beta-CrossLaps)" in page and "P1NP (serum)" in page and "above 1500 ng/L" in page
+    readable(client, patient_id)
+    bundle = client.get(f"/api/v1/patients/{patient_id}/fhir").text
+    assert '"41171-0"' in bundle and '"77370-5"' in bundle
