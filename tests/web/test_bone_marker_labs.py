@@ -61,3 +61,33 @@ def test_the_fit_runs_on_every_demo_patient_within_the_web_budget(tmp_path):
             with_markers += 1
             assert {c.test for c in twin.marker_checks} == {"ctx", "p1np"}
     assert with_markers == 1
+
+
+def test_her_bone_page_says_what_her_markers_did_and_what_the_model_expected(client, database, clinician):
+    import datetime as dt
+
+    from tests.web.conftest import make_account
+    from tests.web.test_patient_logging import _scans
+
+    from osteotwin.records.models import LabResult, Patient
+    from osteotwin.web import services
+    from osteotwin.web.compute import BACKGROUND
+
+    patient = make_account(database, "patient", patient_of=clinician)
+    _scans(database, patient.patient_id, [("anastrozole", dt.date(2024, 3, 15))])
+    with database.transaction() as session:
+        for day, ctx, p1np in ((dt.date(2024, 3, 1), 350.0, 45.0), (dt.date(2024, 9, 2), 470.0, 55.0)):
+            session.add(LabResult(patient_id=patient.patient_id, date=day, test="ctx", value=ctx, unit="ng/L"))
+            session.add(LabResult(patient_id=patient.patient_id, date=day, test="p1np", value=p1np, unit="ug/L"))
+    client.cookies.update(patient.cookies())
+    client.get("/me/bone")  # starts her fit in the background
+    BACKGROUND.wait()
+    with database.transaction() as session:
+        twin = services.personal_twin(session.get(Patient, patient.patient_id), wait=True)
+    page = client.get("/me/bone").text
+    ctx = next(c for c in twin["marker_checks"] if c["test"] == "ctx")
+    assert ctx["observed_pct_change_from_first"] == 34.3  # 350 -> 470 ng/L
+    assert (f"CTX, the blood test of bone breakdown, changed by +34% from your first test to 2024-09-02; the model "
+            f"fitted to you expected {ctx['expected_p50']:+.0f}%") in page
+    assert "P1NP, the blood test of bone building, changed by +22%" in page
+    assert "fitted to your own scans and bone turnover blood tests" in page
