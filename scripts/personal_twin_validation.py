@@ -180,7 +180,7 @@ def render(study, population, matched, markers) -> str:
         "",
         "## Limits",
         "",
-        "- The virtual patients come from the fit's own prior and the engine's own dynamics: this checks that the",
+        "- The virtual patients come from the prior's population and the engine's own dynamics: this checks that the",
         "  fit and its intervals are computed right, not that the engine describes real women (no individual-level",
         "  validation yet; docs/calibration.md).",
         "- Coverage of the projections assumes her treatment continues as recorded and adherence as in the engine.",
