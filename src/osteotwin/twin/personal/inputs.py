@@ -1,5 +1,6 @@
 """From an ``assess`` record (clinic/record.py) to what the personal fit needs: her DXA series per site
-with its measurement error, and the Scenario blocks of her recorded treatment.
+with its measurement error, her CTX and P1NP series (markers.py), and the Scenario blocks of her recorded
+treatment.
 
 Time runs in months from her first usable scan (the engine's month 0, the simulation start); the latest
 scan is "now", month 0 of every projection (issue 15). Months are calendar months of 365.25/12 days

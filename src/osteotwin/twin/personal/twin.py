@@ -1,6 +1,7 @@
 """``fit_record``: her personal twin from an ``assess`` record (clinic/record.py), the result behind
-``osteotwin fit`` (commands/fit.py): fitted parameters (fit.py), projections per regimen (projections.py)
-and expected-against-observed scan checks (scan_checks.py)."""
+``osteotwin fit`` (commands/fit.py): fitted parameters (fit.py; prior.py, markers.py), projections per regimen
+(projections.py), expected-against-observed scan checks and her markers against the fitted twin
+(scan_checks.py)."""
 
 from __future__ import annotations
 
