@@ -1,8 +1,9 @@
 """Expected against observed (issue 15, item 3): for each scan after the first, what the twin expected
-before it, fitted to the earlier scans only, and whether the scan falls outside that expectation.
+before it, fitted to the earlier scans (and markers) only, and whether the scan falls outside that expectation;
+and each later CTX or P1NP value against the twin fitted to all her data (``marker_checks``).
 
-The expected measurement is posterior predictive: parameter sets from the Laplace posterior of the earlier
-scans (fit.py, through its node emulator), her true baseline given those scans (fit.baseline_log_bmd), and the device's measurement
+The expected measurement is posterior predictive: parameter sets from the posterior of the earlier
+scans and markers (fit.py, through its node emulator), her true baseline given those scans (fit.baseline_log_bmd), and the device's measurement
 error (the precision of inputs.py / monitoring.py); its median and 80% range (10th-90th percentiles) are
 reported, and the scan is ``outside`` when it lies beyond that range. A scan at a site with no earlier scan
 at that site has no expectation in g/cm2 and is not checked.
