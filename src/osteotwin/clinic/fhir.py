@@ -23,7 +23,10 @@ Codes (each with its source):
   adds SNOMED bodySite 29627003 "Structure of neck of femur" [S, public FSH/code files].
 - Lab LOINC: 25(OH)D 1989-3; calcium 17861-6 (mass) and 2000-8 (moles); creatinine clearance 2164-2,
   35591-7 (Cockcroft-Gault), 33558-8; body weight 29463-7 and body height 8302-2 (both in HL7's own
-  examples observation-example and observation-example-body-height) [S, public code files].
+  examples observation-example and observation-example-body-height) [S, public code files]. Bone turnover
+  markers: serum beta-CTX 41171-0 (the LOINC of the beta-CrossLaps test in the ARUP, Labcorp and Cleveland
+  Clinic test catalogues [V]; its display text is recalled [R]); P1NP 77370-5 "Procollagen type I.N-terminal propeptide [Mass/volume] in Serum or
+  Plasma by Immunoassay" [S: two independent public LOINC mapping files].
 - RxNorm, in ``RXNORM_CODES``: SCD codes anastrozole 1 mg tablet 199224, letrozole 2.5 mg tablet 200064,
   exemestane 25 mg tablet 310261 and ingredient zoledronic acid 77655 [V]; ingredient codes anastrozole
   84857, letrozole 72965, exemestane 258494, tamoxifen 10324 and alendronate 46041 [S: the same codes in
@@ -102,12 +105,15 @@ NECK_OF_FEMUR_SNOMED = ("29627003", "Structure of neck of femur")
 LAB_IMPORT: dict[str, str] = {
     "1989-3": "vitamin_d_25_oh", "17861-6": "calcium", "2000-8": "calcium",
     "2164-2": "creatinine_clearance", "35591-7": "creatinine_clearance", "33558-8": "creatinine_clearance",
+    "41171-0": "ctx", "77370-5": "p1np",
 }
 LAB_EXPORT: dict[str, tuple[str, str]] = {
     "vitamin_d_25_oh": ("1989-3", "25-hydroxyvitamin D3+25-hydroxyvitamin D2 [Mass/volume] in Serum or Plasma"),
     "calcium_mg/dL": ("17861-6", "Calcium [Mass/volume] in Serum or Plasma"),
     "calcium_mmol/L": ("2000-8", "Calcium [Moles/volume] in Serum or Plasma"),
     "creatinine_clearance": ("35591-7", "Creatinine renal clearance predicted by Cockcroft-Gault formula"),
+    "ctx": ("41171-0", "Collagen crosslinked C-telopeptide [Mass/volume] in Serum or Plasma"),
+    "p1np": ("77370-5", "Procollagen type I.N-terminal propeptide [Mass/volume] in Serum or Plasma by Immunoassay"),
 }
 WEIGHT_LOINC, HEIGHT_LOINC = "29463-7", "8302-2"
 
@@ -127,6 +133,8 @@ UNIT_FACTORS: dict[str, dict[str, tuple[str, float]]] = {
                 "mg/L": ("mg/dL", 0.1)},
     "creatinine_clearance": {"mL/min": ("mL/min", 1.0), "mL/s": ("mL/min", 60.0),
                              "mL/min/{1.73_m2}": ("mL/min", 1.0), "mL/min/1.73m2": ("mL/min", 1.0)},
+    "ctx": {"ng/L": ("ng/L", 1.0), "pg/mL": ("ng/L", 1.0), "ng/mL": ("ng/L", 1000.0), "ug/L": ("ng/L", 1000.0)},
+    "p1np": {"ug/L": ("ug/L", 1.0), "ng/mL": ("ug/L", 1.0)},
 }
 
 #: drug -> [(RxNorm code, display, evidence)]; the first is written on export (sources in the module docstring).

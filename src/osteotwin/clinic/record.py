@@ -21,7 +21,7 @@ from osteotwin.scenario import QFractureConditions
 DxaSite = Literal[catalog.DXA_SITES]  # type: ignore[valid-type]
 DxaDevice = Literal["hologic", "ge_lunar", "norland", "other", "unknown"]
 MenopausalStatus = Literal["postmenopausal", "premenopausal", "perimenopausal"]
-LabTest = Literal["vitamin_d_25_oh", "creatinine_clearance", "calcium"]
+LabTest = Literal["vitamin_d_25_oh", "creatinine_clearance", "calcium", "ctx", "p1np"]
 # Drug names from the one catalog (osteotwin/catalog.py); a record may list clodronate, which the engine does not dose.
 AROMATASE_INHIBITORS: frozenset[str] = frozenset(catalog.AROMATASE_INHIBITORS)
 BONE_AGENTS: frozenset[str] = frozenset((*catalog.BONE_AGENTS, *catalog.RECORDED_ONLY_BONE_AGENTS))
@@ -39,6 +39,11 @@ LAB_UNITS: dict[str, tuple[str, ...]] = {
     "vitamin_d_25_oh": ("ng/mL", "nmol/L"),
     "creatinine_clearance": ("mL/min",),
     "calcium": ("mmol/L", "mg/dL"),
+    # Bone turnover markers (IOF-IFCC reference markers; Vasikaran et al., Osteoporos Int 2011;22:391): serum
+    # beta-CTX (beta-CrossLaps) in ng/L = pg/mL (ng/mL x 1000), P1NP in ug/L = ng/mL. The personal twin fits
+    # their change from her own first value (twin/personal/inputs.py).
+    "ctx": ("ng/L", "pg/mL", "ng/mL"),
+    "p1np": ("ug/L", "ng/mL"),
 }
 
 
@@ -167,7 +172,7 @@ class LabResult(_Model):
         return self
 
     def value_in_standard_unit(self) -> float:
-        """The value in the first unit of LAB_UNITS (ng/mL, mL/min, mmol/L)."""
+        """The value in the first unit of LAB_UNITS (ng/mL, mL/min, mmol/L, ng/L, ug/L)."""
         return _convert(self.test, self.value, self.unit)
 
     def reference_low_in_standard_unit(self) -> float | None:
@@ -185,6 +190,8 @@ def _convert(test: str, value: float, unit: str) -> float:
         return value / NMOL_PER_NG_25OHD
     if test == "calcium" and unit == "mg/dL":
         return value / 4.008
+    if test == "ctx" and unit == "ng/mL":  # 1 ng/mL = 1000 ng/L; pg/mL = ng/L (SI prefixes)
+        return value * 1000.0
     return value
 
 

@@ -1,11 +1,12 @@
 """``osteotwin fit RECORD.json [--json] [--months 60]``: her personal twin (issue 15).
 
 RECORD is the ``assess`` input (a patient record such as examples/patients/denosumab_overdue.json, or a
-FHIR R4 Bundle). Her turnover per site is fitted to her DXA series (osteotwin.twin.personal), and her
-projections per regimen, from her latest scan, and the expected-against-observed check of each follow-up
-scan are printed: a short summary, or with ``--json`` one object
-``{"fitted", "projections", "scan_checks", "notes", ...}``. With one scan per site the fit is the prior's,
-and a note says so.
+FHIR R4 Bundle). Her turnover per site is fitted to her DXA series and, with two or more values of one, to
+her serum CTX and P1NP as her change from her first value (osteotwin.twin.personal), and her projections per
+regimen, from her latest scan, the expected-against-observed check of each follow-up scan and her markers
+against the fitted twin are printed: a short summary, or with ``--json`` one object
+``{"fitted", "projections", "scan_checks", "marker_checks", "notes", ...}``. With one scan per site and no
+markers the fit is the prior's, and a note says so; the notes name the prior of each parameter.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from osteotwin.records.models import (
     Patient,
     User,
 )
+from osteotwin.records.schemas import LAB_UNITS
 
 DEMO_CLINICIAN_EMAIL = "demo.clinician@example.invalid"
 DEMO_PATIENT_EMAIL = "demo.patient@example.invalid"
@@ -54,7 +55,10 @@ DEMO_PATIENTS = [
         "meds": [("anastrozole", 26, None, None, None)],
         "dxa": [(26, -1.2, -0.8), (14, -1.5, -1.0), (2, -1.8, -1.2)],
         "labs": [(26, "vitamin_d_25_oh", 17.0), (2, "vitamin_d_25_oh", 24.0), (2, "calcium", 2.36),
-                 (2, "creatinine_clearance", 82.0)],
+                 (2, "creatinine_clearance", 82.0),
+                 # CTX (ng/L) and P1NP (ug/L) at the start of anastrozole, 6 and 12 months on: the rise an AI brings
+                 (26, "ctx", 360.0), (20, "ctx", 470.0), (14, "ctx", 455.0),
+                 (26, "p1np", 44.0), (20, "p1np", 52.0), (14, "p1np", 57.0)],
         "account": True,
     },
     {
@@ -122,10 +126,9 @@ def _create_demo_patient(session: Session, clinician: User, spec: dict, today: d
                               bmd_g_cm2=_bmd("lumbar_spine", ls_t), t_score=ls_t, device="hologic"))
         session.add(DxaResult(patient_id=patient.id, date=date, site="total_hip",
                               bmd_g_cm2=_bmd("total_hip", th_t), t_score=th_t, device="hologic"))
-    units = {"vitamin_d_25_oh": "ng/mL", "calcium": "mmol/L", "creatinine_clearance": "mL/min"}
     for months_ago, test, value in spec["labs"]:
         session.add(LabResult(patient_id=patient.id, date=_months_ago(today, months_ago), test=test,
-                              value=value, unit=units[test]))
+                              value=value, unit=LAB_UNITS[test]))
     for drug, months_ago, stop_months_ago, dose_mg, every_months in spec["meds"]:
         session.add(Medication(
             patient_id=patient.id, drug=drug, start_date=_months_ago(today, months_ago),

@@ -52,6 +52,19 @@ LIMITS: dict[str, Limit] = {limit.field: limit for limit in (
           "ours: below 10 mL/min is end-stage kidney failure, above 200 is rare (check the unit)", "A"),
     Limit("labs.albumin", "g/L", 5.0, 20.0, 55.0, 80.0,
           "ours: outside 20-55 g/L is rare (check the unit: g/dL values are 10 times smaller)", "A"),
+    Limit("labs.ctx", "ng/L", 1.0, 10.0, 1500.0, 6000.0,
+          "serum beta-CTX: postmenopausal reference interval 104-1008 ng/L (Mayo Clinic Laboratories; 177-1015 at "
+          "ARUP; laboratory test catalogues read [V]); warn above 1500 (about 1.5 x its upper limit: very high "
+          "turnover, e.g. hyperparathyroidism, bone metastases, or a unit error) and below 10 (the lower end of the "
+          "Roche Elecsys beta-CrossLaps measuring range, 10-6000 ng/L [R]; denosumab can suppress CTX that far); "
+          "refuse below 1 (a value in ng/mL typed as ng/L) and above 6000 (beyond the measuring range; ours)", "V",
+          "reference interval 104-1008 ng/L, Mayo Clinic Laboratories [V]"),
+    Limit("labs.p1np", "ug/L", 1.0, 5.0, 200.0, 2000.0,
+          "serum P1NP: postmenopausal reference interval 16-96 ug/L (Mayo Clinic Laboratories test PINP) and 20-115 "
+          "ug/L (Roche Elecsys total P1NP, LabPLUS Auckland; test catalogues read [V]); warn above 200 (about twice "
+          "the upper limit: Paget's disease, metastases, a healing fracture, teriparatide) and below 5 (the lower end "
+          "of the Elecsys total P1NP measuring range, 5-1200 ug/L [R]); refuse below 1 and above 2000 (ours: a "
+          "unit or typing error)", "V", "reference interval 16-96 ug/L, Mayo Clinic Laboratories [V]"),
     Limit("exercise.load_kg", "kg", 0.0, None, 100.0, 200.0,
           "ours: far above what postmenopausal women with low bone mass lift in supervised high-intensity "
           "training (LIFTMOR, Watson et al., J Bone Miner Res 2018;33:211 [R]); above 100 kg is warned, above "

@@ -33,6 +33,8 @@ LAB_UNITS: dict[str, str] = {
     "creatinine_clearance": "mL/min",
     "calcium": "mmol/L",
     "albumin": "g/L",
+    "ctx": "ng/L",
+    "p1np": "ug/L",
 }
 # Refusal bounds per test (the limits table: physiologically impossible values).
 LAB_RANGES: dict[str, tuple[float, float]] = {

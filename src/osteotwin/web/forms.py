@@ -22,6 +22,7 @@ from osteotwin.records.schemas import (
     LabIn,
     MedicationIn,
 )
+from osteotwin.web.rendering import _label
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -94,7 +95,7 @@ ENTRY_FORMS: dict[str, EntryForm] = {
     "labs": EntryForm(LabIn, "lab result", (
         FormField("date", "Date", "date"),
         FormField("test", "Test", "select", options=tuple(
-            (test, f"{test.replace('_', ' ').capitalize()} ({unit})") for test, unit in LAB_UNITS.items())),
+            (test, f"{_label(test)} ({unit})") for test, unit in LAB_UNITS.items())),
         FormField("value", "Value", "number"),
     )),
     "medications": EntryForm(MedicationIn, "medication", (

@@ -17,7 +17,7 @@ TEMPLATES_DIR = Path(__file__).with_name("templates")
 SITE_LABELS = {"lumbar_spine": "Lumbar spine (L1-L4)", "total_hip": "Total hip", "femoral_neck": "Femoral neck"}
 NUTRIENT_LABELS = {"calcium_mg": "Calcium", "vitamin_d_iu": "Vitamin D", "magnesium_mg": "Magnesium",
                    "vitamin_k_ug": "Vitamin K", "protein_g": "Protein", "fiber_g": "Fibre", "energy_kcal": "Energy",
-                   "vitamin_d_25_oh": "25-OH vitamin D"}
+                   "vitamin_d_25_oh": "25-OH vitamin D", "ctx": "CTX (serum beta-CrossLaps)", "p1np": "P1NP (serum)"}
 
 
 def _label(value: str | None) -> str:

@@ -16,7 +16,9 @@ engine's BMD relative to the simulation start at the scan month, B her unknown t
 s the device's precision on the log scale (inputs.py: monitoring.py's %CV, ISCD). With a flat prior on
 log B, B integrates out and leaves sum_j (d_j - mean d)^2 / (2 s^2) with d_j = log y_j - log r_j: a single
 scan at a site carries no information on the rate (her fit then falls back to the prior, and says so).
-CTX and P1NP are not fitted: the ``assess`` record (clinic/record.py ``LabTest``) has no bone-marker field.
+CTX and P1NP, when she has two or more values of one, enter the same way: her change from her own first value
+against the engine's relative change, with the marker's within-subject variability as s (markers.py). They are
+systemic (the engine's marker is the mean of both sites), so they inform the two turnover scales together.
 
 Posterior: maximum a posteriori in the prior's logit space by Newton steps, each step's gradient and
 Hessian by central finite differences on a stencil that the engine evaluates as one batch
@@ -62,13 +64,20 @@ def _label_dose(drug: str) -> float:
 
 
 def history_months(inputs: PersonalInputs) -> int:
-    return max(1, int(math.ceil(inputs.latest_month)) + 1)
+    """Months of her history the fit simulates: up to her last scan or marker value."""
+    return max(1, int(math.ceil(inputs.last_observation_month)) + 1)
 
 
 def relative_at(series: np.ndarray, months: np.ndarray) -> np.ndarray:
     """BMD relative to the start, (patients, scans), from a % change series (patients, months + 1), linear in time."""
     grid = np.arange(series.shape[1], dtype=float)
     return np.stack([1.0 + np.interp(months, grid, row) / 100.0 for row in series])
+
+
+def _normal_log_density(z: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    d = np.asarray(z, dtype=float) - mean
+    _, logdet = np.linalg.slogdet(2.0 * np.pi * cov)
+    return -0.5 * np.einsum("...i,ij,...j->...", d, np.linalg.inv(cov), d) - 0.5 * logdet
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class Posterior:
     scans_used: dict[str, int]
     fell_back_to_prior: bool
     engine_evaluations: int
+    markers_used: dict[str, int]
 
     def sample_z(self, count: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
         """Draws from N(z_MAP, scale^2 cov_z)."""
@@ -88,9 +98,8 @@ class Posterior:
         return self.z_map + rng.standard_normal((count, self.z_map.size)) @ chol.T
 
     def proposal_log_density(self, z: np.ndarray, scale: float) -> np.ndarray:
-        d = z - self.z_map
-        precision = np.linalg.inv(self.cov_z * scale ** 2)
-        return -0.5 * np.einsum("...i,ij,...j->...", d, precision, d)
+        """log N(z; z_MAP, scale^2 cov_z), normalised."""
+        return _normal_log_density(z, self.z_map, self.cov_z * scale ** 2)
 
     def summary(self, rng: np.random.Generator, count: int = 4000) -> dict[str, dict[str, float]]:
         """Median (the MAP mapped back: the logit map is monotone) and 10th/90th percentiles per parameter."""
@@ -100,22 +109,50 @@ class Posterior:
                        "p90": round(float(np.percentile(values[:, i], 90)), 4)} for i, name in enumerate(self.prior.names)}
 
 
-def site_log_likelihood(inputs: PersonalInputs, relative: dict[str, np.ndarray], before: date | None) -> np.ndarray:
-    """Marginal log-likelihood (B integrated out) per parameter set, from BMD relative at each scan (sets, scans)."""
-    total = 0.0
+def _series_log_likelihood(dates: tuple[date, ...], values: np.ndarray, log_sd: float, relative: np.ndarray,
+                           before: date | None) -> np.ndarray | float:
+    """log y_j = log L + log r_j + e_j with her level L integrated out (flat prior on log L): the spread of
+    d_j = log y_j - log r_j about their mean, per parameter set (relative: sets, values); 0 with fewer than 2 values."""
+    use = np.array([before is None or d < before for d in dates])
+    if use.sum() < 2:
+        return 0.0
+    d = np.log(values[use])[None, :] - np.log(relative[:, use])
+    return -0.5 * np.sum((d - d.mean(axis=1, keepdims=True)) ** 2, axis=1) / log_sd ** 2
+
+
+def log_likelihood(inputs: PersonalInputs, relative: dict[str, np.ndarray], before: date | None) -> np.ndarray:
+    """Marginal log-likelihood per parameter set of her scans (per site) and markers dated before ``before``,
+    from the engine's relative value at each observation (``relative``: site or marker -> (sets, observations))."""
+    total: np.ndarray | float = 0.0
     for site, scans in inputs.sites.items():
-        use = np.array([before is None or d < before for d in scans.dates])
-        if use.sum() < 2:
-            continue
-        d = np.log(scans.bmd_g_cm2[use])[None, :] - np.log(relative[site][:, use])
-        total = total - 0.5 * np.sum((d - d.mean(axis=1, keepdims=True)) ** 2, axis=1) / scans.log_sd ** 2
+        total = total + _series_log_likelihood(scans.dates, scans.bmd_g_cm2, scans.log_sd, relative[site], before)
+    for test, marker in inputs.markers.items():
+        if test in relative:
+            total = total + _series_log_likelihood(marker.dates, marker.values, marker.log_sd, relative[test], before)
     return np.asarray(total)
 
 
-def _relative_at_scans(inputs: PersonalInputs, prior: TransformedGaussianPrior, z: np.ndarray) -> dict[str, np.ndarray]:
-    months = history_months(inputs)
-    batch = simulate_batch([history_scenario(inputs, months, p) for p in prior.overrides(z)])
-    return {site: relative_at(batch.series(f"{site}_bmd_pct_change"), scans.months) for site, scans in inputs.sites.items()}
+def marker_relative(inputs: PersonalInputs, batch) -> dict[str, np.ndarray]:
+    """Each fitted marker's engine value relative to the untreated state at her marker dates, (sets, values)."""
+    return {test: relative_at(batch.series(marker.field), marker.months) for test, marker in inputs.markers.items()}
+
+
+def simulated_markers(inputs: PersonalInputs, prior: TransformedGaussianPrior, z: np.ndarray) -> dict[str, np.ndarray]:
+    """The markers' relative values for each row of z, by direct simulation of her history (one batch)."""
+    if not inputs.markers:
+        return {}
+    return marker_relative(inputs, simulate_batch([history_scenario(inputs, history_months(inputs), p)
+                                                   for p in prior.overrides(z)]))
+
+
+def _relative_at_observations(inputs: PersonalInputs, prior: TransformedGaussianPrior, z: np.ndarray) -> dict[str, np.ndarray]:
+    batch = simulate_batch([history_scenario(inputs, history_months(inputs), p) for p in prior.overrides(z)])
+    relative = {site: relative_at(batch.series(f"{site}_bmd_pct_change"), scans.months) for site, scans in inputs.sites.items()}
+    return relative | marker_relative(inputs, batch)
+
+
+def _used(dates: tuple[date, ...], before: date | None) -> int:
+    return int(sum(before is None or d < before for d in dates))
 
 
 def _stencil(dimensions: int) -> np.ndarray:
@@ -153,9 +190,10 @@ def fit_posterior(inputs: PersonalInputs, prior: TransformedGaussianPrior | None
                   before: date | None = None) -> Posterior:
     """MAP + Laplace on the scans dated before ``before`` (all scans if None)."""
     prior = prior or default_prior(FITTED_PARAMETERS)
-    used = {site: int(sum(before is None or d < before for d in scans.dates)) for site, scans in inputs.sites.items()}
-    if all(n < 2 for n in used.values()):
-        return Posterior(prior, prior.mean_z.copy(), prior.cov_z.copy(), used, True, 0)
+    used = {site: _used(scans.dates, before) for site, scans in inputs.sites.items()}
+    markers_used = {test: _used(marker.dates, before) for test, marker in inputs.markers.items()}
+    if all(n < 2 for n in (*used.values(), *markers_used.values())):
+        return Posterior(prior, prior.mean_z.copy(), prior.cov_z.copy(), used, True, 0, markers_used)
     dims = prior.mean_z.size
     offsets = _stencil(dims) * STEP_Z
     z = prior.mean_z.copy()
@@ -165,7 +203,7 @@ def fit_posterior(inputs: PersonalInputs, prior: TransformedGaussianPrior | None
     step = np.zeros(dims)
     for _ in range(MAX_NEWTON_STEPS):
         points = z + offsets
-        values = site_log_likelihood(inputs, _relative_at_scans(inputs, prior, points), before) + prior.log_density_z(points)
+        values = log_likelihood(inputs, _relative_at_observations(inputs, prior, points), before) + prior.log_density_z(points)
         evaluations += len(points)
         if values[0] < previous_value - 1e-6:  # the last step went downhill: go back half of it
             step = 0.5 * step
@@ -188,7 +226,7 @@ def fit_posterior(inputs: PersonalInputs, prior: TransformedGaussianPrior | None
     prior_floor = 1.0 / np.max(np.linalg.eigvalsh(prior.cov_z))  # curvature never below the prior's (ours)
     eigenvalues = np.maximum(eigenvalues, 0.5 * prior_floor)
     cov = vectors @ np.diag(1.0 / eigenvalues) @ vectors.T
-    return Posterior(prior, z, cov, used, False, evaluations)
+    return Posterior(prior, z, cov, used, False, evaluations, markers_used)
 
 
 def baseline_log_bmd(inputs: PersonalInputs, site: str, relative: np.ndarray, before: date | None,
@@ -218,19 +256,30 @@ EMULATOR_SPAN_SD = 5.0
 #: (Rubin DB, J Am Stat Assoc 1987;82:543-6), so the draws follow the posterior's real shape where the
 #: Laplace normal is too narrow (a flat likelihood near a prior bound). Factor ours.
 PROPOSAL_SCALE = 1.5
+#: Share of the proposals drawn from the prior itself: a defensive mixture (Hesterberg T, Technometrics
+#: 1995;37:185-94), so the draws reach a posterior tail the Laplace normal misses (a likelihood that flattens
+#: where the spine's response to turnover saturates, with a wide prior). Share ours.
+DEFENSIVE_FRACTION = 0.2
 
 
 def posterior_draws(inputs: PersonalInputs, posterior: Posterior, history_at_nodes: dict[str, np.ndarray],
                     count: int, rng: np.random.Generator, before: date | None = None) -> np.ndarray:
     """``count`` draws of z from the exact posterior (given the scans before ``before``), by
     sampling-importance-resampling from the widened Laplace normal; ``history_at_nodes`` holds each site's
-    BMD relative to the start at its scans for the emulator nodes (nodes, scans)."""
-    z = posterior.sample_z(count, rng, PROPOSAL_SCALE)
+    BMD relative to the start at its scans for the emulator nodes (nodes, scans). Her markers depend on both
+    parameters, so the proposals' marker values are simulated directly (one batch of her history)."""
     if posterior.fell_back_to_prior:
         return posterior.sample_z(count, rng)
+    prior = posterior.prior
+    from_prior = int(round(DEFENSIVE_FRACTION * count))
+    z = np.vstack([posterior.sample_z(count - from_prior, rng, PROPOSAL_SCALE),
+                   rng.multivariate_normal(prior.mean_z, prior.cov_z, from_prior)])
+    log_proposal = np.logaddexp(math.log(1.0 - DEFENSIVE_FRACTION) + posterior.proposal_log_density(z, PROPOSAL_SCALE),
+                                math.log(DEFENSIVE_FRACTION) + _normal_log_density(z, prior.mean_z, prior.cov_z))
     relative = {site: emulate(values, posterior, z, SITE_PARAMETER[site]) for site, values in history_at_nodes.items()}
-    log_weight = (site_log_likelihood(inputs, relative, before) + posterior.prior.log_density_z(z)
-                  - posterior.proposal_log_density(z, PROPOSAL_SCALE))
+    relative |= simulated_markers(inputs, posterior.prior, z)
+    log_weight = (log_likelihood(inputs, relative, before) + posterior.prior.log_density_z(z)
+                  - log_proposal)
     weight = np.exp(log_weight - np.max(log_weight))
     return z[rng.choice(count, size=count, p=weight / weight.sum())]
 
@@ -252,4 +301,5 @@ def emulate(node_series: np.ndarray, posterior: Posterior, z: np.ndarray, parame
 
 
 __all__ = ["EMULATOR_NODES", "FITTED_PARAMETERS", "SITE_PARAMETER", "Posterior", "baseline_log_bmd", "emulate", "posterior_draws",
-           "emulator_nodes", "fit_posterior", "history_months", "history_scenario", "relative_at", "site_log_likelihood"]
+           "emulator_nodes", "fit_posterior", "history_months", "history_scenario", "log_likelihood", "marker_relative",
+           "relative_at", "simulated_markers"]

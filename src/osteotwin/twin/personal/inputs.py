@@ -1,5 +1,6 @@
 """From an ``assess`` record (clinic/record.py) to what the personal fit needs: her DXA series per site
-with its measurement error, and the Scenario blocks of her recorded treatment.
+with its measurement error, her CTX and P1NP series (markers.py), and the Scenario blocks of her recorded
+treatment.
 
 Time runs in months from her first usable scan (the engine's month 0, the simulation start); the latest
 scan is "now", month 0 of every projection (issue 15). Months are calendar months of 365.25/12 days
@@ -28,6 +29,7 @@ from osteotwin.errors import InputError
 from osteotwin.physiology import bone
 from osteotwin.physiology.parameters import registry
 from osteotwin.physiology.solve import DAYS_PER_MONTH
+from osteotwin.twin.personal.markers import MarkerSeries, marker_series
 
 SITES = ("lumbar_spine", "total_hip")
 DENOSUMAB_INTERVAL_MONTHS = 6.0  # Prolia label: 60 mg every 6 months
@@ -67,9 +69,16 @@ class PersonalInputs:
     continuing_agents: list[dict]  # BoneAgent dicts from the latest scan on, as recorded
     on_denosumab: bool
     notes: list[str] = field(default_factory=list)
+    # CTX and P1NP with two or more usable values (markers.py), fitted as her change from her first value.
+    markers: dict[str, MarkerSeries] = field(default_factory=dict)
     # The record's fracture risk factors as the Scenario's block (clinic/fracture_risk.scenario_risk_factors), so
     # that the twin's fracture risk reads the same covariates as the assessment's (one path).
     risk_factors: dict | None = None
+
+    @property
+    def last_observation_month(self) -> float:
+        """The month of her last scan or marker value (the fit simulates her history up to it)."""
+        return max([self.latest_month, *(float(m.months[-1]) for m in self.markers.values())])
 
     def patient(self) -> dict:
         return {"age_years": self.age_at_first_years, "years_since_menopause": self.years_since_menopause_at_first,
@@ -141,12 +150,13 @@ def personal_inputs(record: PatientRecord) -> PersonalInputs:
     if suppression:
         notes.append(f"{', '.join(suppression)}: ovarian suppression is not in the engine; she is simulated as postmenopausal")
     past_doses, continuing, on_denosumab = _bone_agents(record, first, latest, latest_month, notes)
+    markers = marker_series(record, first, notes)
     return PersonalInputs(
         first_date=first, latest_date=latest, latest_month=latest_month, age_at_first_years=age_first,
         years_since_menopause_at_first=ysm_first, weight_kg=record.patient.weight_kg, height_cm=record.patient.height_cm,
         t_score_at_first=t_first, sites=site_scans, history_endocrine=history_endocrine,
         future_endocrine=future_endocrine, past_agent_doses=past_doses, continuing_agents=continuing,
-        on_denosumab=on_denosumab, notes=notes,
+        on_denosumab=on_denosumab, notes=notes, markers=markers,
         risk_factors=scenario_risk_factors(record).model_dump(mode="json"))
 
 

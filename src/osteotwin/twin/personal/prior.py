@@ -3,9 +3,18 @@
 Each individual parameter theta with prior range (low, high) (physiology/parameters.py, the ranges
 calibration uses, docs/calibration.md "Calibrated parameters") is mapped to
 z = logit((theta - low) / (high - low)), so every z is a value the engine accepts (Scenario refuses values
-outside the prior range). The default prior is z ~ N(logit of the shipped value, SD_Z^2), independent
-across parameters. The virtual-population issue will replace it by a population distribution: anything
-with ``names``, ``lower``, ``upper``, ``mean_z`` and ``cov_z`` (a full covariance) is accepted by the fit.
+outside the prior range). Two priors are built here:
+
+- ``calibration_prior``: z ~ N(logit of the shipped value, SD_Z^2), independent across parameters, i.e. "the
+  prior range is about the 95% interval";
+- ``population_prior``: for the parameters the virtual population's between-patient variability covers
+  (population/virtual.py ``FITTED_VARIABILITY``: a correlated log-normal about the shipped values, clipped to
+  the prior ranges; docs/populations.md), its distribution mapped into z by sampling and moment matching
+  (mean and full covariance of the draws' z, draws clipped to EDGE_FRACTION inside the range); the calibration
+  prior for any other parameter (independent of the covered ones).
+
+``default_prior`` is the one the validation (docs/personal_twin.md) supports. Anything with ``names``,
+``lower``, ``upper``, ``mean_z``, ``cov_z`` (a full covariance) and ``description`` is accepted by the fit.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from osteotwin.physiology.parameters import ParameterTable, registry
+from osteotwin.population.virtual import FITTED_VARIABILITY, Variability
 
 #: SD in logit space: (logit(0.975) - logit(0.025)) / (2 x 1.96) = 1.869. With the shipped value at the middle
 #: of its range the central 95% of the prior then spans the range's inner 95% (from 2.5% to 97.5% of its width),
@@ -23,6 +33,12 @@ from osteotwin.physiology.parameters import ParameterTable, registry
 SD_Z = (math.log(0.975 / 0.025) - math.log(0.025 / 0.975)) / (2.0 * 1.96)
 #: Shipped values closer than this fraction of the range to a bound are moved inside it (logit(0) is -inf; ours).
 EDGE_FRACTION = 0.01
+#: Draws of the population distribution for moment matching (ours: the standard error of the matched mean is
+#: below 0.02 in z) and their fixed seed (the prior is the same in every run).
+POPULATION_DRAWS = 20000
+POPULATION_SEED = 2026
+CALIBRATION_SOURCE = "calibration prior range (logit-normal about the shipped value; twin/personal/prior.py)"
+POPULATION_SOURCE = "between-patient variability of the virtual population (population/virtual.py; docs/populations.md)"
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,15 @@ class TransformedGaussianPrior:
     upper: np.ndarray
     mean_z: np.ndarray
     cov_z: np.ndarray
+    sources: tuple[str, ...] = ()  # where each parameter's prior comes from
+
+    @property
+    def description(self) -> str:
+        """One line for her fit's notes: which prior each parameter has."""
+        groups: dict[str, list[str]] = {}
+        for name, source in zip(self.names, self.sources or (CALIBRATION_SOURCE,) * len(self.names), strict=True):
+            groups.setdefault(source, []).append(name)
+        return "prior: " + "; ".join(f"{', '.join(names)} from the {source}" for source, names in groups.items())
 
     def to_value(self, z: np.ndarray) -> np.ndarray:
         """Parameter values from z (..., parameters); strictly inside the prior range."""
@@ -58,7 +83,7 @@ class TransformedGaussianPrior:
         return [{name: float(v) for name, v in zip(self.names, row, strict=True)} for row in values]
 
 
-def default_prior(names: tuple[str, ...], table: ParameterTable | None = None) -> TransformedGaussianPrior:
+def calibration_prior(names: tuple[str, ...], table: ParameterTable | None = None) -> TransformedGaussianPrior:
     """Logit-normal priors centred on the shipped values with SD_Z (see module docstring)."""
     table = table or registry()
     lower, upper, centre = [], [], []
@@ -73,7 +98,36 @@ def default_prior(names: tuple[str, ...], table: ParameterTable | None = None) -
         centre.append(min(max(parameter.value, low + edge), high - edge))
     prior = TransformedGaussianPrior(tuple(names), np.array(lower), np.array(upper), np.zeros(len(names)),
                                      np.eye(len(names)) * SD_Z ** 2)
-    return TransformedGaussianPrior(prior.names, prior.lower, prior.upper, prior.to_z(np.array(centre)), prior.cov_z)
+    return TransformedGaussianPrior(prior.names, prior.lower, prior.upper, prior.to_z(np.array(centre)), prior.cov_z,
+                                    (CALIBRATION_SOURCE,) * len(names))
 
 
-__all__ = ["SD_Z", "TransformedGaussianPrior", "default_prior"]
+def population_prior(names: tuple[str, ...], variability: Variability = FITTED_VARIABILITY,
+                     table: ParameterTable | None = None) -> TransformedGaussianPrior:
+    """The population's between-patient distribution in the fit's logit space for the parameters it covers (draws
+    through ``Variability.sample``, clipped EDGE_FRACTION inside the prior range, then the mean and covariance of
+    their z); the calibration prior for the others."""
+    base = calibration_prior(names, table)
+    covered = [i for i, name in enumerate(names) if name in variability.sd_log]
+    if not covered:
+        return base
+    draws = variability.sample(np.random.default_rng(POPULATION_SEED), POPULATION_DRAWS, table)
+    edge = EDGE_FRACTION * (base.upper - base.lower)
+    values = np.column_stack([np.clip(draws[names[i]], base.lower[i] + edge[i], base.upper[i] - edge[i])
+                              for i in covered])
+    z = TransformedGaussianPrior(tuple(names[i] for i in covered), base.lower[covered], base.upper[covered],
+                                 np.zeros(len(covered)), np.eye(len(covered))).to_z(values)
+    mean_z, cov_z = base.mean_z.copy(), base.cov_z.copy()
+    mean_z[covered] = z.mean(axis=0)
+    cov_z[np.ix_(covered, covered)] = np.atleast_2d(np.cov(z, rowvar=False))
+    sources = tuple(POPULATION_SOURCE if i in covered else CALIBRATION_SOURCE for i in range(len(names)))
+    return TransformedGaussianPrior(base.names, base.lower, base.upper, mean_z, cov_z, sources)
+
+
+def default_prior(names: tuple[str, ...], table: ParameterTable | None = None) -> TransformedGaussianPrior:
+    """The prior ``fit_record`` uses: the calibration prior, the one whose intervals the validation supports
+    (docs/personal_twin.md compares both)."""
+    return calibration_prior(names, table)
+
+
+__all__ = ["SD_Z", "TransformedGaussianPrior", "calibration_prior", "default_prior", "population_prior"]

@@ -1,8 +1,9 @@
 """Expected against observed (issue 15, item 3): for each scan after the first, what the twin expected
-before it, fitted to the earlier scans only, and whether the scan falls outside that expectation.
+before it, fitted to the earlier scans (and markers) only, and whether the scan falls outside that expectation;
+and each later CTX or P1NP value against the twin fitted to all her data (``marker_checks``).
 
-The expected measurement is posterior predictive: parameter sets from the Laplace posterior of the earlier
-scans (fit.py, through its node emulator), her true baseline given those scans (fit.baseline_log_bmd), and the device's measurement
+The expected measurement is posterior predictive: parameter sets from the posterior of the earlier
+scans and markers (fit.py, through its node emulator), her true baseline given those scans (fit.baseline_log_bmd), and the device's measurement
 error (the precision of inputs.py / monitoring.py); its median and 80% range (10th-90th percentiles) are
 reported, and the scan is ``outside`` when it lies beyond that range. A scan at a site with no earlier scan
 at that site has no expectation in g/cm2 and is not checked.
@@ -17,6 +18,7 @@ import numpy as np
 
 from osteotwin.twin.personal.fit import (
     SITE_PARAMETER,
+    Posterior,
     baseline_log_bmd,
     emulate,
     emulator_nodes,
@@ -25,6 +27,7 @@ from osteotwin.twin.personal.fit import (
     history_scenario,
     posterior_draws,
     relative_at,
+    simulated_markers,
 )
 from osteotwin.twin.personal.inputs import PersonalInputs
 from osteotwin.twin.personal.prior import TransformedGaussianPrior
@@ -97,4 +100,44 @@ def scan_checks(inputs: PersonalInputs, prior: TransformedGaussianPrior, samples
     return checks
 
 
-__all__ = ["FASTER_LOSS", "SLOWER_LOSS", "ScanCheck", "predictive_samples", "scan_checks"]
+@dataclass(frozen=True)
+class MarkerCheck:
+    """A marker value against the fitted twin: her % change from her first value and the twin's (median, 80%)."""
+
+    date: date
+    test: str
+    observed_pct_change: float
+    expected_p50: float
+    expected_p10: float
+    expected_p90: float
+    outside: bool
+
+    def as_json(self) -> dict:
+        return {"date": self.date.isoformat(), "test": self.test,
+                "observed_pct_change_from_first": round(self.observed_pct_change, 1),
+                "expected_p50": round(self.expected_p50, 1), "expected_p10": round(self.expected_p10, 1),
+                "expected_p90": round(self.expected_p90, 1), "outside": self.outside}
+
+
+def marker_checks(inputs: PersonalInputs, posterior: Posterior, samples: int, rng: np.random.Generator) -> list[MarkerCheck]:
+    """Each fitted marker's later values as % change from her first value, against the twin fitted to all her data
+    (Laplace draws simulated directly, with the marker's within-subject variability on both values): this shows how
+    well the fit reproduces her markers, it is not a prediction made before the value."""
+    if not inputs.markers:
+        return []
+    z = posterior.sample_z(samples, rng)
+    relative = simulated_markers(inputs, posterior.prior, z)
+    checks: list[MarkerCheck] = []
+    for test, marker in inputs.markers.items():
+        r = relative[test]
+        noise = rng.standard_normal(r.shape) * marker.log_sd
+        predicted = 100.0 * (np.exp(np.log(r / r[:, :1]) + noise - noise[:, :1]) - 1.0)
+        for k in range(1, len(marker.dates)):
+            p10, p50, p90 = np.percentile(predicted[:, k], (LOWER_PERCENTILE, 50, UPPER_PERCENTILE))
+            observed = 100.0 * (marker.values[k] / marker.values[0] - 1.0)
+            checks.append(MarkerCheck(marker.dates[k], test, float(observed), float(p50), float(p10), float(p90),
+                                      not p10 <= observed <= p90))
+    return checks
+
+
+__all__ = ["FASTER_LOSS", "SLOWER_LOSS", "MarkerCheck", "ScanCheck", "marker_checks", "predictive_samples", "scan_checks"]

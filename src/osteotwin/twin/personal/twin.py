@@ -1,6 +1,7 @@
 """``fit_record``: her personal twin from an ``assess`` record (clinic/record.py), the result behind
-``osteotwin fit`` (commands/fit.py): fitted parameters (fit.py), projections per regimen (projections.py)
-and expected-against-observed scan checks (scan_checks.py)."""
+``osteotwin fit`` (commands/fit.py): fitted parameters (fit.py; prior.py, markers.py), projections per regimen
+(projections.py), expected-against-observed scan checks and her markers against the fitted twin
+(scan_checks.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import numpy as np
 from osteotwin.clinic.record import PatientRecord
 from osteotwin.twin.personal.fit import FITTED_PARAMETERS, SITE_PARAMETER, Posterior, fit_posterior
 from osteotwin.twin.personal.inputs import SITES, PersonalInputs, personal_inputs
+from osteotwin.twin.personal.markers import MARKER_LABEL
 from osteotwin.twin.personal.prior import TransformedGaussianPrior, default_prior
 from osteotwin.twin.personal.projections import project
-from osteotwin.twin.personal.scan_checks import ScanCheck, scan_checks
+from osteotwin.twin.personal.scan_checks import MarkerCheck, ScanCheck, marker_checks, scan_checks
 
 #: Parameter sets drawn from the posterior for projections and scan checks (issue 15: "e.g. 200").
 DEFAULT_SAMPLES = 200
@@ -31,11 +33,13 @@ class PersonalTwin:
     crossing: dict[str, dict[str, float]]
     scan_checks: list[ScanCheck]
     notes: list[str] = field(default_factory=list)
+    marker_checks: list[MarkerCheck] = field(default_factory=list)
     seconds: float = 0.0
 
     def as_json(self) -> dict:
         return {"fitted": self.fitted, "projections": self.projections,
-                "scan_checks": [c.as_json() for c in self.scan_checks], "notes": self.notes,
+                "scan_checks": [c.as_json() for c in self.scan_checks],
+                "marker_checks": [c.as_json() for c in self.marker_checks], "notes": self.notes,
                 "month_0_date": self.inputs.latest_date.isoformat(), "first_scan_date": self.inputs.first_date.isoformat(),
                 "method": "MAP + Laplace in logit space of the fitted parameters (osteotwin.twin.personal.fit); "
                           "percentiles over posterior draws"}
@@ -52,6 +56,10 @@ class PersonalTwin:
             verdict = check.sentence or "as expected"
             lines.append(f"  scan {check.date} {SITE_LABEL[check.site]}: {check.observed_bmd_g_cm2:.3f} g/cm2, expected "
                          f"{check.expected_p50:.3f} (80% {check.expected_p10:.3f}-{check.expected_p90:.3f}): {verdict}")
+        for m in self.marker_checks:
+            lines.append(f"  {MARKER_LABEL[m.test]} {m.date}: {m.observed_pct_change:+.0f}% from her first value; fitted twin "
+                         f"{m.expected_p50:+.0f}% (80% {m.expected_p10:+.0f} to {m.expected_p90:+.0f})"
+                         + (": outside" if m.outside else ""))
         lines.append(f"  at month {last} (median, 80% range); P(T < -2.5 within 5 y):")
         for name, proj in self.projections.items():
             parts = []
@@ -85,14 +93,18 @@ def fit_record(record: PatientRecord | dict, months: int = DEFAULT_MONTHS, sampl
     inputs = personal_inputs(record)
     posterior = fit_posterior(inputs, prior)
     notes = list(inputs.notes)
+    fitted_markers = [MARKER_LABEL[t] for t, n in posterior.markers_used.items() if n >= 2]
     for site in SITES:
         if posterior.scans_used.get(site, 0) < 2:
-            notes.append(f"{site}: one scan or none, so {SITE_PARAMETER[site]} falls back to the prior "
+            source = (f"is learned from her {' and '.join(fitted_markers)} and the prior only" if fitted_markers
+                      else "falls back to the prior")
+            notes.append(f"{site}: one scan or none, so {SITE_PARAMETER[site]} {source} "
                          "(a follow-up scan is needed to learn her own rate)")
-    notes.append("CTX and P1NP are not fitted: the record has no bone-marker field")
+    notes.append(prior.description)
     projections, crossing = project(inputs, posterior, months, samples, rng, latest_t_scores(inputs, record))
     checks = scan_checks(inputs, prior, samples, rng)
-    return PersonalTwin(inputs, posterior, posterior.summary(rng), projections, crossing, checks, notes,
+    markers = marker_checks(inputs, posterior, samples, rng)
+    return PersonalTwin(inputs, posterior, posterior.summary(rng), projections, crossing, checks, notes, markers,
                         time.perf_counter() - started)
 
 
