@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from osteotwin import simulate
@@ -49,6 +49,7 @@ def test_bmd_stays_positive_and_finite(scenario):
 @settings(max_examples=10, deadline=None)
 @given(st.sampled_from(["anastrozole", "letrozole", "exemestane"]), st.floats(0, 1), st.floats(0, 1),
        st.floats(45, 85), st.integers(6, 84))
+@example("anastrozole", 0.0, 5.960464477539063e-08, 50.0, 12)  # nearly equal adherences: different step paths
 def test_more_adherence_never_gives_less_loss(drug, adherence_a, adherence_b, age, months):
     low, high = sorted((adherence_a, adherence_b))
     arrays = engine.untreated_arrays(2, months, age_years=age, years_since_menopause=min(15.0, age - 45))
@@ -56,9 +57,12 @@ def test_more_adherence_never_gives_less_loss(drug, adherence_a, adherence_b, ag
     arrays.adherence[:, 0] = low
     arrays.adherence[:, 1] = high
     out = engine.run(arrays)
+    # Margin 1e-8 (1e-6 pp): each patient has her own adaptive steps, so two nearly equal adherences (0 and 6e-8,
+    # found by hypothesis) take different step paths that differ by ~7e-10 in relative BMD, far below the engine's
+    # accuracy (0.05 pp against Radau) and below the effect of 0.1% more adherence (~2e-6).
     for site in ("lumbar_spine", "total_hip"):
         bmd = out[f"{site}_bmd_relative"]
-        assert np.all(bmd[1] <= bmd[0] + 1e-12)
+        assert np.all(bmd[1] <= bmd[0] + 1e-8)
 
 
 # Physical invariants of issue 13 (engine level; the shipped parameters).
