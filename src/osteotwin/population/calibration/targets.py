@@ -55,17 +55,20 @@ class TargetResult:
     scenario: str
     unit: str = "%"
     note: str = ""
+    cohort: str = ""  # a percent change of one simulated cohort (core.py): its key, ...
+    months: tuple[float, float] | None = None  # ... and (baseline month, month); the PEtab export reads them
 
     @staticmethod
     def of(row: TargetRow, model: float, tolerance: float, scenario: str, *, unit: str = "%", note: str = "",
-           interval: tuple[float, float] | None = None) -> TargetResult:
+           interval: tuple[float, float] | None = None, cohort: str = "",
+           months: tuple[float, float] | None = None) -> TargetResult:
         """A result; within tolerance when |error| <= tolerance or the model lies inside ``interval``."""
         if row.value is None:
             raise InputError(f"target {row.id} pct_change_mean", "", "a number: a calibration suite compares the model with this row")
         error = model - row.value
         inside = interval is not None and min(interval) <= model <= max(interval)
         return TargetResult(row.id, row.trial, row.arm, row.timepoint_months, row.site, row.value, float(model),
-                            float(error), tolerance, bool(abs(error) <= tolerance or inside), scenario, unit, note)
+                            float(error), tolerance, bool(abs(error) <= tolerance or inside), scenario, unit, note, cohort, months)
 
     @staticmethod
     def check(row_id: str, source: str, arm: str, month: float, site: str, target: float, model: float,
