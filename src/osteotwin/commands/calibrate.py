@@ -250,7 +250,7 @@ def export(request: Request, folder: Path, as_json: bool) -> int:
     """``--petab DIR``: the problem of the suite's rows and the chosen parameters (interop/petab.py)."""
     from osteotwin.interop.petab import write_problem
 
-    summary = write_problem(folder, request.names)
+    summary = write_problem(folder, request.names, request.suite)
     if as_json:
         print(json.dumps(summary, separators=(",", ":")))
     else:

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from osteotwin.catalog import DAYS_PER_MONTH, DAYS_PER_YEAR
+from osteotwin.errors import InputError
 from osteotwin.interop import sbml
 
 SITES = ("lumbar_spine", "total_hip")
@@ -180,24 +181,29 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def build_problem(chosen: tuple[str, ...]) -> tuple[dict[str, str], dict]:
-    """The PEtab files' text by file name, and a summary (counts, estimated, left out)."""
+def build_problem(chosen: tuple[str, ...], suite: str = "core") -> tuple[dict[str, str], dict]:
+    """The PEtab files' text by file name, and a summary (counts, estimated, left out), for the rows of the
+    calibration suite (fit.SUITES) and the ``chosen`` parameters; InputError when no row of it can be expressed."""
     import libsbml
 
     from osteotwin.physiology.engine import patient_parameters
     from osteotwin.physiology.parameters import registry
-    from osteotwin.population.calibration import core, drugs
+    from osteotwin.population.calibration import core, drugs, fit
     from osteotwin.population.calibration.targets import in_fit, precision_weight
 
     table = registry()
     measured, left_out = [], []
-    for suite, module in (("core", core), ("drugs", drugs)):
+    for module in fit.SUITES[suite][0]:
         for result in module.evaluate(table):
             if in_fit(result):
-                reason = _row_reason(result, suite)
+                reason = _row_reason(result, "drugs" if module is drugs else "core")
                 (left_out.append((result, reason)) if reason else measured.append(result))
+    if not measured:
+        raise InputError("--suite", suite, "a suite with rows the SBML can express: core or all (the drug rows need bone "
+                         "agents, which the SBML export does not carry)")
     left_rows = [[r.row_id, r.trial, r.arm, reason] for r, reason in left_out]
-    left_rows += [[row_id, "", "", f"not evaluated by the core suite: {why}"] for row_id, why in core.NOT_EVALUATED.items()]
+    if core in fit.SUITES[suite][0]:
+        left_rows += [[row_id, "", "", f"not evaluated by the core suite: {why}"] for row_id, why in core.NOT_EVALUATED.items()]
 
     keys = sorted({(r.cohort, r.months[0]) for r in measured})
     data_of = {}
@@ -307,9 +313,9 @@ def build_problem(chosen: tuple[str, ...]) -> tuple[dict[str, str], dict]:
     return texts, summary
 
 
-def write_problem(folder: str | Path, chosen: tuple[str, ...]) -> dict:
+def write_problem(folder: str | Path, chosen: tuple[str, ...], suite: str = "core") -> dict:
     """Build the problem, then write its files into ``folder`` (created; its parent must exist); the summary."""
-    texts, summary = build_problem(chosen)
+    texts, summary = build_problem(chosen, suite)
     folder = Path(folder)
     folder.mkdir(exist_ok=True)
     for name, text in texts.items():
