@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +119,12 @@ def test_json_summary_names_what_is_left_out(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["estimated"] == ["menopause_set_point_decline"]
     assert summary["parameters_left_out"][0]["name"] == "estrogen_rankl_exponent"
+
+
+def test_a_targets_csv_sets_the_measurements(tmp_path, capsys):
+    shipped = (Path(__file__).resolve().parents[2] / "src" / "osteotwin" / "data" / "calibration_targets.csv").read_text(encoding="utf-8")
+    targets = tmp_path / "targets.csv"
+    targets.write_text(shipped.replace(",12,LS,-2.6,", ",12,LS,-3.1,", 1), encoding="utf-8")
+    assert main(["calibrate", str(targets), "--suite", "core", "--petab", str(tmp_path / "p")]) == 0
+    measured = {row["datasetId"]: row for row in _table(tmp_path / "p" / "measurements.tsv")}
+    assert float(measured["S1-001"]["measurement"]) == -3.1 and float(measured["S1-002"]["measurement"]) == -1.7
