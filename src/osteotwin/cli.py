@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "osteotwin.commands.fit",
     "osteotwin.commands.trial",
     "osteotwin.commands.sensitivity",
+    "osteotwin.commands.calibrate",
 )
 
 

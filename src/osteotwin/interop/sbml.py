@@ -123,18 +123,25 @@ def registry_name(sbml_id: str) -> str:
 
 def engine_data(scenario: Scenario, params=None) -> EngineData:
     """The parameter vectors, inputs, doses and burn-in state of one scenario."""
+    from osteotwin.physiology.options import EngineOptions
+    from osteotwin.twin.simulation import build_arrays, default_parameters, patient_parameters
+
+    table = params if params is not None else default_parameters()
+    per_patient = patient_parameters([scenario], table)
+    arrays, _ = build_arrays([scenario], EngineOptions(), per_patient)
+    return engine_data_of_arrays(arrays, per_patient)
+
+
+def engine_data_of_arrays(arrays, per_patient) -> EngineData:
+    """As :func:`engine_data`, from the engine's arrays of one patient (``engine.PatientArrays``) and her
+    ``PatientParameters``: the path of cohorts a Scenario cannot hold (the calibration's, before the FMP)."""
     from scipy.integrate import solve_ivp
 
     from osteotwin.physiology import engine, spec
     from osteotwin.physiology import system as sy
     from osteotwin.physiology.options import EngineOptions
-    from osteotwin.twin.simulation import build_arrays, default_parameters, patient_parameters
 
-    table = params if params is not None else default_parameters()
-    options = EngineOptions()
-    per_patient = patient_parameters([scenario], table)
-    arrays, _ = build_arrays([scenario], options, per_patient)
-    u, burn, _, _ = engine.monthly_inputs(arrays, per_patient, options, 0, 1)
+    u, burn, _, _ = engine.monthly_inputs(arrays, per_patient, EngineOptions(), 0, 1)
     doses = _doses(arrays.schedule.select(0, 1), per_patient) if arrays.schedule is not None else ()
     vector = sy.pack_parameters(per_patient)[0]
     state_ids = {state_id(site, state) for site in sy.SITES for state in sy.SITE_STATE_NAMES}
@@ -486,8 +493,6 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
     scenario, warnings = _refuse_rule_starts(as_scenario(scenario), drop_bone_agents)
     data = engine_data(scenario, params)
     table = params if params is not None else default_parameters()
-    b = _Builder("osteotwin_bone_core")
-    _check(b.model.setName("osteotwin bone-cell core (two sites) with one scenario's inputs"), "set model name")
     model_notes = ("osteotwin bone-cell core exported from system.py: per site (lumbar spine, total hip) nine states with rate "
                    "rules, the algebraic signals as assignment rules, the scenario's monthly engine inputs as piecewise "
                    f"functions of time (days; month m covers [m, m+1) x {DAYS_PER_MONTH!r} d; {data.months} months; the last "
@@ -497,6 +502,15 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
                    "adding each dose's absorbed amount at its times (days).")
     if warnings:
         model_notes += " " + " ".join(warnings)
+    return build_model(data, table, model_notes).doc, warnings
+
+
+def build_model(data: EngineData, table, model_notes: str, input_formulas: Mapping[str, str] | None = None) -> _Builder:
+    """The model of ``data`` (one patient's parameters, inputs and initial state) in a builder, so a caller
+    (interop/petab.py) can add to it. ``input_formulas``: an engine input's formula in place of its monthly
+    piecewise values (dimensionless inputs; others are multiplied by ``one_{unit}``)."""
+    b = _Builder("osteotwin_bone_core")
+    _check(b.model.setName("osteotwin bone-cell core (two sites) with one scenario's inputs"), "set model name")
     _check(b.model.setNotes(_notes(model_notes)), "set model notes")
 
     units_of: dict[str, str] = {}  # every id the equations read -> its unit id
@@ -545,7 +559,7 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
         b.parameter(name, None, constant=False, units=units,
                     notes=f"engine input {name} (engine.monthly_inputs), piecewise constant per month",
                     annotation=_annotation("input", burn_in_value=repr(float(data.burn_inputs[k]))))
-        formula = input_formula(data.inputs[k])
+        formula = (input_formulas or {}).get(name) or input_formula(data.inputs[k])
         b.assignment(name, formula if units == "dimensionless" else f"({formula}) * one_{units}")
 
     # States.
@@ -592,7 +606,7 @@ def build_document(scenario: Scenario | Mapping, *, params=None, drop_bone_agent
         b.parameter(pid, None, constant=False, units="dimensionless",
                     notes=f"{pid}: as in osteotwin.simulate (relative to month 0)")
         b.assignment(pid, formula)
-    return b.doc, warnings
+    return b
 
 
 def consistency_errors(doc) -> tuple[list[str], list[str]]:

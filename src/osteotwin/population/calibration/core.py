@@ -62,11 +62,8 @@ class Cohort:
 CALIBRATION_OPTIONS = EngineOptions(rtol=2e-5)
 
 
-def run_cohorts(cohorts: Sequence[Cohort], params: ParameterTable | None = None,
-                options: EngineOptions = CALIBRATION_OPTIONS) -> dict[str, dict[str, np.ndarray]]:
-    """Simulate all cohorts in one batch; returns per cohort key the monthly BMD relative per site
-    (``lumbar_spine``, ``total_hip``), ``bmd_g_cm2_<site>``, ``ctx`` (relative resorption), ``denosumab`` (serum ug/mL) and ``sclerostin`` (relative, spine)."""
-    params = params if params is not None else registry()
+def cohort_arrays(cohorts: Sequence[Cohort], params: ParameterTable) -> engine.PatientArrays:
+    """The engine's arrays of the cohorts (one patient each), months to the longest cohort's."""
     months = max(c.months for c in cohorts)
     n = len(cohorts)
     code = np.zeros((months, n), dtype=np.int64)
@@ -78,7 +75,7 @@ def run_cohorts(cohorts: Sequence[Cohort], params: ParameterTable | None = None,
         adherence[on, i] = c.adherence
         if c.key in SWITCH_TO:
             code[mid >= c.endocrine_stop_month, i] = estrogen.ENDOCRINE_DRUG_CODES[SWITCH_TO[c.key]]
-    arrays = engine.PatientArrays(
+    return engine.PatientArrays(
         months=months,
         age_years=np.array([c.age_years for c in cohorts]),
         years_since_menopause=np.array([c.years_since_menopause for c in cohorts]),
@@ -89,6 +86,14 @@ def run_cohorts(cohorts: Sequence[Cohort], params: ParameterTable | None = None,
         drives=LifestyleDrives.baseline(n),
         schedule=engine.DoseSchedule.from_items([list(c.doses) for c in cohorts]),
     )
+
+
+def run_cohorts(cohorts: Sequence[Cohort], params: ParameterTable | None = None,
+                options: EngineOptions = CALIBRATION_OPTIONS) -> dict[str, dict[str, np.ndarray]]:
+    """Simulate all cohorts in one batch; returns per cohort key the monthly BMD relative per site
+    (``lumbar_spine``, ``total_hip``), ``bmd_g_cm2_<site>``, ``ctx`` (relative resorption), ``denosumab`` (serum ug/mL) and ``sclerostin`` (relative, spine)."""
+    params = params if params is not None else registry()
+    arrays = cohort_arrays(cohorts, params)
     raw = engine.run(arrays, params=params, options=options, outputs=("lumbar_spine_bmd_relative", "total_hip_bmd_relative",
                                                      "lumbar_spine_resorption_relative", "total_hip_resorption_relative",
                                                      "denosumab_serum_ug_per_ml", "sclerostin_relative"))
@@ -178,7 +183,8 @@ def _results(runs: dict[str, dict[str, np.ndarray]]) -> list[TargetResult]:
             note = (note + "; " if note else "") + "femoral neck compared with the model's total hip"
         model = pct_change(runs[key][site], month, baseline_month)
         text = COHORT_BY_KEY[key].description + (f"; change from month {baseline_month:g} to {month:g}" if baseline_month else f"; change at month {month:g}")
-        results.append(TargetResult.of(row, model, tolerance, text, note=note, interval=interval))
+        results.append(TargetResult.of(row, model, tolerance, text, note=note, interval=interval, cohort=key,
+                                       months=(baseline_month, month)))
 
     # ATAC on treatment and after stopping (baseline = end of therapy)
     for row_id, key, month in [("S1-001", "atac_anastrozole", 12), ("S1-002", "atac_anastrozole", 12),

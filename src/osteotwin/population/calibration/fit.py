@@ -26,7 +26,7 @@ from scipy.optimize import least_squares
 
 from osteotwin.physiology.parameters import ParameterTable, registry
 from osteotwin.population.calibration import core, drugs
-from osteotwin.population.calibration.targets import TargetResult, precision_weight
+from osteotwin.population.calibration.targets import TargetResult, in_fit, precision_weight
 
 CORE_PARAMETERS: tuple[str, ...] = (
     "estrogen_rankl_exponent", "estrogen_osteoclast_apoptosis_exponent", "tamoxifen_bone_estrogen_ratio",
@@ -62,8 +62,9 @@ AT_BOUND_SHARE = 0.01  # at a bound: within 1% of the prior range of it (relativ
 
 
 def residuals(params: ParameterTable, modules: Sequence) -> tuple[np.ndarray, list[TargetResult]]:
-    """Standardised residuals (module docstring) of every row the suites evaluate, and the results."""
-    results = [r for module in modules for r in module.evaluate(params)]
+    """Standardised residuals (module docstring) of every row the suites evaluate (of the active targets,
+    targets.use_targets), and the results."""
+    results = [r for module in modules for r in module.evaluate(params) if in_fit(r)]
     return np.array([r.error / r.tolerance * precision_weight(r) for r in results]), results
 
 
@@ -106,14 +107,16 @@ def _bounds(table: ParameterTable, names: Sequence[str]) -> tuple[np.ndarray, np
 
 
 def fit(suite: str, *, starts: int = 3, budget_seconds: float = 900.0, max_evaluations: int = 300, seed: int = 13,
-        first_start: dict[str, float] | None = None, log: Callable[[str], None] = print) -> list[Start]:
+        first_start: dict[str, float] | None = None, log: Callable[[str], None] = print,
+        parameters: Sequence[str] | None = None) -> list[Start]:
     """Multi-start weighted least squares; returns every start's result, best (lowest cost) first.
 
+    ``parameters``: the names fitted (default: the suite's; any subset of them, the rest held at their values).
     Start 0 is ``first_start`` (default: the shipped values); start k > 0 multiplies each value by
     exp(N(0, 0.5)) (seeded), clipped into its prior range. The starts share ``budget_seconds`` equally;
     a start that runs out of its share, or of ``max_evaluations``, keeps the best point it evaluated.
     """
-    modules, names = SUITES[suite]
+    modules, names = SUITES[suite][0], tuple(parameters or SUITES[suite][1])
     base = registry()
     lower, upper = _bounds(base, names)
     span = upper - lower
@@ -159,10 +162,11 @@ class Identifiability:
                 for i in range(n) for j in range(i + 1, n) if abs(self.correlation[i, j]) > threshold]
 
 
-def identifiability(suite: str = "all", params: ParameterTable | None = None, step_share: float = 1e-2) -> Identifiability:
+def identifiability(suite: str = "all", params: ParameterTable | None = None, step_share: float = 1e-2,
+                    parameters: Sequence[str] | None = None) -> Identifiability:
     """Forward-difference Jacobian of the standardised residuals in prior-range units, at ``params``
-    (default: the shipped values); covariance ``pinv(J^T J)``."""
-    modules, names = SUITES[suite]
+    (default: the shipped values), over ``parameters`` (default: the suite's); covariance ``pinv(J^T J)``."""
+    modules, names = SUITES[suite][0], tuple(parameters or SUITES[suite][1])
     params = params if params is not None else registry()
     lower, upper = _bounds(params, names)
     span = upper - lower

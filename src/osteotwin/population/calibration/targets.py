@@ -12,9 +12,13 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+
+from osteotwin.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -51,17 +55,20 @@ class TargetResult:
     scenario: str
     unit: str = "%"
     note: str = ""
+    cohort: str = ""  # a percent change of one simulated cohort (core.py): its key, ...
+    months: tuple[float, float] | None = None  # ... and (baseline month, month); the PEtab export reads them
 
     @staticmethod
     def of(row: TargetRow, model: float, tolerance: float, scenario: str, *, unit: str = "%", note: str = "",
-           interval: tuple[float, float] | None = None) -> TargetResult:
+           interval: tuple[float, float] | None = None, cohort: str = "",
+           months: tuple[float, float] | None = None) -> TargetResult:
         """A result; within tolerance when |error| <= tolerance or the model lies inside ``interval``."""
         if row.value is None:
-            raise ValueError(f"target {row.id} has no numeric value")
+            raise InputError(f"target {row.id} pct_change_mean", "", "a number: a calibration suite compares the model with this row")
         error = model - row.value
         inside = interval is not None and min(interval) <= model <= max(interval)
         return TargetResult(row.id, row.trial, row.arm, row.timepoint_months, row.site, row.value, float(model),
-                            float(error), tolerance, bool(abs(error) <= tolerance or inside), scenario, unit, note)
+                            float(error), tolerance, bool(abs(error) <= tolerance or inside), scenario, unit, note, cohort, months)
 
     @staticmethod
     def check(row_id: str, source: str, arm: str, month: float, site: str, target: float, model: float,
@@ -81,19 +88,75 @@ def _number(text: str) -> float | None:
         return None
 
 
-@lru_cache(maxsize=1)
-def load_targets() -> dict[str, TargetRow]:
-    """All rows of the shipped CSV by id."""
-    text = resources.files("osteotwin.data").joinpath("calibration_targets.csv").read_text(encoding="utf-8")
-    rows = {}
-    for record in csv.DictReader(text.splitlines()):
-        rows[record["id"]] = TargetRow(
-            id=record["id"], trial=record["trial"], arm=record["arm"], intervention=record["intervention"],
-            timepoint_months=_number(record["timepoint_months"]), site=record["site"],
-            value=_number(record["pct_change_mean"]), dispersion=record["pct_change_sd_or_ci"], n=record["n"],
-            citation=record["citation"], certainty=record["certainty"],
+COLUMNS: tuple[str, ...] = ("id", "trial", "arm", "intervention", "timepoint_months", "site", "pct_change_mean",
+                             "pct_change_sd_or_ci", "n", "citation", "certainty")
+CERTAINTIES: tuple[str, ...] = ("verified-primary", "verified-secondary", "recalled-unverified")  # research README's tags
+
+
+def parse_targets(text: str, source: str) -> dict[str, TargetRow]:
+    """The rows of a targets CSV by id; InputError naming ``source``, the line, the column and the value
+    for a missing column, an empty or repeated id, a number that is not one, or an unknown certainty tag."""
+    from osteotwin.errors import InputError
+
+    reader = csv.DictReader(text.splitlines())
+    missing = [column for column in COLUMNS if column not in (reader.fieldnames or ())]
+    if missing:
+        raise InputError(f"{source} columns", list(reader.fieldnames or ()), f"missing {', '.join(missing)}; a targets CSV "
+                         f"has the columns {', '.join(COLUMNS)} (as src/osteotwin/data/calibration_targets.csv)")
+    rows: dict[str, TargetRow] = {}
+    for line, record in enumerate(reader, start=2):
+        row_id = (record["id"] or "").strip()
+        if not row_id or row_id in rows:
+            raise InputError(f"{source} line {line} id", row_id, "a non-empty id used once (e.g. S1-001)")
+        numbers = {}
+        for column in ("timepoint_months", "pct_change_mean"):
+            text_value = (record[column] or "").strip()
+            numbers[column] = _number(text_value)
+            if text_value and (numbers[column] is None or not math.isfinite(numbers[column])):
+                raise InputError(f"{source} line {line} ({row_id}) {column}", text_value, "a finite number, or empty")
+        if record["certainty"] not in CERTAINTIES:
+            raise InputError(f"{source} line {line} ({row_id}) certainty", record["certainty"], f"one of {', '.join(CERTAINTIES)}")
+        rows[row_id] = TargetRow(
+            id=row_id, trial=record["trial"], arm=record["arm"], intervention=record["intervention"],
+            timepoint_months=numbers["timepoint_months"], site=record["site"], value=numbers["pct_change_mean"],
+            dispersion=record["pct_change_sd_or_ci"], n=record["n"], citation=record["citation"], certainty=record["certainty"],
         )
     return rows
+
+
+@lru_cache(maxsize=1)
+def shipped_targets() -> dict[str, TargetRow]:
+    """All rows of the shipped CSV by id."""
+    text = resources.files("osteotwin.data").joinpath("calibration_targets.csv").read_text(encoding="utf-8")
+    return parse_targets(text, "calibration_targets.csv")
+
+
+_active: dict[str, TargetRow] | None = None  # set by use_targets: the rows the suites read instead of the shipped ones
+_given: frozenset[str] | None = None  # set by use_targets: the ids of the user's CSV (the rows in the fit)
+
+
+def load_targets() -> dict[str, TargetRow]:
+    """The rows the suites evaluate by id: the shipped CSV, or the table of :func:`use_targets`."""
+    return _active if _active is not None else shipped_targets()
+
+
+@contextmanager
+def use_targets(rows: dict[str, TargetRow]) -> Iterator[None]:
+    """Within the block the suites read ``rows`` (a user's targets CSV, ``osteotwin calibrate TARGETS.csv``):
+    a row's value, dispersion, n and certainty come from it, and shipped rows it leaves out drop out of the
+    fit (:func:`in_fit`; the suites still compute them, from the shipped row)."""
+    global _active, _given
+    previous = _active, _given
+    _active, _given = {**shipped_targets(), **rows}, frozenset(rows)
+    try:
+        yield
+    finally:
+        _active, _given = previous
+
+
+def in_fit(result: TargetResult) -> bool:
+    """A result counts in the fit: its row is in the active targets (a check that is not a CSV row always counts)."""
+    return _given is None or result.row_id in _given or result.row_id not in shipped_targets()
 
 
 def target(row_id: str) -> TargetRow:
