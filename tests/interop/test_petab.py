@@ -101,7 +101,7 @@ def test_every_condition_in_libroadrunner_matches_the_engine(exported, results):
 
 def test_drug_suite_alone_is_refused(tmp_path, capsys):
     assert main(["calibrate", "--suite", "drugs", "--petab", str(tmp_path / "p")]) == 2
-    assert "--suite = 'drugs': a suite with rows the SBML can express" in capsys.readouterr().err
+    assert "--suite = 'drugs': a suite with rows the PEtab problem can express" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
 
 

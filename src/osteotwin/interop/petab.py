@@ -115,7 +115,7 @@ def _row_reason(result, suite: str) -> str:
     if result.row_id not in load_targets():
         return "a check that is not a row of the targets CSV"
     if suite == "drugs":
-        return "drug suite: bone agents are not in the SBML export"
+        return "drug suite: the conditions do not set dosing events yet (the one-scenario SBML export carries them)"
     if result.unit != "%":
         return f"unit {result.unit}: the observables are BMD % change"
     if not result.cohort:
@@ -199,8 +199,8 @@ def build_problem(chosen: tuple[str, ...], suite: str = "core") -> tuple[dict[st
                 reason = _row_reason(result, "drugs" if module is drugs else "core")
                 (left_out.append((result, reason)) if reason else measured.append(result))
     if not measured:
-        raise InputError("--suite", suite, "a suite with rows the SBML can express: core or all (the drug rows need bone "
-                         "agents, which the SBML export does not carry)")
+        raise InputError("--suite", suite, "a suite with rows the PEtab problem can express: core or all (the drug rows need "
+                         "per-condition dosing events, which the problem does not set yet)")
     left_rows = [[r.row_id, r.trial, r.arm, reason] for r, reason in left_out]
     if core in fit.SUITES[suite][0]:
         left_rows += [[row_id, "", "", f"not evaluated by the core suite: {why}"] for row_id, why in core.NOT_EVALUATED.items()]
@@ -228,7 +228,7 @@ def build_problem(chosen: tuple[str, ...], suite: str = "core") -> tuple[dict[st
     notes = ("osteotwin bone-cell core for the PEtab calibration problem (osteotwin.interop.petab): the engine inputs are "
              "formulas of time and of condition parameters (endocrine course, age and years since menopause at the start); "
              "initial values are set per condition (the cohort's burn-in state); an event stores each site's mineral volume at "
-             "baseline_day, from which the observables measure BMD % change. Bone agents are not exported.")
+             "baseline_day, from which the observables measure BMD % change. No condition sets a dose (drug states stay 0).")
     b = sbml.build_model(first, table, notes, input_formulas(constants))
     model_ids = {b.model.getParameter(i).getId() for i in range(b.model.getNumParameters())}
     for name in INPUT_SIDE_PARAMETERS:
