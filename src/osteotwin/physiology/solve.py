@@ -218,9 +218,10 @@ def _drugs_at(ds, t, t_target, limit, r, coupled, dp, rtol, h_max, drug_h, tally
     (``dk.depends_on_resorption``) the sub-steps end with the core's step and a rejected core step
     restarts the track: its pools move with the bone's resorption, which the core holds only over its
     own step, and its plasma phase (hours) is too fast for interpolation. ``coupled`` says whether one is
-    (``dk.depends_on_resorption``, evaluated by the caller after each dose: a drug on board stays on board). The track also restarts, from ``ds`` (the drug states at the core's time
-    ``t``), after a dose (``track_t[0]`` set to inf) and when a rejected core step asks for a time
-    before the track's start.
+    (``dk.depends_on_resorption``, evaluated by the caller after each dose: a drug on board stays on
+    board). The track also restarts, from ``ds`` (the drug states at the core's time ``t``), after a
+    dose (``track_t[0]`` set to inf) and when a rejected core step asks for a time before the track's
+    start.
 
     Each sub-step is ``_drug_step``; its error is the nonlinear remainder, ``O(hd**3)``, scaled by
     ``dk.RTOL_FACTOR * rtol * (|x| + atol)``; the next sub-step is ``hd * SAFETY / err**(1/3)``, the
