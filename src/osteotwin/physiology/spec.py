@@ -48,12 +48,17 @@ class State:
 # Relative tolerance factors: cells 3 x rtol, bone and mineral 1 x. Measured against SciPy Radau
 # (rtol 1e-9), 1 patient, 10 years: max BMD error 0.09 pp on anastrozole (cells 1x: ~0.04, 2x: 0.07,
 # 5x: 0.13) and 0.02 pp with denosumab; with denosumab 3x takes 14% fewer steps than 2x
-# (benchmarks/RESULTS.md; tests/physiology/test_solver_accuracy.py).
+# (benchmarks/RESULTS.md; tests/physiology/test_solver_accuracy.py). Active osteoclasts are held to an
+# absolute error of the reference count (absolute scale 1.0, factor 10): BMD integrates resorption, so an
+# osteoclast error moves bone by its size in units of the reference, not of the (under denosumab, tiny) count
+# itself. With 0.3 and 3 they limited 85% of the steps under denosumab; now, 1 patient-decade on anastrozole +
+# denosumab q6m takes 998 core steps instead of 1,847 with a max BMD error against Radau of 0.019 pp (was
+# 0.003; anastrozole alone 565 steps, 0.022 pp), and no shipped example's BMD moves by more than 0.01 pp.
 SITE_STATES: tuple[State, ...] = (
     State("osteoblast_precursors_pM", "OBp", "osteoblast precursors (cells.py)", "reference_osteoblast_precursors_pM", 0.3, 3.0),
     State("osteoblasts_pM", "OBa", "active osteoblasts (cells.py)", "reference_osteoblasts_pM", 0.3, 3.0),
     State("osteoclast_precursors_pM", "OCp", "osteoclast precursors (cells.py)", "reference_osteoclast_precursors_pM", 0.3, 3.0),
-    State("osteoclasts_pM", "OCa", "active osteoclasts (cells.py)", "reference_osteoclasts_pM", 0.3, 3.0),
+    State("osteoclasts_pM", "OCa", "active osteoclasts (cells.py)", "reference_osteoclasts_pM", 1.0, 10.0),
     State("bone_volume_pct", "BV", "bone volume fraction (bone.py)", "{site}_bone_volume_pct", 1e-3, 1.0, held_in_burn_in=True),
     State("mineral_volume_pct", "M", "mineral volume, BV x mineral fraction (bone.py)", "{site}_reference_mineral_volume_pct", 1e-3, 1.0),
     State("osteomorphs_pM", "OM", "osteomorphs: osteoclasts parked under denosumab (cells.py; zero without it)", "reference_osteoclasts_pM", 0.3, 3.0),

@@ -15,6 +15,7 @@ ratio, sqrt(1/d1 + 1/d0) (Rothman KJ, Greenland S. Modern Epidemiology, 3rd ed.,
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import Annotated, Any, Literal
 
@@ -172,6 +173,19 @@ def month_grid(spec: TrialSpec, arm: Arm) -> list[int]:
     return sorted(m for m in months if m <= horizon)
 
 
+def _freeze_long_lived_objects() -> None:
+    """Move every object alive now (modules, compiled kernels, schemas, the registry) out of the cyclic
+    garbage collector's view, once per process (``gc.freeze``, Python 3.7+).
+
+    A chunk allocates many short-lived objects (a Scenario per patient); each full collection they trigger
+    walked the whole heap of long-lived objects the engine loads, which cost about a quarter of an
+    anastrozole chunk's CPU time (benchmarks/POPULATION.md). Objects are still freed by reference counting;
+    only the frozen ones are never scanned for cycles again."""
+    if not gc.get_freeze_count():
+        gc.collect()
+        gc.freeze()
+
+
 def run_chunk(spec_json: dict, arm_index: int, chunk_index: int, first: int, size: int) -> dict[str, np.ndarray]:
     """Simulate one chunk of one arm; returns per-patient columns (numpy arrays, one row per patient).
 
@@ -220,6 +234,7 @@ def run_chunk(spec_json: dict, arm_index: int, chunk_index: int, first: int, siz
         within = (exp_draws[k] - before) / np.maximum(hazard[np.arange(size), np.maximum(first_hit, 0)], 1e-300)
         columns[f"{outcome}_fracture_month"] = np.where(first_hit >= 0, first_hit + np.clip(within, 0, 1), np.nan)
     columns["horizon_months"] = np.full(size, float(horizon))
+    _freeze_long_lived_objects()  # after the first chunk: the engine's kernels and tables are loaded by now
     return columns
 
 

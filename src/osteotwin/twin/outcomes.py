@@ -120,6 +120,9 @@ def extra_outputs(
         from osteotwin.physiology.lifestyle import lifestyle_drives
 
         gut_barrier_relative = lifestyle_drives(inputs, options, params).gut_barrier_relative
+    if patients <= CHUNK_PATIENTS:  # one chunk: no copies
+        return _extra_outputs_chunk(scenarios, months, {name: np.asarray(values) for name, values in outputs.items()}, options,
+                                    params, inputs, None if gut_barrier_relative is None else np.asarray(gut_barrier_relative))
     result: dict[str, np.ndarray] = {}
     # Chunks bound the memory of the intermediate (patients x months) arrays in large batches.
     for start in range(0, patients, CHUNK_PATIENTS):

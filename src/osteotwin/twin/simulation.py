@@ -121,10 +121,17 @@ def engine_only_parameters() -> frozenset[str]:
     return frozenset(vector.union(*(set(module.PARAMETERS) for module in modules)))
 
 
+@functools.cache
+def module_parameter_names() -> tuple[str, ...]:
+    """The registry parameters that the lifestyle and outcome modules read (every name not in
+    :func:`engine_only_parameters`); every table has the registry's names."""
+    engine_only = engine_only_parameters()
+    return tuple(name for name in registry() if name not in engine_only)
+
+
 def module_groups(params: PatientParameters) -> list[tuple[ParameterTable, np.ndarray]]:
     """Patients grouped by the parameters the lifestyle and outcome modules read."""
-    engine_only = engine_only_parameters()
-    return params.groups([name for name in params.table if name not in engine_only])
+    return params.groups(module_parameter_names())
 
 
 def _lifestyle(inputs: LifestyleInputs, options: EngineOptions, groups: list[tuple[ParameterTable, np.ndarray]]) -> LifestyleDrives:
@@ -271,7 +278,9 @@ class TrajectoryBatch(Sequence[Trajectory]):
         record["months"] = self._months[:n].tolist()
         record.update(self._notes)
         record["warnings"] = self._warnings[i]
-        return Trajectory(**record)
+        # Built from the engine's own arrays (lists of plain floats, strings): nothing to validate, and
+        # validation cost more than the rest of a one-patient simulate() outside the kernel.
+        return Trajectory.model_construct(**record)
 
     @property
     def baseline_bmd_g_cm2(self) -> np.ndarray:
@@ -315,6 +324,8 @@ def simulate_batch(scenarios: Sequence[Scenario | Mapping], *, options: EngineOp
     names = {key: dict.fromkeys(k for part in parts for k in part[key]) for key in ("series", "drug_series")}
 
     def joined(key: str, name: str) -> np.ndarray:
+        if len(parts) == 1 and name in parts[0][key]:
+            return parts[0][key][name]
         return np.concatenate([part[key].get(name, np.full((len(part["warnings"]), months + 1), np.nan, np.float32))
                                for part in parts]) if parts else np.zeros((0, months + 1), np.float32)
 
