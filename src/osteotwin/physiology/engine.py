@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from osteotwin.catalog import DAYS_PER_YEAR
+from osteotwin.catalog import DAYS_PER_MONTH
 from osteotwin.physiology import background, bone, drugs, estrogen, lifestyle, solve
 from osteotwin.physiology import drug_kernels as dk
 from osteotwin.physiology import system as sy
@@ -146,12 +146,15 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable | PatientParame
     u[U.age_rankl_drive] = bg_age
     u[U.pth_relative] = drives.pth_relative[start:stop][None, :]
     u[U.formation_relative] = drives.formation_relative[start:stop][None, :]
+    # Exercise loads the sites from its start to its stop month (habitual loading outside: detraining after the stop,
+    # mechanostat.py); osteocyte accommodation fades the exercise route after an onset counted from the programme's
+    # start (the burn-in holds habitual loading). Month midpoints.
+    exercising = ((month_midpoints >= drives.exercise_start_month[None, start:stop])
+                  & (month_midpoints < drives.exercise_stop_month[None, start:stop]))
     for s in range(len(sy.SITES)):
-        u[U.loading_lumbar_spine_relative + s] = drives.loading_stimulus_relative[s, start:stop][None, :]
-    # Osteocyte accommodation (mechanostat.py): the exercise route fades after an onset counted from
-    # month 0 (the burn-in holds habitual loading, so the programme starts at month 0); month midpoints.
-    month_days = month_years[:, None] * DAYS_PER_YEAR
-    since_onset = np.maximum(month_days - params.value("exercise_accommodation_onset_days"), 0.0)
+        u[U.loading_lumbar_spine_relative + s] = np.where(exercising, drives.loading_stimulus_relative[s, start:stop][None, :], 1.0)
+    days_on_programme = np.maximum(month_midpoints - drives.exercise_start_month[None, start:stop], 0.0) * DAYS_PER_MONTH
+    since_onset = np.maximum(days_on_programme - params.value("exercise_accommodation_onset_days"), 0.0)
     u[U.exercise_accommodation_relative] = np.exp(-since_onset / params.value("exercise_accommodation_time_days"))
     return u, burn, serum, ratio
 
