@@ -334,6 +334,11 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
     )
     if total_d > 4000:
         warnings.append(f"vitamin_d_iu_per_day: total {total_d:g} IU exceeds the upper limit of 4,000 IU (IOM 2011)")
+    exercise = scenario.exercise
+    if exercise is not None and (exercise.start_month > 0 or exercise.stop_month is not None):
+        warnings.append(f"exercise: months {exercise.start_month:g}-{exercise.stop_month if exercise.stop_month is not None else scenario.months:g} "
+                        "act on bone (given back after the stop); muscle strength and falls take the programme as "
+                        "running from month 0 to the end (the muscle model has no start or stop)")
     if scenario.patient.years_since_menopause < 1:
         warnings.append("years_since_menopause < 1: perimenopausal transition; estradiol may not yet be at postmenopausal levels")
     return warnings

@@ -89,3 +89,11 @@ def test_until_the_stop_the_course_is_that_of_the_continued_programme():
     for field in SITE_FIELDS:
         np.testing.assert_allclose(np.asarray(getattr(stopped, field))[:19], np.asarray(getattr(continued, field))[:19],
                                    atol=1e-9)
+
+
+def test_a_window_warns_that_muscle_and_falls_ignore_it():
+    from osteotwin.scenario import scenario_warnings
+
+    warnings = scenario_warnings(Scenario.model_validate(_scenario(stop_month=18)))
+    assert any(w.startswith("exercise: months 0-18 act on bone") for w in warnings), warnings
+    assert not any(w.startswith("exercise:") for w in scenario_warnings(Scenario.model_validate(_scenario())))

@@ -177,18 +177,25 @@ class Terms:
     def phi(self) -> str:  # mechanical stimulus
         return f"exp({self.id('log_phi')})"
 
-    def route(self) -> str:  # the exercise route: min(log_load, max(log_phi, 0)) * accommodation
-        return f"{_min(self.id('log_load'), _max(self.id('log_phi'), '0'))} * exercise_accommodation_relative"
+    def route(self) -> str:  # mechanostat.exercise_route: (L - W) * accommodation, W the withdrawn loading (detraining)
+        return (f"({self.id('log_load')} - 2 * ln(withdrawn_loading_{self.site}_relative))"
+                " * exercise_accommodation_relative")
+
+    def loading_route(self) -> str:  # the osteocytes follow a positive route only (system.site_signals)
+        return _max(self.id('route'), '0')
 
     def exercise(self) -> str:
-        return f"{self.site}_exercise_loading_sensitivity * {self.id('route')}"
+        return f"{self.site}_exercise_loading_sensitivity * {self.id('loading_route')}"
 
     def decline(self) -> str:  # the set point's decline with age and the menopausal fall (background.py)
         return (f"stiffness_bone_volume_exponent * ({self.site}_set_point_decline_per_year * elapsed_years"
                 " + menopause_set_point_decline * menopause_fall_since_start)")
 
+    def log_phi_carried(self) -> str:  # mechanostat.loaded_set_point_signal: the gain the loading carries is not disuse
+        return f"{self.id('log_phi_bone')} + {_min(self.id('log_load'), _max('-' + self.id('log_phi_bone'), '0'))}"
+
     def log_phi_set(self) -> str:  # lazy zone, then the disuse side scaled; minus the set point's decline
-        a, z = self.id("log_phi_bone"), "mechanostat_lazy_zone_log"
+        a, z = self.id("log_phi_carried"), "mechanostat_lazy_zone_log"
         return (f"piecewise(({a} + {z}) * mechanostat_disuse_gain_ratio, {a} < -{z}, {a} - {z}, {a} > {z}, 0)"
                 f" - {self.id('decline')}")
 
@@ -208,7 +215,7 @@ class Terms:
     def production(self) -> str:  # RANKL production: osteocyte share lowered by stimulus and the route
         return (f"rankl_intrinsic_production_pM_per_day * (1 + {self.prime}) * (((1 - osteocyte_rankl_share)"
                 f" + osteocyte_rankl_share * exp(-osteocyte_rankl_stimulus_exponent * ({self.site}_mechanosensitivity"
-                f" * {self.id('log_phi_set')} + exercise_osteocyte_rankl_sensitivity * {self.id('route')})))"
+                f" * {self.id('log_phi_set')} + exercise_osteocyte_rankl_sensitivity * {self.id('loading_route')})))"
                 f" * rankl_production_relative + background_rankl_drive + {self.site}_age_drive_scale * age_rankl_drive)")
 
     def rankl(self) -> str:
@@ -245,14 +252,15 @@ class Terms:
         return (f"{self.site}_turnover_scale * osteoclast_apoptosis_per_day * {self.id('pi_c')} * osteoclast_apoptosis_relative"
                 f" / (1 - bisphosphonate_inhibition)")
 
-    def modelling_formation(self) -> str:  # system.modelling_formation
-        return f"{self.site}_modelling_formation_per_day * {self.id('route')} * {self.bv}"
+    def modelling_formation(self) -> str:  # bone.modelling_formation
+        return f"{self.site}_modelling_formation_per_day * {self.id('loading_route')} * {self.bv}"
 
     def formation(self) -> str:
         return f"{self.site}_turnover_scale * formation_rate_pct_per_pM_day * {self.oba} + {self.id('modelling_formation')}"
 
-    def resorption_per_bv(self) -> str:
-        return f"{self.site}_turnover_scale * resorption_rate_pct_per_pM_day * {self.oca} / {self.bv}"
+    def resorption_per_bv(self) -> str:  # resorption plus detraining's removal (bone.modelling_removal_per_day)
+        return (f"{self.site}_turnover_scale * resorption_rate_pct_per_pM_day * {self.oca} / {self.bv}"
+                f" + {self.site}_modelling_formation_per_day * {_max('-' + self.id('route'), '0')}")
 
     # -- rates (prod - loss * y) ----------------------------------------------------------------
     def rates(self) -> dict[str, str]:
@@ -279,7 +287,8 @@ class Terms:
     UNITS = {"p_o": "pM_per_day", "opg": "pM", "l_eff": "pM", "production": "pM_per_day", "rankl": "pM", "x": "pM",
              "maturation": "per_day", "differentiation": "per_day", "refusion": "per_day", "osteoclast_loss": "per_day",
              "modelling_formation": "percent_per_day", "formation": "percent_per_day", "resorption_per_bv": "per_day"}
-    SIGNALS = ("mineral_fraction", "log_load", "log_phi_bone", "log_phi", "phi", "route", "exercise", "decline", "log_phi_set", "w",
+    SIGNALS = ("mineral_fraction", "log_load", "log_phi_bone", "log_phi", "phi", "route", "loading_route", "exercise", "decline",
+               "log_phi_carried", "log_phi_set", "w",
                "p_o", "opg", "l_eff", "production", "rankl", "x", "pi_l",
                "pi_u", "pi_r", "pi_c", "maturation", "differentiation", "refusion", "osteoclast_loss",
                "modelling_formation", "formation", "resorption_per_bv")

@@ -151,11 +151,20 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable | PatientParame
     # start (the burn-in holds habitual loading). Month midpoints.
     exercising = ((month_midpoints >= drives.exercise_start_month[None, start:stop])
                   & (month_midpoints < drives.exercise_stop_month[None, start:stop]))
+    stopped = month_midpoints >= drives.exercise_stop_month[None, start:stop]
     for s in range(len(sy.SITES)):
-        u[U.loading_lumbar_spine_relative + s] = np.where(exercising, drives.loading_stimulus_relative[s, start:stop][None, :], 1.0)
-    days_on_programme = np.maximum(month_midpoints - drives.exercise_start_month[None, start:stop], 0.0) * DAYS_PER_MONTH
-    since_onset = np.maximum(days_on_programme - params.value("exercise_accommodation_onset_days"), 0.0)
-    u[U.exercise_accommodation_relative] = np.exp(-since_onset / params.value("exercise_accommodation_time_days"))
+        programme = drives.loading_stimulus_relative[s, start:stop][None, :]
+        u[U.loading_lumbar_spine_relative + s] = np.where(exercising, programme, 1.0)
+        u[U.withdrawn_loading_lumbar_spine_relative + s] = np.where(stopped, programme, 1.0)
+    # After the stop the input repeats the programme's course from its start, for as long as the programme lasted, so
+    # the detraining route mirrors the route that built the gain (mechanostat.py); 0 after that.
+    first = drives.exercise_start_month[None, start:stop]
+    duration = drives.exercise_stop_month[None, start:stop] - first
+    months_on = np.maximum(month_midpoints - first, 0.0)
+    months_on = np.where(stopped, months_on - duration, months_on)
+    since_onset = np.maximum(months_on * DAYS_PER_MONTH - params.value("exercise_accommodation_onset_days"), 0.0)
+    u[U.exercise_accommodation_relative] = np.where(stopped & (months_on >= duration), 0.0,
+                                                    np.exp(-since_onset / params.value("exercise_accommodation_time_days")))
     return u, burn, serum, ratio
 
 
