@@ -43,9 +43,8 @@ acted like an antiresorptive). The fitted split: at the spine most of the 8-mont
 the sclerostin route (CTX ~13% lower at 12 months), at the hip most through modelling.
 Osteocytes accommodate to a sustained new loading regime (cellular accommodation, Schriefer 2005;
 Turner 1998): after an onset t_acc (the 8-12 months of the calibrating trials) the exercise route is
-multiplied by ``exp(-(t - t_acc)/tau_acc)``, t the time since the scenario start (the engine's burn-in holds
-habitual loading), so the gain levels off instead of growing for years, and part of it fades as the
-disuse feedback returns the bone towards its habitual-loading set point. Form ours [A]; both times
+multiplied by ``exp(-(t - t_acc)/tau_acc)``, t the time since the programme's start (``exercise.start_month``; the
+engine's burn-in holds habitual loading), so the gain levels off instead of growing for years. Form ours [A]; both times
 are fitted with the exercise gains (scripts/calibrate_lifestyle.py) to rows from 8 months to 12 years, EFOPS's
 14-month spine and hip rows included.
 Detraining (issue 13): when a programme stops (Scenario ``exercise.stop_month``) its loading ``W`` is withdrawn and
@@ -56,9 +55,8 @@ needs; symmetry ours [A]); osteocyte sclerostin and RANKL return to habitual at 
 when positive). No detraining parameter is fitted: the give-back is checked, not fitted, against Dalsky GP et al. Ann
 Intern Med 1988;108:824-8 (spine +6.1% after 22 months of weight-bearing training, +1.1% 13 months after it stopped;
 abstract read [V]; calibration/lifestyle.py DETRAINING_CHECKS).
-Until session 3 of issue 13 the route was capped by the stimulus the bone had absorbed, ``min(L, max(log Phi, 0))``;
-the cap depends on the bone's course, so its mirror could not be formed from the inputs, and it is gone (the
-accommodation fade alone ends the growth; the exercise group was refitted on it).
+The route is not capped by the stimulus the bone has absorbed: such a cap depends on the bone's course, so its mirror
+could not be formed from the inputs; the accommodation fade alone ends the growth.
 Until session 2 the added load also entered the set-point term; with the jointly refitted core that gave
 the spine a persistent, unaccommodated gain of ~9 points after 5 years of a LIFTMOR-like programme.
 """
