@@ -884,8 +884,9 @@ EXERCISE_FIT_RECORD = (
     "- Exercise refit (issue 13, 2026-12-06, on the issue-13 core, with the detraining structure: the route without its "
     "absorption cap, the carried gain not disuse): Nelder-Mead from the shipped values (start 1: error 31.38, sum of "
     "squared errors in standard errors over the 11 fitted exercise rows; the previous fit, on the pre-ageing core and the "
-    "capped route, ended at 36.95) and from a seeded random point (start 2, still running when the values were written: "
-    "not used). Values moved at most 63% (total_hip_exercise_loading_sensitivity 0.075 -> 0.122); "
+    "capped route, ended at 36.95) and from a seeded random point (start 2: stopped after 70 minutes on the shared 2-core machine "
+    "without a result). The script writes only after its last start, so start 1's printed values were written with its "
+    "writer (parameters.write_values, the same 4-digit rounding). Values moved at most 63% (total_hip_exercise_loading_sensitivity 0.075 -> 0.122); "
     "impact_relative_stress_spine went to its upper bound 3.5 (Parameters at a prior bound). No prior bound was changed. "
     "Rows that changed status: S4-011 (HiRIT FN arm, evaluated) and S4-101-S4-102 (EFOPS spine 14 months, "
     "+3.3 vs +2.5, tolerance 0.75) now missed, each a strict xfail with its reason.\n")
