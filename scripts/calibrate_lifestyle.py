@@ -14,6 +14,10 @@ parameters are fixed; they belong to the core's own calibration):
 | AI fracture | fracture: ai_residual_multiplier | Tseng AI vs no AI (S5-025) |
 | drug fracture | fracture: turnover_exponent_{mof,hip} | Bouxsein (S5-034..037), HORIZON (S5-040/041) |
 
+Detraining (a programme's ``exercise.stop_month``) has no parameter of its own: the route mirrors its build-up
+(physiology/mechanostat.py), and its give-back is a validation check beside the rows (Dalsky 1988, lifestyle suite
+``validation_checks``), never fitted.
+
 Not fitted but re-derived and written with the fracture groups: fracture
 ``any_clinical_to_osteoporotic_hazard_ratio`` (derived [D] from van Geel 2006 by
 ``fracture.any_clinical_ratio_from_van_geel``; the ATAC absolute rows S5-002..009 only evaluate it).

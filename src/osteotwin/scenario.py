@@ -203,13 +203,23 @@ class Supplements(_Model):
 
 
 class Exercise(_Model):
-    """Weekly exercise dose by type. All zero means habitual daily activity only."""
+    """Weekly exercise dose by type, done from ``start_month`` until ``stop_month``. All zero means habitual daily
+    activity only. After ``stop_month`` loading returns to habitual (detraining: physiology/mechanostat.py)."""
 
     walking_minutes_per_week: float = Field(0, ge=0, le=3000)
     impact_sessions_per_week: float = Field(0, ge=0, le=21)
     resistance_sessions_per_week: float = Field(0, ge=0, le=14)
     resistance_intensity: Intensity = "moderate"
     balance_sessions_per_week: float = Field(0, ge=0, le=21)
+    start_month: float = Field(0, ge=0, le=600, description="Month the programme starts (default 0).")
+    stop_month: float | None = Field(
+        None, ge=0, le=600, description="Month the programme stops (detraining after it); None: until the end of the scenario.")
+
+    @model_validator(mode="after")
+    def _stop_after_start(self) -> Exercise:
+        if self.stop_month is not None and self.stop_month <= self.start_month:
+            raise ValueError(f"stop_month = {self.stop_month:g}: must be after start_month = {self.start_month:g}")
+        return self
 
 
 class Gut(_Model):
@@ -254,6 +264,18 @@ class Scenario(Regimen):
             return check_overrides(registry(), value)
         except InputError as error:
             raise ValueError(f"{error.field.removeprefix('parameters.')} = {error.value!r}: {error.allowed}") from None
+
+    @model_validator(mode="after")
+    def _exercise_within_horizon(self) -> Scenario:
+        """The exercise programme starts before the horizon and stops at the latest at it."""
+        exercise = self.exercise
+        if exercise is not None and exercise.start_month >= self.months:
+            raise ValueError(f"exercise.start_month = {exercise.start_month:g}: must be before the horizon "
+                             f"months = {self.months:g}")
+        if exercise is not None and exercise.stop_month is not None and exercise.stop_month > self.months:
+            raise ValueError(f"exercise.stop_month = {exercise.stop_month:g}: must be at most the horizon "
+                             f"months = {self.months:g}")
+        return self
 
     @property
     def regimen(self) -> Regimen:
@@ -312,6 +334,11 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
     )
     if total_d > 4000:
         warnings.append(f"vitamin_d_iu_per_day: total {total_d:g} IU exceeds the upper limit of 4,000 IU (IOM 2011)")
+    exercise = scenario.exercise
+    if exercise is not None and (exercise.start_month > 0 or exercise.stop_month is not None):
+        warnings.append(f"exercise: months {exercise.start_month:g}-{exercise.stop_month if exercise.stop_month is not None else scenario.months:g} "
+                        "act on bone (given back after the stop); muscle strength and falls take the programme as "
+                        "running from month 0 to the end (the muscle model has no start or stop)")
     if scenario.patient.years_since_menopause < 1:
         warnings.append("years_since_menopause < 1: perimenopausal transition; estradiol may not yet be at postmenopausal levels")
     return warnings

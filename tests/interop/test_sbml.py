@@ -43,13 +43,13 @@ SCENARIOS = {
     "untreated": {"patient": PATIENT, "months": MONTHS},
     # ships with diet and supplements: the lifestyle drives (PTH, formation) ride along
     "anastrozole": json.loads((EXAMPLES / "anastrozole_5y.json").read_text(encoding="utf-8")),
-    # letrozole at 80% adherence stopping at 48 months, with an exercise programme: the exercise route
-    # (min/max, lazy zone, accommodation) and an endocrine step inside the run
+    # letrozole at 80% adherence stopping at 48 months, with an exercise programme stopping at 30 months: the exercise
+    # route (min/max, lazy zone, accommodation, detraining) and an endocrine step inside the run
     "letrozole_exercise": {
         "patient": PATIENT, "months": MONTHS,
         "endocrine_therapy": [{"drug": "letrozole", "start_month": 0, "stop_month": 48, "adherence": 0.8}],
         "exercise": {"walking_minutes_per_week": 150, "impact_sessions_per_week": 3, "resistance_sessions_per_week": 2,
-                     "resistance_intensity": "high"},
+                     "resistance_intensity": "high", "stop_month": 30},
     },
     # the bone agents as dosing events: denosumab q6m (and its rebound once stopped), zoledronic acid yearly
     "anastrozole_denosumab": json.loads((EXAMPLES / "anastrozole_denosumab_5y.json").read_text(encoding="utf-8")),

@@ -49,7 +49,7 @@ def test_traced_rates_reproduce_the_engine():
     tracer = Tracer()  # every symbol dimensionless: units are checked by the SBML tests
     y_sym = Symbols([Formula(name, DIMENSIONLESS, frozenset({_site(name)}), True) for name in CORE_STATE_NAMES])
     p_sym = Symbols([Formula(name, atomic=True) for name in parameter_ids])
-    u_sym = Symbols([Formula(name, atomic=True) for name in INPUT_NAMES])
+    u_sym = Symbols([Formula(name, DIMENSIONLESS, frozenset(s for s in SITES if f"_{s}_" in name), True) for name in INPUT_NAMES])
     prod, loss = Sink(len(y)), Sink(len(y))
     tracer.call(sy.core_rates, y_sym, p_sym, u_sym, Formula("denosumab_inhibition", atomic=True),
                 Formula("bisphosphonate_inhibition", atomic=True), prod, loss)

@@ -8,39 +8,9 @@ import pytest
 
 from osteotwin.population.calibration import lifestyle as suite
 
-# Misses and why (model after the issue-13 refit; scripts/calibrate_lifestyle.py). Strict: a row that starts to pass
-# fails here until it is taken off the list.
-KNOWN_MISSES = {
-    "S4-012": "the untreated control arm's drift comes from the core's natural loss (issue 13, core half): the model's 8-month untreated change is ~0",
-    "S4-013": "the untreated control arm's drift comes from the core's natural loss (issue 13, core half): the model's 8-month untreated change is ~0",
-    "S4-015": "the untreated control arm's drift comes from the core's natural loss (issue 13, core half): the model's 8-month untreated change is ~0",
-    "S4-017": "the untreated control arm's drift comes from the core's natural loss (issue 13, core half): the model's 8-month untreated change is ~0",
-    "S4-014": "interim HiRIT arm (n=12): the model's arm = fitted exercise gain + the core's ~0 untreated drift",
-    "S4-016": "interim HiRIT arm (n=12): the fitted spine gain (2.2 pp over control, precision-weighted against EFOPS and Shojaa) + the core's ~0 drift",
-    "S4-010-S4-012": "LIFTMOR spine 4.1 pp at 8 months conflicts, under one programme mapping, with EFOPS 2.5 at 14 months and the meta-analyses' ~1 pp (Shojaa, SE 0.18 pp); the precision-weighted fit gives 2.2",
-    "S4-011-S4-013": "LIFTMOR femoral neck 2.2 pp at 8 months conflicts with EFOPS's hip 0.5 at 14 months for a programme with more impact; the fit gives 1.05",
-    "S4-103-S4-104": "EFOPS hip +0.5 at 14 months: the model's hip keeps gaining from 8 to 14 months (modelling, then mineralisation of the new bone) and cannot give LIFTMOR's FN gain and EFOPS's small hip gain together; model 2.2",
-    "S4-105-S4-106": "EFOPS femoral neck +1.0 (evaluated against the model's total hip, as S4-103/104): model 2.2",
-    "S4-028": "calcium/vitamin D act on fracture only through BMD in the model (no sourced non-BMD route); Tang's RR 0.88 needs more",
-    "S4-029": "WHI hip at 84 months (recalled, standard error doubled): model 0.74 vs 1.06; the calcium exponent refit on the merged core (ageing landed, session 5) settles between Tang's rows and this one",
-    "S4-033": "WHI vertebral rows vs the model's MOF: BMD route only",
-    "S4-034": "Weaver RR 0.85: BMD route only (as S4-028)",
-    "S4-035": "Weaver hip RR 0.70: BMD route only (as S4-028)",
-    "S4-040": "ELBOW tibia arm vs model total hip: the core's untreated drift (-1.2 vs -1.9)",
-    "S4-042": "ELBOW tibia arm vs the model's total hip, evaluated only: the merged core's untreated course at 76 (-0.79 vs -1.29)",
-    "S4-043": "placebo arm value, evaluated only: the merged core's untreated spine course for this cohort with its supplements (+0.71 vs -0.01)",
-    "S4-044": "placebo arm value, evaluated only: the merged core's untreated hip course for this cohort (0.00 vs -0.72)",
-    "S5-001": "AI vs tamoxifen HR: the model's tamoxifen arm keeps more risk than ATAC (fracture module, not lifestyle)",
-    "S5-003": "ATAC tamoxifen cumulative fractures (recalled): model's all-site ratio (van Geel) overstates them",
-    "S5-005": "as S5-003 at 5 years",
-    "S5-008": "ATAC off-treatment rates fall while the model's rise with age (QFracture baseline)",
-    "S5-009": "as S5-008, tamoxifen arm",
-    "S5-029": "Marshall 1.5 per SD: the model uses Johnell 2005's 1.38 by choice (fracture.py)",
-    "S5-030": "no vertebral outcome; spine BMD does not enter the risk (as FRAX)",
-    "S5-035": "Bouxsein MOF 66% at a 6 pp gain: the turnover term saturates; conflicts with the 2 pp row and HORIZON",
-    "S5-038": "share of the zoledronate vertebral effect carried by BMD: no vertebral outcome in the model",
-    "S5-040": "HORIZON hip relative risk reduction 28% vs 41% (CI 17-58%): the drug-fracture refit on the merged core sets the hip turnover exponent against the Bouxsein hip rows",
-}
+# Misses and why: the suite's KNOWN_MISSES (shown beside each row in docs/calibration.md). Strict: a row that starts to
+# pass fails here until it is taken off the list.
+KNOWN_MISSES = suite.KNOWN_MISSES
 
 
 @pytest.fixture(scope="module")

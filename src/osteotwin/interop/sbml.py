@@ -203,11 +203,13 @@ def traced_model(data: EngineData, units_of: Mapping[str, str]) -> TracedModel:
         return Symbols([Formula(i, _UNIT_ATOMS[units_of[i]], sites_of(i), True) for i in ids])
 
     state_ids = [state_id(site, state) for site in data.sites for state in data.state_names]
-    site_of = {sid: frozenset({site}) for site in data.sites for sid in state_ids if sid.startswith(f"{site}_")}
-    # A site's own parameter ({site}_turnover_scale) makes a formula that site's, as its states do.
-    site_of_parameter = {pid: frozenset(s for s in data.sites if pid.startswith(f"{s}_")) for pid in data.vector_ids}
-    y, p = symbols(state_ids, site_of.__getitem__), symbols(data.vector_ids, site_of_parameter.__getitem__)
-    u, ds, dp = symbols(data.input_names), symbols(data.drug_state_names), symbols(data.drug_vector_ids)
+    # A formula is a site's when it reads that site's states, its own parameters ({site}_turnover_scale) or its own
+    # inputs (loading_{site}_relative): its quantities are named {site}_{function}.
+    def site_of(name: str) -> frozenset[str]:
+        return frozenset(site for site in data.sites if name.startswith(f"{site}_") or f"_{site}_" in name)
+
+    y, p, u = symbols(state_ids, site_of), symbols(data.vector_ids, site_of), symbols(data.input_names, site_of)
+    ds, dp = symbols(data.drug_state_names), symbols(data.drug_vector_ids)
     tracer = Tracer()
     resorption = tracer.call(solve._resorption_relative, y, p)
     drug_rates = Sink(len(ds))

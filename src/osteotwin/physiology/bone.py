@@ -82,9 +82,18 @@ def modelling_formation(p, s, route, bv):
 
     Bone laid on quiescent surfaces without prior resorption, mechanical loading's anabolic mode
     (Frost; Robling & Turner; mechanostat.py), driven by the exercise route and not through the cell
-    counts (so it moves neither the osteoclasts nor the osteoblast pool).
+    counts (so it moves neither the osteoclasts nor the osteoblast pool). A negative route (detraining) forms nothing;
+    it removes bone instead (:func:`modelling_removal_per_day`).
     """
-    return p[PS.modelling_formation_per_day + s] * route * bv
+    return p[PS.modelling_formation_per_day + s] * max(route, 0.0) * bv
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def modelling_removal_per_day(p, s, route):
+    """Detraining, the mirror of modelling-based formation (mechanostat.py): a negative exercise route removes bone
+    volume, with its mineral and slow mineral deficit in proportion, at ``k_mod,site * (-route)`` per day, the rate
+    constant the bone was built with (Frost's disuse mode removes bone a loading no longer needs; symmetry ours [A])."""
+    return p[PS.modelling_formation_per_day + s] * max(-route, 0.0)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -94,13 +103,14 @@ def remodelling_formation(p, s, oba):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def bone_and_mineral_rates(p, s, o, y, formation, prod, loss):
+def bone_and_mineral_rates(p, s, o, y, formation, removal_per_day, prod, loss):
     """Bone volume, mineral and the slow mineral deficit (module docstring): formation F adds bone whose
     mineral enters at v_prim and fills in a fast (kappa) and a slow (kappa_slow) phase; resorption
-    removes bone with its mineral in proportion, R/BV = theta k_res OCa / BV."""
+    removes bone with its mineral in proportion, R/BV = theta k_res OCa / BV, and so does detraining
+    (``removal_per_day``, a fraction of the bone per day: :func:`modelling_removal_per_day`)."""
     bv = y[o + S.bone_volume_pct]
     slow = y[o + S.slow_mineral_deficit_pct]
-    resorption_per_bv = p[PS.turnover_scale + s] * p[P.resorption_rate_pct_per_pM_day] * y[o + S.osteoclasts_pM] / bv
+    resorption_per_bv = p[PS.turnover_scale + s] * p[P.resorption_rate_pct_per_pM_day] * y[o + S.osteoclasts_pM] / bv + removal_per_day
     kappa = p[P.secondary_mineralisation_per_day]
     kappa_slow = p[P.slow_mineralisation_per_day]
     prod[o + S.bone_volume_pct] = formation

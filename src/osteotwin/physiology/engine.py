@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from osteotwin.catalog import DAYS_PER_YEAR
+from osteotwin.catalog import DAYS_PER_MONTH
 from osteotwin.physiology import background, bone, drugs, estrogen, lifestyle, solve
 from osteotwin.physiology import drug_kernels as dk
 from osteotwin.physiology import system as sy
@@ -146,13 +146,25 @@ def monthly_inputs(arrays: PatientArrays, params: ParameterTable | PatientParame
     u[U.age_rankl_drive] = bg_age
     u[U.pth_relative] = drives.pth_relative[start:stop][None, :]
     u[U.formation_relative] = drives.formation_relative[start:stop][None, :]
+    # Exercise loads the sites from its start to its stop month (habitual loading outside: detraining after the stop,
+    # mechanostat.py); osteocyte accommodation fades the exercise route after an onset counted from the programme's
+    # start (the burn-in holds habitual loading). Month midpoints.
+    exercising = ((month_midpoints >= drives.exercise_start_month[None, start:stop])
+                  & (month_midpoints < drives.exercise_stop_month[None, start:stop]))
+    stopped = month_midpoints >= drives.exercise_stop_month[None, start:stop]
     for s in range(len(sy.SITES)):
-        u[U.loading_lumbar_spine_relative + s] = drives.loading_stimulus_relative[s, start:stop][None, :]
-    # Osteocyte accommodation (mechanostat.py): the exercise route fades after an onset counted from
-    # month 0 (the burn-in holds habitual loading, so the programme starts at month 0); month midpoints.
-    month_days = month_years[:, None] * DAYS_PER_YEAR
-    since_onset = np.maximum(month_days - params.value("exercise_accommodation_onset_days"), 0.0)
-    u[U.exercise_accommodation_relative] = np.exp(-since_onset / params.value("exercise_accommodation_time_days"))
+        programme = drives.loading_stimulus_relative[s, start:stop][None, :]
+        u[U.loading_lumbar_spine_relative + s] = np.where(exercising, programme, 1.0)
+        u[U.withdrawn_loading_lumbar_spine_relative + s] = np.where(stopped, programme, 1.0)
+    # After the stop the input repeats the programme's course from its start, for as long as the programme lasted, so
+    # the detraining route mirrors the route that built the gain (mechanostat.py); 0 after that.
+    first = drives.exercise_start_month[None, start:stop]
+    duration = drives.exercise_stop_month[None, start:stop] - first
+    months_on = np.maximum(month_midpoints - first, 0.0)
+    months_on = np.where(stopped, months_on - duration, months_on)
+    since_onset = np.maximum(months_on * DAYS_PER_MONTH - params.value("exercise_accommodation_onset_days"), 0.0)
+    u[U.exercise_accommodation_relative] = np.where(stopped & (months_on >= duration), 0.0,
+                                                    np.exp(-since_onset / params.value("exercise_accommodation_time_days")))
     return u, burn, serum, ratio
 
 

@@ -59,6 +59,8 @@ class LifestyleInputs:
     polyphenols_mg_per_day: np.ndarray | None = field(default=None)  # None: reference 500 mg/d
     measured_25ohd_ng_ml: np.ndarray | None = field(default=None)  # NaN or None: not measured
     habitual_vitamin_d_iu_per_day: np.ndarray | None = field(default=None)  # diet only; None: total
+    exercise_start_month: np.ndarray | None = field(default=None)  # None: the programme runs from month 0
+    exercise_stop_month: np.ndarray | None = field(default=None)  # inf or None: until the end of the scenario
 
     @property
     def patients(self) -> int:
@@ -101,6 +103,17 @@ class LifestyleDrives:
     pth_relative: np.ndarray  # (patients,): PTH / PTH of a replete woman
     gut_barrier_relative: np.ndarray  # (patients,): gut permeability / untreated; < 1 with probiotics, fibre
     formation_relative: np.ndarray  # (patients,): nutrient effects on osteoblast formation (protein etc.)
+    # (patients,): the months between which the loading above applies; outside them loading is habitual (1.0) and
+    # osteocyte accommodation counts from the start (engine.monthly_inputs; detraining: mechanostat.py).
+    exercise_start_month: np.ndarray = field(default=None)  # type: ignore[assignment]
+    exercise_stop_month: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        patients = np.shape(self.pth_relative)[0]
+        if self.exercise_start_month is None:
+            object.__setattr__(self, "exercise_start_month", np.zeros(patients))
+        if self.exercise_stop_month is None:
+            object.__setattr__(self, "exercise_stop_month", np.full(patients, np.inf))
 
     @staticmethod
     def baseline(patients: int) -> LifestyleDrives:
@@ -184,6 +197,8 @@ def lifestyle_drives(
         pth_relative=np.asarray(pth, dtype=float).reshape(patients),
         gut_barrier_relative=np.asarray(barrier, dtype=float).reshape(patients),
         formation_relative=np.asarray(formation, dtype=float).reshape(patients),
+        exercise_start_month=None if inputs.exercise_start_month is None else np.asarray(inputs.exercise_start_month, dtype=float),
+        exercise_stop_month=None if inputs.exercise_stop_month is None else np.asarray(inputs.exercise_stop_month, dtype=float),
     )
 
 

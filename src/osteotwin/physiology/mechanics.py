@@ -91,7 +91,7 @@ PARAMETERS = ParameterTable(
             "R", (10.0, 150.0), symbol="n_imp",
         ),
         Parameter(
-            "impact_relative_stress_hip", 1.74, "1",
+            "impact_relative_stress_hip", 1.725, "1",
             "Peak hip stress of a jump landing relative to a walking step",
             "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the exercise rows, "
             "chiefly EFOPS's high-impact programme at 14 months (hip +0.5 pp, S4-103/104) against LIFTMOR and the "
@@ -100,7 +100,7 @@ PARAMETERS = ParameterTable(
             "C", (1.5, 4.5), symbol="sigma_imp,TH",
         ),
         Parameter(
-            "impact_relative_stress_spine", 3.452, "1",
+            "impact_relative_stress_spine", 3.5, "1",
             "Peak spine stress of a jump landing relative to a walking step (attenuated by lower limbs)",
             "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the exercise rows "
             "(EFOPS 14 months and 12 years, LIFTMOR, meta-analyses); prior range ours [A]",
@@ -126,7 +126,7 @@ PARAMETERS = ParameterTable(
             "A", (1.2, 4.0), symbol="sigma_res,TH",
         ),
         Parameter(
-            "resistance_intensity_scale_moderate", 0.7978, "1",
+            "resistance_intensity_scale_moderate", 0.7671, "1",
             "Effective stimulus of moderate intensity (~60-70% 1RM, 8-12RM) relative to high (80-85% 1RM)",
             "Calibrated [C] by scripts/calibrate_lifestyle.py (exercise group) to the contrast between LIFTMOR's "
             "high-intensity programme (S4-010..013) and the moderate programmes of the meta-analyses (S4-018/019, "
@@ -135,7 +135,7 @@ PARAMETERS = ParameterTable(
             "C", (0.5, 0.95), symbol="i_mod",
         ),
         Parameter(
-            "stimulus_gain", 0.1777, "1",
+            "stimulus_gain", 0.1579, "1",
             "Gain from the relative stress stimulus psi to the core's mechanostat stimulus multiplier",
             "Calibrated [C] to LIFTMOR (S4-010..013) against the core's mechanostat",
             "C", (0.01, 3.0), symbol="g_psi",

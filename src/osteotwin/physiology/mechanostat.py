@@ -23,11 +23,11 @@ and still rising at 10, S3-022), because the strong spine feedback that ATAC's d
 also acted on the gain. r_disuse is calibrated jointly with the drug rows (scripts/calibrate.py --suite all).
 
 Exercise has its own route, separate from this disuse/loss feedback gain (ours [A]): with
-``L = log(s_load**2) >= 0`` the loading above habitual, the route is ``min(L, max(log Phi, 0))``
-(system.site_signals), the part of the exercise stimulus that the bone gained since has not yet
-absorbed. It is 0 at habitual loading (so the ATAC-, core- and drug-fitted states are unchanged) and
-falls back to 0 as the loaded bone stiffens (the mechanostat re-equilibrates, the gain plateaus). It acts
-in two ways (since session 3, issue #4):
+``L = log(s_load**2) >= 0`` the programme's loading above habitual, the route is ``L`` times the
+accommodation input below (:func:`exercise_route`). It is 0 at habitual loading (so the ATAC-, core- and
+drug-fitted states are unchanged). While a programme goes on, the part of the bone's gain that its loading
+carries is not disuse (:func:`loaded_set_point_signal`), so the gain is kept once accommodation has ended its
+growth (Dalsky 1988: gains "maintained with continued training"). It acts in these ways (since session 3, issue #4):
 - modelling-based formation, loading's anabolic mode (Frost's modelling threshold; Robling & Turner:
   bone laid on quiescent surfaces without prior resorption): ``F_mod = k_mod,site * route * BV`` (%BV/d)
   adds bone volume outside the cell counts; its mineral enters at the primary fraction and fills in the
@@ -43,11 +43,20 @@ acted like an antiresorptive). The fitted split: at the spine most of the 8-mont
 the sclerostin route (CTX ~13% lower at 12 months), at the hip most through modelling.
 Osteocytes accommodate to a sustained new loading regime (cellular accommodation, Schriefer 2005;
 Turner 1998): after an onset t_acc (the 8-12 months of the calibrating trials) the exercise route is
-multiplied by ``exp(-(t - t_acc)/tau_acc)``, t the time since the scenario start (the engine's burn-in holds
-habitual loading), so the gain levels off instead of growing for years, and part of it fades as the
-disuse feedback returns the bone towards its habitual-loading set point. Form ours [A]; both times
+multiplied by ``exp(-(t - t_acc)/tau_acc)``, t the time since the programme's start (``exercise.start_month``; the
+engine's burn-in holds habitual loading), so the gain levels off instead of growing for years. Form ours [A]; both times
 are fitted with the exercise gains (scripts/calibrate_lifestyle.py) to rows from 8 months to 12 years, EFOPS's
 14-month spine and hip rows included.
+Detraining (issue 13): when a programme stops (Scenario ``exercise.stop_month``) its loading ``W`` is withdrawn and
+the route turns negative, ``-W`` times the same accommodation course counted again from the stop for as long as the
+programme lasted (engine.monthly_inputs), so the give-back mirrors the build-up. A negative route removes bone at
+the modelling rate constant (bone.modelling_removal_per_day: Frost's disuse mode, removal of bone the loading no longer
+needs; symmetry ours [A]); osteocyte sclerostin and RANKL return to habitual at the stop (the route acts on them only
+when positive). No detraining parameter is fitted: the give-back is checked, not fitted, against Dalsky GP et al. Ann
+Intern Med 1988;108:824-8 (spine +6.1% after 22 months of weight-bearing training, +1.1% 13 months after it stopped;
+abstract read [V]; calibration/lifestyle.py DETRAINING_CHECKS).
+The route is not capped by the stimulus the bone has absorbed: such a cap depends on the bone's course, so its mirror
+could not be formed from the inputs; the accommodation fade alone ends the growth.
 Until session 2 the added load also entered the set-point term; with the jointly refitted core that gave
 the spine a persistent, unaccommodated gain of ~9 points after 5 years of a LIFTMOR-like programme.
 """
@@ -90,14 +99,14 @@ PARAMETERS = ParameterTable(
         Parameter("lumbar_spine_mechanosensitivity", 1.0, "1", "site gain on both mechanostat exponents, spine (reference, 1 by definition)", "ours (reference site)", "A", (1.0, 1.0), symbol="g_LS"),
         Parameter("total_hip_mechanosensitivity", 0.439261, "1", "site gain on both mechanostat exponents, hip, relative to the spine", calibrated("core", "ours: site-specific mechanics (docs/model.md section 10); " + C_MECH), "C", (0.0, 3.0), symbol="g_TH"),
         Parameter("mechanostat_lazy_zone_log", 0.00604554, "1", "half-width of the lazy zone in log(Phi): no response while |log Phi| is below it (Frost)", calibrated("core", "ours, default 0 (Frost; docs/model.md section 6); " + C_MECH), "C", (0.0, 0.3), symbol="epsilon_lazy"),
-        Parameter("lumbar_spine_exercise_loading_sensitivity", 0.6503, "1", "spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,LS"),
-        Parameter("total_hip_exercise_loading_sensitivity", 0.07499, "1", "hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,TH"),
-        Parameter("exercise_osteocyte_rankl_sensitivity", 0.01317, "1", "gain of the exercise route on the osteocyte RANKL exponent (both sites): loading lowers osteocyte RANKL",
+        Parameter("lumbar_spine_exercise_loading_sensitivity", 0.7269, "1", "spine: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,LS"),
+        Parameter("total_hip_exercise_loading_sensitivity", 0.122, "1", "hip: gain of the exercise route (loading above habitual, not yet absorbed by bone gained) on the sclerostin (Wnt) exponent", C_EX, "C", (0.0, 3.0), symbol="k_ex,TH"),
+        Parameter("exercise_osteocyte_rankl_sensitivity", 0.01114, "1", "gain of the exercise route on the osteocyte RANKL exponent (both sites): loading lowers osteocyte RANKL",
                   C_EX.replace("loading lowers osteocyte sclerostin", "loading lowers osteocyte RANKL and sclerostin"), "C", (0.0, 1.0), symbol="k_exR"),
-        Parameter("lumbar_spine_modelling_formation_per_day", 9.605e-05, "1/d", "spine: modelling-based formation (bone laid on quiescent surfaces, no prior resorption) per unit of the exercise route, as a fraction of bone volume per day: F_mod = k_mod x route x BV", C_MOD, "C", (0.0, 0.02), symbol="k_mod,LS"),
-        Parameter("total_hip_modelling_formation_per_day", 0.0002847, "1/d", "hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02), symbol="k_mod,TH"),
-        Parameter("exercise_accommodation_time_days", 145.7, "d", "time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "C", (90.0, 1095.0), symbol="tau_acc"),
-        Parameter("exercise_accommodation_onset_days", 349.4, "d", "time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "C", (0.0, 730.0), symbol="t_acc"),
+        Parameter("lumbar_spine_modelling_formation_per_day", 8.276e-05, "1/d", "spine: modelling-based formation (bone laid on quiescent surfaces, no prior resorption) per unit of the exercise route, as a fraction of bone volume per day: F_mod = k_mod x route x BV", C_MOD, "C", (0.0, 0.02), symbol="k_mod,LS"),
+        Parameter("total_hip_modelling_formation_per_day", 0.0003122, "1/d", "hip: modelling-based formation per unit of the exercise route, fraction of bone volume per day (as the spine)", C_MOD, "C", (0.0, 0.02), symbol="k_mod,TH"),
+        Parameter("exercise_accommodation_time_days", 142.7, "d", "time constant of osteocyte accommodation; the exercise route is multiplied by exp(-(t - t_acc)/tau_acc) after the onset t_acc, t from the scenario start", ACC, "C", (90.0, 1095.0), symbol="tau_acc"),
+        Parameter("exercise_accommodation_onset_days", 349.9, "d", "time on the programme before accommodation fades the exercise route (trials show steady gains over their 8-12 months)", ACC_ONSET, "C", (0.0, 730.0), symbol="t_acc"),
         Parameter("mechanostat_disuse_gain_ratio", 0.318119, "1", "response on the disuse side (bone stiffer than habitual loading needs) relative to the overload side",
                   calibrated("core", "asymmetry ours [A] after Frost's separate disuse and modelling thresholds (Frost HM. Anat Rec 2003;275:1081-101, recalled); "
                   "identified by ATAC (S1-001..S1-018) with the long-term denosumab rows (FREEDOM extension S3-022, S3-023; scripts/calibrate.py --suite all)"), "C", (0.0, 1.0), symbol="r_disuse"),
@@ -121,10 +130,11 @@ def log_bone_stimulus(p, s, bv, mineral_fraction):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
-def exercise_route(log_load, log_phi, accommodation):
-    """The part of the exercise stimulus the bone gained since has not absorbed,
-    ``min(L, max(log Phi, 0))``, faded by osteocyte accommodation (module docstring)."""
-    return min(log_load, max(log_phi, 0.0)) * accommodation
+def exercise_route(log_load, log_withdrawn, accommodation):
+    """The exercise route (module docstring): the programme's loading above habitual ``L``, or after it stops minus
+    the loading withdrawn ``W`` (detraining), times the accommodation input (engine.monthly_inputs: the fade counted
+    from the programme's start, and after the stop the same course again, so the give-back mirrors the build-up)."""
+    return (log_load - log_withdrawn) * accommodation
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=True)
@@ -135,3 +145,14 @@ def set_point_signal(p, log_phi_bone):
     signal = max(log_phi_bone - lazy, 0.0) + min(log_phi_bone + lazy, 0.0)  # 0 inside the lazy zone
     # Written without branches on values, so that the SBML export can trace it (interop/trace.py).
     return max(signal, 0.0) + p[P.mechanostat_disuse_gain_ratio] * min(signal, 0.0)
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=True)
+def loaded_set_point_signal(p, log_phi_bone, log_load):
+    """The disuse/loss feedback signal of bone under a programme's loading ``log_load`` L >= 0 (module docstring).
+
+    The part of the bone's gain over the reference that the loading carries, ``min(L, -log Phi_bone)``, is not disuse,
+    so a gain is kept while the programme goes on. With L = 0 (no programme, or after it stops) this is
+    :func:`set_point_signal`: every fit without exercise is unchanged.
+    """
+    return set_point_signal(p, log_phi_bone + min(log_load, max(-log_phi_bone, 0.0)))

@@ -96,12 +96,15 @@ INPUTS: tuple[Input, ...] = (
     Input("age_rankl_drive", "1", "extra RANKL production / beta_RANKL, age term at the hip (x site scale at the spine; background.py)"),
     Input("elapsed_years", "y", "time since the scenario start (month midpoints; 0 in the burn-in): the mechanostat's set point declines with it (background.py)"),
     Input("menopause_fall_since_start", "1", "share of the transmenopausal estradiol fall completed since the start (0 in the burn-in): it lowers the set point too (background.py)"),
+    Input("withdrawn_loading_lumbar_spine_relative", "1", "spine loading of an exercise programme that has stopped / habitual; 1 before and during it and without one (detraining, mechanostat.py)"),
+    Input("withdrawn_loading_total_hip_relative", "1", "hip loading of an exercise programme that has stopped / habitual (as the spine)"),
 )
 INPUT_NAMES: tuple[str, ...] = tuple(i.name for i in INPUTS)
 U = index_space("Input", INPUT_NAMES)
 N_INPUTS = len(INPUTS)
 # the loading input of site s is u[U.loading_lumbar_spine_relative + s]
 assert all(INPUT_NAMES[U.loading_lumbar_spine_relative + s] == f"loading_{site}_relative" for s, site in enumerate(SITES))
+assert all(INPUT_NAMES[U.withdrawn_loading_lumbar_spine_relative + s] == f"withdrawn_loading_{site}_relative" for s, site in enumerate(SITES))
 
 # The packed parameter vector (system.pack_parameters): registry values the kernels read, then
 # values derived so that the untreated postmenopausal reference is a steady state [D].

@@ -139,27 +139,30 @@ def site_signals(y, s, p, u, denosumab_inhibition):
     """Algebraic signals of site s: (stimulus Phi, Wnt factor w, RANKL pM, OPG pM, pi_L, exercise route).
 
     Exercise enters as the site's loading above habitual, ``L = log(s_load**2) >= 0``, and reaches
-    bone through one route (mechanostat.exercise_route): modelling formation (bone.py), lower
-    sclerostin (gain k_ex,site) and lower osteocyte RANKL (gain k_exR). The disuse/loss feedback acts on
-    the set-point signal of the bone itself (mechanostat.set_point_signal), scaled by the site gain,
-    measured from a set point that declines with the years since the start (ageing, background.py).
+    bone through one route (mechanostat.exercise_route; negative after a programme stops, detraining): modelling
+    formation or removal (bone.py), sclerostin (gain k_ex,site) and osteocyte RANKL (gain k_exR). The disuse/loss
+    feedback acts on the set-point signal of the bone under the loading it carries (mechanostat.loaded_set_point_signal:
+    the gain a programme built is not disuse while it goes on), scaled by the site gain, measured from a set point
+    that declines with the years since the start (ageing, background.py).
     """
     o = s * N_SITE_STATES
     bv = y[o + S.bone_volume_pct]
     log_load = 2.0 * np.log(u[U.loading_lumbar_spine_relative + s])
     log_phi_bone = mechanostat.log_bone_stimulus(p, s, bv, y[o + S.mineral_volume_pct] / bv)
     log_phi = log_load + log_phi_bone
-    route = mechanostat.exercise_route(log_load, log_phi, u[U.exercise_accommodation_relative])
+    route = mechanostat.exercise_route(log_load, 2.0 * np.log(u[U.withdrawn_loading_lumbar_spine_relative + s]),
+                                       u[U.exercise_accommodation_relative])
+    loading_route = max(route, 0.0)  # the osteocytes' sclerostin and RANKL follow a positive route only (mechanostat.py)
     # The bone the mechanostat maintains declines with age (a site fraction per year) and with the menopausal
     # estradiol fall (background.py).
     decline = p[P.stiffness_bone_volume_exponent] * (p[PS.set_point_decline_per_year + s] * u[U.elapsed_years]
                                                      + p[P.menopause_set_point_decline] * u[U.menopause_fall_since_start])
-    feedback = p[PS.mechanosensitivity + s] * (mechanostat.set_point_signal(p, log_phi_bone) - decline)
-    wnt = np.exp(p[P.sclerostin_stimulus_exponent] * (feedback + p[PS.exercise_loading_sensitivity + s] * route)) / u[U.sclerostin_relative]
+    feedback = p[PS.mechanosensitivity + s] * (mechanostat.loaded_set_point_signal(p, log_phi_bone, log_load) - decline)
+    wnt = np.exp(p[P.sclerostin_stimulus_exponent] * (feedback + p[PS.exercise_loading_sensitivity + s] * loading_route)) / u[U.sclerostin_relative]
     pth = signalling.pth_pM(p, u)
     opg = signalling.opg_pM(p, u, y[o + S.osteoblasts_pM], pth)
     production = signalling.rankl_production_pM_per_day(p, u, s, y[o + S.primed_rankl_source_relative],
-                                                         feedback + p[P.exercise_osteocyte_rankl_sensitivity] * route)
+                                                         feedback + p[P.exercise_osteocyte_rankl_sensitivity] * loading_route)
     rankl = signalling.rankl_pM(p, y[o + S.osteoblast_precursors_pM], opg, pth, production, denosumab_inhibition)
     phi = np.exp(log_phi)
     pi_l = signalling.rank_activation(p, rankl)
@@ -181,7 +184,7 @@ def core_rates(y, p, u, denosumab_inhibition, bisphosphonate_inhibition, prod, l
         cells.primed_rankl_source_rates(p, o, denosumab_inhibition, prod, loss)
         # Remodelling formation plus modelling-based formation; the new bone of both mineralises alike.
         formation = bone.remodelling_formation(p, s, y[o + S.osteoblasts_pM]) + bone.modelling_formation(p, s, route, y[o + S.bone_volume_pct])
-        bone.bone_and_mineral_rates(p, s, o, y, formation, prod, loss)
+        bone.bone_and_mineral_rates(p, s, o, y, formation, bone.modelling_removal_per_day(p, s, route), prod, loss)
 
 
 def core_derivative(y: np.ndarray, p: np.ndarray, u: np.ndarray, denosumab_inhibition: float = 0.0, bisphosphonate_inhibition: float = 0.0) -> np.ndarray:

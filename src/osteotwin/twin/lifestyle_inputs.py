@@ -10,7 +10,7 @@ lifestyle drive at 1.0:
 | diet.magnesium_mg_per_day | 280 mg/d | typical US women's intake [R] (nutrients.py) |
 | diet.polyphenols_mg_per_day | 500 mg/d | typical Western intake [R] (gut.py) |
 | supplements | none | "missing means none" (ours) |
-| exercise | habitual daily activity only (no structured exercise) | ours |
+| exercise | habitual daily activity only (no structured exercise); a given programme runs from its ``start_month`` (0) to its ``stop_month`` (the horizon) | ours |
 | gut | no probiotic; fibre from the diet | ours |
 
 ``gut.fiber_g_per_day``, when given, is the total daily fibre (it replaces ``diet.fiber_g_per_day``).
@@ -71,4 +71,6 @@ def _row(scenario: Scenario) -> dict[str, float]:
         "polyphenols_mg_per_day": polyphenols,
         "measured_25ohd_ng_ml": float("nan") if measured is None else measured,
         "habitual_vitamin_d_iu_per_day": diet.vitamin_d_iu_per_day,
+        "exercise_start_month": exercise.start_month,
+        "exercise_stop_month": float("inf") if exercise.stop_month is None else exercise.stop_month,
     }

@@ -139,7 +139,7 @@ def _lifestyle(inputs: LifestyleInputs, options: EngineOptions, groups: list[tup
     drives = LifestyleDrives.baseline(inputs.patients)
     for table, members in groups:
         part = lifestyle_drives(inputs.select(members), options, table)
-        for name in ("pth_relative", "gut_barrier_relative", "formation_relative"):
+        for name in ("pth_relative", "gut_barrier_relative", "formation_relative", "exercise_start_month", "exercise_stop_month"):
             getattr(drives, name)[members] = getattr(part, name)
         drives.loading_stimulus_relative[:, members] = part.loading_stimulus_relative
     return drives

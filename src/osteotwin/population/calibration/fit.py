@@ -219,6 +219,13 @@ AT_BOUND_REASONS: dict[str, str] = {
                                              "feedback), so the fit asks for a steep decline to give IBIS-II's placebo hip loss; "
                                              "its prior (0-2 %/yr natural loss) is not widened"),
     "estrogen_rankl_exponent": "near its lower bound 0.3, raised in session 2 (Prior bounds changed); not at it in this fit",
+    # The exercise group (scripts/calibrate_lifestyle.py), refitted in issue 13 with detraining:
+    "impact_relative_stress_spine": ("upper (3.5, ours): EFOPS's 12-year spine row (+3.2) and the combination programme "
+                                     "(S4-019) ask for more spine loading from impact than its prior allows; not widened "
+                                     "(a jump landing's spine stress is attenuated by the legs)"),
+    "lumbar_spine_modelling_formation_per_day": ("lower (0): the exercise fit carries the spine's gain on the sclerostin "
+                                                 "route (k_ex,LS ~0.73); the spine rows do not tell the two routes apart, "
+                                                 "and detraining removes only modelled bone directly (mechanostat.py)"),
 }
 
 # The run that produced the shipped values (scripts/calibrate.py prints it; copied here for the report).

@@ -84,6 +84,42 @@ NOT_EVALUATED = {
 }
 
 
+# Rows the model misses and why (after the issue-13 refits, scripts/calibrate_lifestyle.py): each is a strict xfail in
+# tests/physiology_lifestyle/test_lifestyle_calibration.py and its reason is shown beside the row in docs/calibration.md.
+KNOWN_MISSES = {
+    "S4-012": "LIFTMOR's control arm lost 1.2-2.5% in 8 months (2-4%/yr), several times the 0.35-0.6%/yr of the IBIS-II and MA.17B placebo arms at that age: beyond ageing; the model's untreated 8-month change is ~0",
+    "S4-013": "LIFTMOR's control arm lost 1.2-2.5% in 8 months (2-4%/yr), several times the 0.35-0.6%/yr of the IBIS-II and MA.17B placebo arms at that age: beyond ageing; the model's untreated 8-month change is ~0",
+    "S4-015": "LIFTMOR's control arm lost 1.2-2.5% in 8 months (2-4%/yr), several times the 0.35-0.6%/yr of the IBIS-II and MA.17B placebo arms at that age: beyond ageing; the model's untreated 8-month change is ~0",
+    "S4-017": "LIFTMOR's control arm lost 1.2-2.5% in 8 months (2-4%/yr), several times the 0.35-0.6%/yr of the IBIS-II and MA.17B placebo arms at that age: beyond ageing; the model's untreated 8-month change is ~0",
+    "S4-011": "LIFTMOR HiRIT femoral-neck arm (+0.3%, evaluated only) vs the model's total hip: the exercise refit on the issue-13 core with detraining (the route without its absorption cap) gives +1.0 (fitted hip gain +1.1 over a ~0 untreated drift)",
+    "S4-101-S4-102": "EFOPS spine +2.5 at 14 months: the exercise refit on the issue-13 core with detraining gives +3.3; the route no longer stops when the bone absorbs the load, so the gain grows until accommodation (onset ~11.5 months), and the precision-weighted fit trades this row against LIFTMOR's +4.1 at 8 months; within the row's 95% interval from the SDs (+-1.1) but not its stated tolerance (30%: 0.75)",
+    "S4-014": "interim HiRIT arm (n=12): the model's arm = fitted exercise gain + the core's ~0 untreated drift",
+    "S4-016": "interim HiRIT arm (n=12): the fitted spine gain (2.3 pp over control, precision-weighted against EFOPS and Shojaa) + the core's ~0 drift",
+    "S4-010-S4-012": "LIFTMOR spine 4.1 pp at 8 months conflicts, under one programme mapping, with EFOPS 2.5 at 14 months and the meta-analyses' ~1 pp (Shojaa, SE 0.18 pp); the precision-weighted fit gives 2.3",
+    "S4-011-S4-013": "LIFTMOR femoral neck 2.2 pp at 8 months conflicts with EFOPS's hip 0.5 at 14 months for a programme with more impact; the fit gives 1.1",
+    "S4-103-S4-104": "EFOPS hip +0.5 at 14 months: the model's hip keeps gaining from 8 to 14 months (modelling, then mineralisation of the new bone) and cannot give LIFTMOR's FN gain and EFOPS's small hip gain together; model 2.2",
+    "S4-105-S4-106": "EFOPS femoral neck +1.0 (evaluated against the model's total hip, as S4-103/104): model 2.2",
+    "S4-028": "calcium/vitamin D act on fracture only through BMD in the model (no sourced non-BMD route); Tang's RR 0.88 needs more",
+    "S4-029": "WHI hip at 84 months (recalled, standard error doubled): model 0.74 vs 1.06; the calcium exponent refit on the merged core (ageing landed, session 5) settles between Tang's rows and this one",
+    "S4-033": "WHI vertebral rows vs the model's MOF: BMD route only",
+    "S4-034": "Weaver RR 0.85: BMD route only (as S4-028)",
+    "S4-035": "Weaver hip RR 0.70: BMD route only (as S4-028)",
+    "S4-040": "ELBOW tibia arm vs model total hip: the core's untreated drift (-1.2 vs -1.9)",
+    "S4-042": "ELBOW tibia arm vs the model's total hip, evaluated only: the merged core's untreated course at 76 (-0.79 vs -1.29)",
+    "S4-043": "placebo arm value, evaluated only: the merged core's untreated spine course for this cohort with its supplements (+0.71 vs -0.01)",
+    "S4-044": "placebo arm value, evaluated only: the merged core's untreated hip course for this cohort (0.00 vs -0.72)",
+    "S5-001": "AI vs tamoxifen HR: the model's tamoxifen arm keeps more risk than ATAC (fracture module, not lifestyle)",
+    "S5-003": "ATAC tamoxifen cumulative fractures (recalled): model's all-site ratio (van Geel) overstates them",
+    "S5-005": "as S5-003 at 5 years",
+    "S5-008": "ATAC off-treatment rates fall while the model's rise with age (QFracture baseline)",
+    "S5-009": "as S5-008, tamoxifen arm",
+    "S5-029": "Marshall 1.5 per SD: the model uses Johnell 2005's 1.38 by choice (fracture.py)",
+    "S5-030": "no vertebral outcome; spine BMD does not enter the risk (as FRAX)",
+    "S5-035": "Bouxsein MOF 66% at a 6 pp gain: the turnover term saturates; conflicts with the 2 pp row and HORIZON",
+    "S5-038": "share of the zoledronate vertebral effect carried by BMD: no vertebral outcome in the model",
+    "S5-040": "HORIZON hip relative risk reduction 28% vs 41% (CI 17-58%): the drug-fracture refit on the merged core sets the hip turnover exponent against the Bouxsein hip rows",
+}
+
 @dataclass(frozen=True)
 class Row:
     """One evaluated target before conversion to the shared TargetResult."""
@@ -292,6 +328,52 @@ def _efops(batch: _Batch) -> Callable[[], list[Row]]:
         return out
 
     return rows
+
+
+# Detraining check (not a row of the targets CSV; evaluated, not fitted, not counted with the rows): Dalsky GP, Stocke
+# KS, Ehsani AA, Slatopolsky E, Lee WC, Birge SJ. Weight-bearing exercise training and lumbar bone mineral content in
+# postmenopausal women. Ann Intern Med 1988;108:824-8 (abstract read [V]): 35 women aged 55-70, all given calcium
+# 1500 mg/d; weight-bearing exercise (walking, jogging, stair climbing at 70-90% of VO2max, 50-60 min 3x/week); lumbar
+# BMC +6.1% (95% CI 3.9 to 8.3) above baseline after 22 months of training and +1.1% 13 months after it was reduced:
+# (6.1 - 1.1) / 6.1 = 82% of the gain given back. The model's value: the share of its spine gain over the untrained
+# course at the stop (month 22) given back by month 35. Programme mapping ours [A]: walking 90 min/wk plus jogging and
+# stair climbing as 3 impact sessions/wk; patient ours [A] (age 62, 12 years past the FMP). Tolerance: 30% of the
+# value (the suite's rule for a value without a CI, ``tolerance``); no detraining parameter is fitted to it.
+DETRAINING_CHECKS = {"DALSKY-DETRAIN": {"value": 100.0 * (6.1 - 1.1) / 6.1, "training_months": 22, "detraining_months": 13}}
+DETRAINING_SOURCE = "Dalsky 1988 Ann Intern Med 108:824 (weight-bearing training 22 months, then 13 months reduced)"
+DALSKY_PATIENT = {"age_years": 62, "years_since_menopause": 12, "lumbar_spine_t_score": -1.0, "total_hip_t_score": -0.8}
+DALSKY_PROGRAMME = {"walking_minutes_per_week": 90, "impact_sessions_per_week": 3}
+DALSKY_SUPPLEMENTS = {"calcium_mg_per_day": 1500}
+
+
+def _detraining(batch: _Batch) -> Callable[[], list[Row]]:
+    check = DETRAINING_CHECKS["DALSKY-DETRAIN"]
+    stop, end = check["training_months"], check["training_months"] + check["detraining_months"]
+    control = batch.add("dalsky_control", _scenario(DALSKY_PATIENT, end, supplements=DALSKY_SUPPLEMENTS))
+    trained = batch.add("dalsky_detrained", _scenario(DALSKY_PATIENT, end, supplements=DALSKY_SUPPLEMENTS,
+                                                      exercise={**DALSKY_PROGRAMME, "stop_month": stop}))
+
+    def rows() -> list[Row]:
+        gain = [batch.value(trained, SITE_FIELD["LS"], m) - batch.value(control, SITE_FIELD["LS"], m) for m in (stop, end)]
+        return [Row("DALSKY-DETRAIN", 100.0 * (gain[0] - gain[1]) / gain[0],
+                    f"share of the spine gain over the untrained course at month {stop} given back by month {end} "
+                    f"(model gain {gain[0]:.2f} -> {gain[1]:.2f} pp); walking 90 min/wk + 3 impact sessions/wk, "
+                    "calcium 1500 mg/d (ours [A])", False)]
+
+    return rows
+
+
+def validation_checks() -> list:
+    """Checks of behaviour no calibration row covers (not fitted, not counted with the rows): detraining."""
+    from osteotwin.population.calibration.targets import TargetResult
+
+    results = []
+    for row in evaluate_rows((_detraining,)):
+        value = DETRAINING_CHECKS[row.target_id]["value"]
+        results.append(TargetResult.check(row.target_id, DETRAINING_SOURCE, "detraining: share of the gain given back",
+                                          float(DETRAINING_CHECKS[row.target_id]["detraining_months"]), "LS", value,
+                                          row.model_value, 0.3 * value, "lifestyle suite", unit="%", note=row.note))
+    return results
 
 
 def _calcium_vitamin_d(batch: _Batch) -> Callable[[], list[Row]]:
@@ -741,17 +823,21 @@ def contribution_markdown(table: Sequence[dict[str, object]] | None = None) -> s
 def report_sections() -> list[str]:
     """Extra Markdown for docs/calibration.md: the module contribution table and what is weak."""
     return [
+        validation_markdown(),
+        seed_question_markdown(),
         contribution_markdown(),
         "### Lifestyle modules: evidence and what is weak\n\n"
         "| module | effect | evidence |\n|---|---|---|\n"
         "| mechanics.py | exercise -> loading stimulus per site (daily stress stimulus with log cycle saturation) | form [R]; "
         "mapping ours [A]; gain and resistance stresses calibrated [C] to LIFTMOR and exercise meta-analyses |\n"
-        "| mechanostat.py (exercise route) | loading above habitual, not yet absorbed by bone gained -> modelling-based "
-        "formation (`*_modelling_formation_per_day`, system.core_rates, counted in P1NP), sclerostin "
+        "| mechanostat.py (exercise route) | loading above habitual until osteocyte accommodation fades it -> modelling-"
+        "based formation (`*_modelling_formation_per_day`, system.core_rates, counted in P1NP), sclerostin "
         "(`*_exercise_loading_sensitivity`) and osteocyte RANKL (`exercise_osteocyte_rankl_sensitivity`), separate from the "
-        "ATAC-fitted strain feedback | form ours [A]; rates calibrated [C] to LIFTMOR, exercise meta-analyses, the CTX/P1NP "
-        "checks (Zhang 2025) and EFOPS's 14-month and 12-year differences, with the accommodation onset and time; "
-        "inert at habitual loading |\n"
+        "ATAC-fitted strain feedback; the gain the loading carries is not disuse while the programme goes on; after "
+        "`exercise.stop_month` the route mirrors its build-up with the sign reversed and removes bone (detraining) | form "
+        "ours [A]; rates calibrated [C] to LIFTMOR, exercise meta-analyses, the CTX/P1NP checks (Zhang 2025) and EFOPS's "
+        "14-month and 12-year differences, with the accommodation onset and time; detraining not fitted, checked against "
+        "Dalsky 1988 (DALSKY-DETRAIN); inert at habitual loading |\n"
         "| minerals.py | vitamin D intake -> 25(OH)D; calcium + 25(OH)D -> PTH | dose-response [V] (Ekwaru 2014); PTH law ours [A], "
         "calcium exponent calibrated [C] to Tang 2007 / WHI |\n"
         "| gut.py | estrogen deficiency -> permeability -> TNF -> RANKL; probiotic, fibre, polyphenols | mainly animal "
@@ -789,21 +875,130 @@ def report_sections() -> list[str]:
         "the recalled ATAC off-treatment rates (S5-008/009) fall after treatment while the model's rise with age.\n"
         "- Exercise markers: the CTX/P1NP checks EX-CTX-12/EX-P1NP-12 convert Zhang 2025's SMDs to % with an assumed "
         "SD of 40% of the mean [A]; LIFTMOR itself reported no markers.\n"
-        "- Exercise sizes (fit: rows weighted by precision, EFOPS's 14-month spine and hip rows fitted, the "
-        "accommodation times and the impact stresses fitted): the rows conflict under one programme mapping. LIFTMOR's "
-        "8-month spine +4.1 and femoral neck +2.2 pp sit above EFOPS at 14 months (spine +2.5, hip +0.5, for a programme "
-        "with more impact) and above the meta-analyses (~1 pp, Shojaa, the most precise rows); the fit meets the "
-        "meta-analyses and EFOPS's spine rows and misses LIFTMOR (spine 2.2, FN 1.05) and EFOPS's hip (2.2). For the "
-        "shipped example (anastrozole 5 years, her own diet) the guideline programme leaves a 5-year loss at both sites: "
-        "hip -2.7% vs -6.5%, spine -3.8% vs -5.6% (tests/physiology_lifestyle/test_lifestyle_properties.py: no lifestyle "
-        "input alone turns the AI loss into a gain).\n"
-        "- Long horizons: osteocyte accommodation (mechanostat.py: onset ~11.5 months, then an exp fade with tau ~5 "
-        "months, both fitted) ends the exercise route after the first year; at the spine the disuse "
-        "feedback gives part of the gain back, at the hip the bone already laid down keeps mineralising (slow phase) and "
-        "the hip's disuse feedback is weak, so the hip gain still grows to ~1.8x its 14-month value by 5 years (bounded by "
-        "tests/physiology_lifestyle/test_lifestyle_properties.py). The Scenario has no way to stop a programme, so "
-        "detraining (giving the gain back) is not yet expressible; accommodation ends the route as detraining would.\n",
+        + exercise_weakness_markdown() + EXERCISE_FIT_RECORD,
     ]
+
+
+# The exercise group's refit (scripts/calibrate_lifestyle.py --write --groups exercise; its output, copied for the report).
+EXERCISE_FIT_RECORD = (
+    "- Exercise refit (issue 13, 2026-12-06, on the issue-13 core, with the detraining structure: the route without its "
+    "absorption cap, the carried gain not disuse): Nelder-Mead from the shipped values (start 1: error 31.38, sum of "
+    "squared errors in standard errors over the 11 fitted exercise rows; the previous fit, on the pre-ageing core and the "
+    "capped route, ended at 36.95) and from a seeded random point (start 2: stopped after 70 minutes on the shared 2-core machine "
+    "without a result). The script writes only after its last start, so start 1's printed values were written with its "
+    "writer (parameters.write_values, the same 4-digit rounding). Values moved at most 63% (total_hip_exercise_loading_sensitivity 0.075 -> 0.122); "
+    "impact_relative_stress_spine went to its upper bound 3.5 (Parameters at a prior bound). No prior bound was changed. "
+    "Rows that changed status: S4-011 (HiRIT FN arm, evaluated) and S4-101-S4-102 (EFOPS spine 14 months, "
+    "+3.3 vs +2.5, tolerance 0.75) now missed, each a strict xfail with its reason.\n")
+
+
+def exercise_weakness_markdown() -> str:
+    """The exercise bullets of "Known weaknesses", with the shipped model's numbers (computed, so they cannot go stale)."""
+    rows = {row.target_id: row.model_value for row in evaluate_rows((_liftmor, _efops))}
+    stop = 24
+    control, continued, stopped = (_scenario(LIFTMOR_PATIENT, 84, **blocks) for blocks in
+                                   ({}, {"exercise": EFOPS_PROGRAMME}, {"exercise": {**EFOPS_PROGRAMME, "stop_month": stop}}))
+    from osteotwin import simulate_batch
+
+    c, e, d = (np.asarray([getattr(t, SITE_FIELD[site]) for site in ("LS", "TH")]) for t in simulate_batch([control, continued, stopped]))
+    kept, after = e - c, d - c
+    return (
+        "- Exercise sizes (fit: rows weighted by precision, EFOPS's 14-month spine and hip rows fitted, the accommodation "
+        "times and the impact stresses fitted): the rows conflict under one programme mapping. LIFTMOR's 8-month spine "
+        "+4.1 and femoral neck +2.2 pp sit above EFOPS at 14 months (spine +2.5, hip +0.5, for a programme with more "
+        "impact) and above the meta-analyses (~1 pp, Shojaa, the most precise rows); the model gives LIFTMOR "
+        f"{rows['S4-010-S4-012']:+.1f} (spine) and {rows['S4-011-S4-013']:+.1f} (FN vs TH), EFOPS at 14 months "
+        f"{rows['S4-101-S4-102']:+.1f} and {rows['S4-103-S4-104']:+.1f}, EFOPS at 12 years {rows['S4-107-S4-108']:+.1f} "
+        "(spine). The LIFTMOR control arms lost 1.2-1.9% (spine, FN) in 8 months, and 1.7-2.5% in the interim report: "
+        "2-4%/yr, several times the 0.35-0.6%/yr that untreated women of that age lose in the placebo arms of IBIS-II "
+        "and MA.17B (core rows); ageing does not explain them, and the model's untreated course (~0 over 8 months) misses "
+        "those arm rows while the between-arm differences carry the exercise effect.\n"
+        "- Long horizons and detraining: osteocyte accommodation (mechanostat.py, fitted onset and time constant) ends "
+        "the growth of the gain after about a year, and the gain the loading carries is kept while the programme goes "
+        f"on (EFOPS-like programme, woman of 65: spine {kept[0, 14]:+.1f} at 14 months, {kept[0, 84]:+.1f} at 7 years; "
+        f"hip {kept[1, 14]:+.1f} and {kept[1, 84]:+.1f}, the hip's new bone mineralising for years). When it stops "
+        f"(`exercise.stop_month`; here month {stop}) the route mirrors its build-up with the sign reversed: 12 months "
+        f"later the spine keeps {after[0, stop + 12]:+.1f} of {after[0, stop]:+.1f} points and the hip "
+        f"{after[1, stop + 12]:+.1f} of {after[1, stop]:+.1f} (Dalsky 1988: 82% of the spine gain given back in 13 "
+        "months, validation check above). Bone is removed at the mean mineral fraction while the programme laid it down "
+        f"at the primary one, so the hip overshoots below the untrained course (lowest {after[1, stop:].min():+.1f} "
+        "points) before the mechanostat returns it; no detraining parameter is fitted.\n")
+
+
+# The seed question on the shipped example (examples/anastrozole_5y.json: 64 years, anastrozole 5 years, her own diet and
+# supplements): each option as the share of the 5-year AI loss it prevents at each site, cumulative as in
+# ``osteotwin simulate --compare`` (twin/compare.py); the drug rows add the bone agents of the shipped drug examples.
+SEED_EXAMPLE = "anastrozole_5y.json"
+SEED_DRUG_EXAMPLES = {"+ denosumab": "anastrozole_denosumab_5y.json", "+ zoledronic acid": "anastrozole_zoledronic_acid_5y.json"}
+
+
+def _examples_folder():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[4] / "examples"
+
+
+def seed_question_rows() -> list[dict[str, object]]:
+    """Option, regimen and the share of the AI loss prevented at 60 months per site, for the shipped example."""
+    import json
+
+    from osteotwin import simulate_batch
+    from osteotwin.twin import compare
+
+    folder = _examples_folder()
+    scenario = Scenario.model_validate(json.loads((folder / SEED_EXAMPLE).read_text(encoding="utf-8")))
+    variants = compare.comparison_scenarios(scenario)
+    chosen = {"AI alone (her diet and supplements)": variants["AI alone"], "diet alone": variants["+ diet"],
+              "+ exercise": variants["+ diet + exercise"]}
+    for option, name in SEED_DRUG_EXAMPLES.items():
+        agents = json.loads((folder / name).read_text(encoding="utf-8"))["bone_agents"]
+        chosen[option] = variants["+ diet + exercise + drug"].model_copy(
+            update={"bone_agents": Scenario.model_validate({"bone_agents": agents}).bone_agents})
+    trajectories = dict(zip(chosen, simulate_batch(list(chosen.values())), strict=True))
+    months = int(scenario.months)
+    ai = trajectories["AI alone (her diet and supplements)"]
+    rows = []
+    for option, trajectory in trajectories.items():
+        row: dict[str, object] = {"option": option}
+        for site, field in (("LS", SITE_FIELD["LS"]), ("TH", SITE_FIELD["TH"])):
+            value, alone = getattr(trajectory, field)[months], getattr(ai, field)[months]
+            row[f"{site}_{months}mo_pct"] = value
+            row[f"{site}_share_of_ai_loss_prevented_pct"] = 100.0 * (value - alone) / -alone if alone < 0 else float("nan")
+        rows.append(row)
+    return rows
+
+
+def seed_question_markdown() -> str:
+    """docs/calibration.md's "What the model says to the seed question"."""
+    lines = ["### What the model says to the seed question", "",
+             "Can diet alone protect her bones on an aromatase inhibitor, and what do exercise and a drug add? The shipped "
+             f"example (`examples/{SEED_EXAMPLE}`: 64 years, 12 years past menopause, anastrozole for 5 years, calcium "
+             "1400 mg/d and vitamin D 1200 IU/d from food and supplements), options cumulative as in `osteotwin simulate "
+             "--compare`: diet alone = her diet raised to the targets (twin/compare.guideline_diet); + exercise = the "
+             "planner's programme for her T-scores (lifestyle/exercise.guideline_programme), continued for the 5 years; "
+             f"+ denosumab / + zoledronic acid = diet and exercise plus the bone agent of `examples/{SEED_DRUG_EXAMPLES['+ denosumab']}` "
+             f"/ `examples/{SEED_DRUG_EXAMPLES['+ zoledronic acid']}`. Share of the AI loss prevented = (option - AI alone) / "
+             "-(AI alone), BMD change from month 0 at 60 months.", "",
+             "| option | LS % change at 60 mo | TH % change at 60 mo | share of the AI loss prevented, LS | share, TH |",
+             "|---|---|---|---|---|"]
+    for row in seed_question_rows():
+        share = [row["LS_share_of_ai_loss_prevented_pct"], row["TH_share_of_ai_loss_prevented_pct"]]
+        lines.append(f"| {row['option']} | {row['LS_60mo_pct']:+.2f} | {row['TH_60mo_pct']:+.2f} | "
+                     + " | ".join("-" if str(row["option"]).startswith("AI alone") else f"{v:.0f}%" for v in share) + " |")
+    lines += ["", "How sure the model is: diet moderate, exercise low (trials of 8-14 months and one of 12 years in untreated "
+              "women; the hip gain is above EFOPS's, see the exercise rows), drugs high (calibrated in women on AIs). The "
+              "example's own diet and supplements are already in \"AI alone\".", ""]
+    return "\n".join(lines)
+
+
+def validation_markdown() -> str:
+    """The checks of :func:`validation_checks` as a table beside the rows (not counted with them)."""
+    lines = ["### Validation checks (not fitted, not counted with the rows above)", "",
+             "| id | source | what | target | model | tolerance | met | note |", "|---|---|---|---|---|---|---|---|"]
+    for r in validation_checks():
+        lines.append(f"| {r.row_id} | {r.trial} | {r.arm} | {r.target:.0f}{r.unit} | {r.model:.0f}{r.unit} | "
+                     f"{r.tolerance:.0f}{r.unit} | {'yes' if r.within_tolerance else '**no**'} | {r.note} |")
+    return "\n".join(lines) + "\n"
 
 
 def document() -> str:
