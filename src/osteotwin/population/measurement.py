@@ -121,8 +121,8 @@ class MeasurementModel:
 #: The statistical residual, fitted [C] by scripts/fit_population_variability.py jointly with the mechanistic
 #: variability (virtual.FITTED_VARIABILITY) to the calibration rows that report an SD (docs/populations.md).
 FITTED_RESIDUAL: dict[str, SiteResidual] = {
-    "lumbar_spine": SiteResidual(excess_cv_pct=1.56, drift_pct_per_sqrt_year=1.49),
-    "total_hip": SiteResidual(excess_cv_pct=1.15, drift_pct_per_sqrt_year=1.08),
+    "lumbar_spine": SiteResidual(excess_cv_pct=1.58, drift_pct_per_sqrt_year=1.48),
+    "total_hip": SiteResidual(excess_cv_pct=1.18, drift_pct_per_sqrt_year=1.07),
 }
 
 #: Trials with fitted variability: nominal precision and the fitted residual.

@@ -132,7 +132,7 @@ class Variability:
 # calibration rows that report an SD of % BMD change and their means [C]; the RANKL exponent's SD and the
 # correlation are ours [A], kept modest.
 FITTED_VARIABILITY = Variability(
-    sd_log={"lumbar_spine_turnover_scale": 1.25, "total_hip_turnover_scale": 1.25, "estrogen_rankl_exponent": 0.2},
+    sd_log={"lumbar_spine_turnover_scale": 1.0, "total_hip_turnover_scale": 1.0, "estrogen_rankl_exponent": 0.2},
     rho=0.5,
 )
 NO_VARIABILITY = Variability(sd_log={})
