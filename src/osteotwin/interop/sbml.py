@@ -476,11 +476,13 @@ def _refuse_rule_starts(scenario: Scenario, drop_bone_agents: bool) -> tuple[Sce
     """Bone agents are exported as dosing events, except a start triggered by a simulated T-score
     (``start_when``): the engine checks it at month ends, which SBML events do not express. Such a
     scenario is refused unless the caller drops every bone agent (``drop_bone_agents``)."""
-    if not scenario.bone_agents or not drop_bone_agents and not any(a.start_when for a in scenario.bone_agents):
+    if not scenario.bone_agents:
         return scenario, []
     names = sorted({agent.drug for agent in scenario.bone_agents})
     if not drop_bone_agents:
         ruled = [f"bone_agents[{k}].start_when" for k, agent in enumerate(scenario.bone_agents) if agent.start_when]
+        if not ruled:
+            return scenario, []
         raise InputError(ruled[0], names, "the SBML export carries scheduled doses, not starts triggered by a simulated "
                          "T-score; give start_month instead, or pass --drop-bone-agents to export without bone agents")
     warning = (f"WARNING: bone agents {', '.join(names)} are NOT in this SBML model (dropped at export): it simulates "

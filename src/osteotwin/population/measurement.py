@@ -63,12 +63,10 @@ class ResidualPrior:
 
 #: Declared priors of the statistical residual (ours [A]), used as penalty terms by the joint fit.
 RESIDUAL_PRIORS: dict[str, ResidualPrior] = {
-    "lumbar_spine_excess_cv_pct": ResidualPrior(
-        round(float(np.sqrt(1.9**2 - NOMINAL_PRECISION_CV_PCT["lumbar_spine"] ** 2)), 3), 0.7,
-        "ours [A]: nominal 1.08% raised to the ISCD's least acceptable 1.9% [R]; SD of log 0.7"),
-    "total_hip_excess_cv_pct": ResidualPrior(
-        round(float(np.sqrt(1.8**2 - NOMINAL_PRECISION_CV_PCT["total_hip"] ** 2)), 3), 0.7,
-        "ours [A]: nominal 1.3% raised to the ISCD's least acceptable 1.8% [R]; SD of log 0.7"),
+    **{f"{site}_excess_cv_pct": ResidualPrior(
+        round(float(np.sqrt(ISCD_LEAST_ACCEPTABLE_CV_PCT[site] ** 2 - NOMINAL_PRECISION_CV_PCT[site] ** 2)), 3), 0.7,
+        f"ours [A]: nominal {NOMINAL_PRECISION_CV_PCT[site]:g}% raised to the ISCD's least acceptable "
+        f"{ISCD_LEAST_ACCEPTABLE_CV_PCT[site]:g}% [R]; SD of log 0.7") for site in SITES},
     "lumbar_spine_drift_pct_per_sqrt_year": ResidualPrior(
         1.0, 1.0, "ours [A]: about 1% per year's root, weakly held (SD of log 1.0)"),
     "total_hip_drift_pct_per_sqrt_year": ResidualPrior(
